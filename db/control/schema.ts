@@ -1,0 +1,87 @@
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { auditColumns } from "../audit-columns";
+
+// Times are integer milliseconds since the epoch throughout.
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    email: text("email").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    /** Base32 TOTP secret; set once MFA is confirmed. control.db is encrypted, so it is at rest encrypted. */
+    totpSecret: text("totp_secret"),
+    /** Secret shown during set-up, promoted to `totpSecret` when the first code checks out. */
+    totpPendingSecret: text("totp_pending_secret"),
+    /** Last accepted TOTP time step: a code is good once, even inside its window. */
+    totpLastStep: integer("totp_last_step"),
+  },
+  (t) => [uniqueIndex("users_email_unique").on(t.email)],
+);
+
+export const backupCodes = sqliteTable(
+  "backup_codes",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    codeHash: text("code_hash").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("backup_codes_user").on(t.userId), uniqueIndex("backup_codes_hash").on(t.codeHash)],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    tokenHash: text("token_hash").notNull(),
+    /** The id before the last rotation, honoured for a short grace so parallel requests survive it. */
+    previousTokenHash: text("previous_token_hash"),
+    rotatedAt: integer("rotated_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastSeenAt: integer("last_seen_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+  },
+  (t) => [
+    uniqueIndex("sessions_token_hash").on(t.tokenHash),
+    index("sessions_previous_token_hash").on(t.previousTokenHash),
+    index("sessions_user").on(t.userId),
+  ],
+);
+
+export const workspaces = sqliteTable("workspaces", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdAt: integer("created_at").notNull(),
+  createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
+});
+
+export const memberships = sqliteTable(
+  "memberships",
+  {
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: text("role", { enum: ["owner", "admin", "member", "viewer"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.userId] }), index("memberships_user").on(t.userId)],
+);
+
+export const auditLog = sqliteTable("audit_log", auditColumns);
+
+export const controlSchema = { users, backupCodes, sessions, workspaces, memberships, auditLog };
+export type ControlSchema = typeof controlSchema;
+export type User = typeof users.$inferSelect;
+export type Role = (typeof memberships.$inferSelect)["role"];

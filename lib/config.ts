@@ -1,0 +1,83 @@
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * The whole environment, validated once. Every variable the server reads is listed here,
+ * with its default, so README's configuration table and this schema say the same thing.
+ */
+const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const envSchema = z.object({
+  ENCLAVE_DATA_DIR: z.string().min(1).default("./data"),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  ENCLAVE_PUBLIC_URL: z
+    .url({ protocol: /^https?$/ })
+    .default("http://localhost:3000")
+    .transform((value) => new URL(value))
+    .refine((url) => url.protocol === "https:" || loopbackHosts.has(url.hostname), {
+      message: "must be https unless the host is localhost, 127.0.0.1 or [::1]",
+    })
+    .refine((url) => url.pathname === "/" && !url.search && !url.hash, {
+      message: "must be an origin only (no path, query or fragment)",
+    }),
+  ENCLAVE_MASTER_KEY: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value === "") return undefined;
+      const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, "hex") : Buffer.from(value, "base64");
+      if (key.length !== 32 || (!/^[0-9a-fA-F]{64}$/.test(value) && key.toString("base64") !== value)) {
+        ctx.addIssue({ code: "custom", message: "must be 64 hex characters or the base64 of 32 bytes" });
+        return z.NEVER;
+      }
+      return key;
+    }),
+  ENCLAVE_WORKSPACE_CACHE_SIZE: positiveInt(256),
+  ENCLAVE_SESSION_IDLE_MINUTES: positiveInt(60 * 24),
+  ENCLAVE_SESSION_MAX_HOURS: positiveInt(24 * 14),
+  ENCLAVE_SESSION_ROTATE_MINUTES: positiveInt(15),
+  ENCLAVE_BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
+  ENCLAVE_TRUST_PROXY: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  ENCLAVE_AUTH_PROVIDER: z.enum(["local"]).default("local"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = Omit<z.infer<typeof envSchema>, "ENCLAVE_DATA_DIR"> & {
+  dataDir: string;
+  /** Plain-http loopback origins cannot carry `__Host-`/Secure cookies in every browser. */
+  secureCookies: boolean;
+};
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(`invalid environment: ${lines.join("; ")}`);
+  }
+  const { ENCLAVE_DATA_DIR, ...rest } = result.data;
+  return {
+    ...rest,
+    dataDir: path.resolve(ENCLAVE_DATA_DIR),
+    secureCookies: rest.ENCLAVE_PUBLIC_URL.protocol === "https:",
+  };
+}
+
+const globalForConfig = globalThis as unknown as { enclaveConfig?: Config };
+
+/** The process-wide config, parsed on first use (never at import, so builds need no env). */
+export function getConfig(): Config {
+  globalForConfig.enclaveConfig ??= parseConfig(process.env);
+  return globalForConfig.enclaveConfig;
+}
+
+/** Tests point the process at a fresh data dir; nothing else should call this. */
+export function setConfigForTests(config: Config | undefined): void {
+  globalForConfig.enclaveConfig = config;
+}

@@ -1,0 +1,52 @@
+import { hkdfSync, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+
+/**
+ * One master key, from which every database key is derived:
+ *   key = HKDF-SHA256(ikm = master, salt, info)
+ * control.db: salt "" and info "enclave/control/v1"; a workspace: salt = its id and info
+ * "enclave/workspace/v1". The 32 derived bytes are handed to SQLCipher as a raw key, so
+ * opening a file runs no PBKDF2 (see docs/decisions/001-raw-hkdf-keys.md).
+ */
+export const MASTER_KEY_FILE = "master.key";
+const CONTROL_INFO = "enclave/control/v1";
+const WORKSPACE_INFO = "enclave/workspace/v1";
+
+export class MasterKeyError extends Error {
+  override name = "MasterKeyError";
+}
+
+function deriveKey(master: Buffer, salt: string, info: string): Buffer {
+  return Buffer.from(hkdfSync("sha256", master, Buffer.from(salt, "utf8"), Buffer.from(info, "utf8"), 32));
+}
+
+export const deriveControlKey = (master: Buffer) => deriveKey(master, "", CONTROL_INFO);
+export const deriveWorkspaceKey = (master: Buffer, workspaceId: string) =>
+  deriveKey(master, workspaceId, WORKSPACE_INFO);
+
+/**
+ * The master key from the environment, else DATA_DIR/master.key, else a new one written there
+ * (0600) — but only on a data dir that holds no database yet: a missing key file beside an
+ * existing control.db means the key was lost or moved, and a new key would orphan the data.
+ */
+export function loadMasterKey(dataDir: string, fromEnv: Buffer | undefined): Buffer {
+  if (fromEnv) return fromEnv;
+  const keyPath = path.join(dataDir, MASTER_KEY_FILE);
+  if (fs.existsSync(keyPath)) {
+    const text = fs.readFileSync(keyPath, "utf8").trim();
+    if (!/^[0-9a-f]{64}$/i.test(text)) {
+      throw new MasterKeyError(`master key file ${keyPath} is not 64 hex characters`);
+    }
+    return Buffer.from(text, "hex");
+  }
+  if (fs.existsSync(path.join(dataDir, "control.db"))) {
+    throw new MasterKeyError(
+      `master key missing: ${keyPath} does not exist but control.db does; restore the key file or set ENCLAVE_MASTER_KEY`,
+    );
+  }
+  const key = randomBytes(32);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(keyPath, key.toString("hex") + "\n", { mode: 0o600, flag: "wx" });
+  return key;
+}

@@ -1,0 +1,31 @@
+import fs from "node:fs";
+import path from "node:path";
+import { logger } from "../http/log";
+
+export const DIR_MODE = 0o700;
+export const FILE_MODE = 0o600;
+
+export function ensurePrivateDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+}
+
+/**
+ * Walks the data dir and puts every folder back to 0700 and every file to 0600, logging each
+ * correction: a backup restored with a loose umask should not stay world-readable.
+ */
+export function enforceDataDirModes(dataDir: string): number {
+  let corrected = 0;
+  const visit = (entry: string) => {
+    const stat = fs.lstatSync(entry);
+    if (stat.isSymbolicLink()) return;
+    const wanted = stat.isDirectory() ? DIR_MODE : FILE_MODE;
+    if ((stat.mode & 0o777) !== wanted) {
+      fs.chmodSync(entry, wanted);
+      corrected += 1;
+      logger.warn({ path: entry, was: (stat.mode & 0o777).toString(8), now: wanted.toString(8) }, "corrected file mode");
+    }
+    if (stat.isDirectory()) for (const child of fs.readdirSync(entry)) visit(path.join(entry, child));
+  };
+  visit(dataDir);
+  return corrected;
+}

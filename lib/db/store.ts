@@ -1,0 +1,142 @@
+import path from "node:path";
+import { LRUCache } from "lru-cache";
+import { controlSchema, type ControlSchema } from "@/db/control/schema";
+import { workspaceSchema, type WorkspaceSchema } from "@/db/workspace/schema";
+import { getConfig } from "../config";
+import { deriveControlKey, deriveWorkspaceKey, loadMasterKey, MasterKeyError } from "../crypto/keys";
+import { WORKSPACE_ID_PATTERN } from "../crypto/tokens";
+import { logger } from "../http/log";
+import { Connection, WrongKeyError } from "./connection";
+import { Database } from "./database";
+import { enforceDataDirModes, ensurePrivateDir } from "./files";
+
+export type ControlDb = Database<ControlSchema>;
+export type WorkspaceDb = Database<WorkspaceSchema>;
+
+// Migrations are read at run time from the project root (the server, the CLI and the tests
+// all run from there), so neither the Next build nor a bundler has to carry them.
+const MIGRATIONS = {
+  control: path.join(process.cwd(), "db/control/migrations"),
+  workspace: path.join(process.cwd(), "db/workspace/migrations"),
+};
+
+type WorkspaceEntry = { db: Promise<WorkspaceDb>; users: number; evicted: boolean };
+
+class Store {
+  readonly masterKey: Buffer;
+  readonly control: Promise<ControlDb>;
+  private readonly workspaces: LRUCache<string, WorkspaceEntry>;
+
+  constructor(readonly dataDir: string, masterKeyFromEnv: Buffer | undefined, cacheSize: number) {
+    ensurePrivateDir(dataDir);
+    enforceDataDirModes(dataDir);
+    this.masterKey = loadMasterKey(dataDir, masterKeyFromEnv);
+    this.control = this.openControl();
+    this.workspaces = new LRUCache({
+      max: cacheSize,
+      // Closing waits for the handle's last user: an evicted handle may still be mid-request.
+      dispose: (entry) => {
+        entry.evicted = true;
+        if (entry.users === 0) void closeEntry(entry);
+      },
+    });
+  }
+
+  private async openControl(): Promise<ControlDb> {
+    try {
+      const connection = await Connection.open(path.join(this.dataDir, "control.db"), deriveControlKey(this.masterKey), {
+        create: true,
+      });
+      const db = new Database(connection, controlSchema);
+      await db.migrate(MIGRATIONS.control);
+      return db;
+    } catch (error) {
+      if (error instanceof WrongKeyError) {
+        throw new MasterKeyError(`the master key does not decrypt ${path.join(this.dataDir, "control.db")}: wrong ENCLAVE_MASTER_KEY or master.key`);
+      }
+      throw error;
+    }
+  }
+
+  workspaceFile(workspaceId: string): string {
+    // The id names a folder, so nothing but our own id format may reach path.join.
+    if (!WORKSPACE_ID_PATTERN.test(workspaceId)) throw new Error("invalid workspace id");
+    return path.join(this.dataDir, "workspaces", workspaceId, "workspace.db");
+  }
+
+  private async openWorkspace(workspaceId: string, create: boolean): Promise<WorkspaceDb> {
+    const file = this.workspaceFile(workspaceId);
+    if (create) ensurePrivateDir(path.dirname(file));
+    const connection = await Connection.open(file, deriveWorkspaceKey(this.masterKey, workspaceId), { create });
+    const db = new Database(connection, workspaceSchema);
+    await db.migrate(MIGRATIONS.workspace);
+    return db;
+  }
+
+  /** Runs `fn` with the workspace's handle, opening it (or, with `create`, making the file) if needed. */
+  async withWorkspace<T>(workspaceId: string, fn: (db: WorkspaceDb) => Promise<T>, options = { create: false }): Promise<T> {
+    let entry = this.workspaces.get(workspaceId);
+    if (!entry) {
+      entry = { db: this.openWorkspace(workspaceId, options.create), users: 0, evicted: false };
+      this.workspaces.set(workspaceId, entry);
+      entry.db.catch(() => this.workspaces.delete(workspaceId));
+    }
+    entry.users += 1;
+    try {
+      return await fn(await entry.db);
+    } finally {
+      entry.users -= 1;
+      if (entry.evicted && entry.users === 0) void closeEntry(entry);
+    }
+  }
+
+  get openWorkspaceCount(): number {
+    return this.workspaces.size;
+  }
+
+  async close(): Promise<void> {
+    this.workspaces.clear();
+    await (await this.control).close();
+  }
+}
+
+async function closeEntry(entry: WorkspaceEntry): Promise<void> {
+  try {
+    await (await entry.db).close();
+  } catch (error) {
+    logger.debug({ err: error }, "workspace handle close failed");
+  }
+}
+
+// One store per process, kept on globalThis: the custom server and Next's bundle each load
+// their own copy of this module, and both must share the same handles and locks.
+const globalForStore = globalThis as unknown as { enclaveStore?: Store };
+
+export function getStore(): Store {
+  if (!globalForStore.enclaveStore) {
+    const config = getConfig();
+    globalForStore.enclaveStore = new Store(config.dataDir, config.ENCLAVE_MASTER_KEY, config.ENCLAVE_WORKSPACE_CACHE_SIZE);
+  }
+  return globalForStore.enclaveStore;
+}
+
+export function getControlDb(): Promise<ControlDb> {
+  return getStore().control;
+}
+
+export function withWorkspace<T>(workspaceId: string, fn: (db: WorkspaceDb) => Promise<T>): Promise<T> {
+  return getStore().withWorkspace(workspaceId, fn);
+}
+
+export async function createWorkspaceFile(workspaceId: string): Promise<void> {
+  await getStore().withWorkspace(workspaceId, async () => undefined, { create: true });
+}
+
+/** Closes every handle and forgets the store (tests, shutdown). */
+export async function closeStore(): Promise<void> {
+  const store = globalForStore.enclaveStore;
+  globalForStore.enclaveStore = undefined;
+  await store?.close();
+}
+
+export { Store };
