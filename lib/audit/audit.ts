@@ -34,7 +34,8 @@ export type AuditEntry = {
   details?: Record<string, unknown>;
 };
 
-type AuditTable = typeof controlAuditLog | typeof workspaceAuditLog;
+// Both databases build the table from the same columns, so one type serves both.
+type AuditTable = typeof controlAuditLog;
 type AuditRow = AuditTable["$inferSelect"];
 type AnyDrizzle = Drizzle<Record<string, unknown>>;
 

@@ -14,13 +14,14 @@ function positional(sql: string): string {
   return /^\s*(select|with)\b/i.test(sql) ? `SELECT * FROM (${sql})` : sql;
 }
 
-async function execute(connection: Connection, sql: string, params: unknown[], method: Method) {
+async function execute(connection: Connection, sql: string, params: unknown[], method: Method): Promise<{ rows: unknown[] }> {
   if (method === "run") {
     await connection.run(sql, params);
     return { rows: [] };
   }
   const rows: unknown[][] = (await connection.all(positional(sql), params)).map((row: Row) => Object.values(row));
-  return { rows: method === "get" ? rows[0] : rows };
+  // For "get", drizzle takes the single row itself (undefined when there is none).
+  return { rows: method === "get" ? (rows[0] as unknown[]) : rows };
 }
 
 /** A drizzle database over one connection, with transactions that really are exclusive. */

@@ -129,7 +129,7 @@ export function withWorkspace<T>(workspaceId: string, fn: (db: WorkspaceDb) => P
 }
 
 export async function createWorkspaceFile(workspaceId: string): Promise<void> {
-  await getStore().withWorkspace(workspaceId, async () => undefined, { create: true });
+  await getStore().withWorkspace(workspaceId, () => Promise.resolve(), { create: true });
 }
 
 /** Closes every handle and forgets the store (tests, shutdown). */

@@ -1,0 +1,16 @@
+import { createSession } from "./sessions";
+import { sessionCookie } from "./cookies";
+
+/** A JSON response that also signs `userId` in with a brand-new session id. */
+export async function signedInResponse(
+  userId: string,
+  meta: { ip: string; userAgent?: string },
+  body: unknown,
+  status = 200,
+): Promise<Response> {
+  const { token, expiresAt } = await createSession(userId, meta);
+  return Response.json(body, {
+    status,
+    headers: { "set-cookie": sessionCookie(token, expiresAt), "cache-control": "no-store" },
+  });
+}

@@ -1,0 +1,120 @@
+import { and, eq, gt, lt, or } from "drizzle-orm";
+import { sessions, users, type User } from "@/db/control/schema";
+import { getConfig } from "../config";
+import { randomId, randomToken, sha256Hex } from "../crypto/tokens";
+import { getControlDb } from "../db/store";
+
+/**
+ * Portal sessions. The cookie carries a 256-bit random id; the database keeps only its
+ * SHA-256, so a leaked control.db cannot be replayed as cookies. A session ends at the first
+ * of: sign-out (row deleted), idle timeout, absolute lifetime. The id is replaced at sign-in
+ * (a new row) and every ENCLAVE_SESSION_ROTATE_MINUTES while in use; the replaced id stays
+ * valid for ROTATION_GRACE_MS so requests already in flight with it do not sign the user out.
+ */
+export const ROTATION_GRACE_MS = 60_000;
+// last_seen_at is written at most this often: a page view should not be a write every time.
+const TOUCH_INTERVAL_MS = 60_000;
+
+export type SignedIn = { user: User; sessionId: string };
+
+function limits(now: number) {
+  const config = getConfig();
+  return {
+    idleCutoff: now - config.ENCLAVE_SESSION_IDLE_MINUTES * 60_000,
+    rotateBefore: now - config.ENCLAVE_SESSION_ROTATE_MINUTES * 60_000,
+    maxAgeMs: config.ENCLAVE_SESSION_MAX_HOURS * 3_600_000,
+  };
+}
+
+export async function createSession(
+  userId: string,
+  meta: { ip?: string; userAgent?: string } = {},
+): Promise<{ token: string; expiresAt: number }> {
+  const control = await getControlDb();
+  const now = Date.now();
+  const token = randomToken();
+  const expiresAt = now + limits(now).maxAgeMs;
+  await control.db.insert(sessions).values({
+    id: randomId("ses"),
+    userId,
+    tokenHash: sha256Hex(token),
+    rotatedAt: now,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt,
+    ip: meta.ip ?? null,
+    userAgent: meta.userAgent?.slice(0, 512) ?? null,
+  });
+  return { token, expiresAt };
+}
+
+/** The signed-in user for a cookie value, or null for an unknown, ended or expired session. */
+export async function resolveSession(token: string | undefined): Promise<SignedIn | null> {
+  if (!token || token.length > 128) return null;
+  const control = await getControlDb();
+  const now = Date.now();
+  const hash = sha256Hex(token);
+  const [row] = await control.db
+    .select({ session: sessions, user: users })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(
+      or(
+        eq(sessions.tokenHash, hash),
+        and(eq(sessions.previousTokenHash, hash), gt(sessions.rotatedAt, now - ROTATION_GRACE_MS)),
+      ),
+    )
+    .limit(1);
+  if (!row) return null;
+  const { idleCutoff } = limits(now);
+  if (row.session.expiresAt <= now || row.session.lastSeenAt <= idleCutoff) {
+    await control.db.delete(sessions).where(eq(sessions.id, row.session.id));
+    return null;
+  }
+  if (now - row.session.lastSeenAt > TOUCH_INTERVAL_MS) {
+    await control.db.update(sessions).set({ lastSeenAt: now }).where(eq(sessions.id, row.session.id));
+  }
+  return { user: row.user, sessionId: row.session.id };
+}
+
+/**
+ * Replaces the session's id when it is due, returning the new cookie value (or null when the
+ * current one is still fresh, or the session is gone). Only the current id can rotate, so a
+ * request racing on the previous id cannot fork the session.
+ */
+export async function rotateSessionIfDue(token: string): Promise<{ token: string; expiresAt: number } | null> {
+  const control = await getControlDb();
+  const now = Date.now();
+  const hash = sha256Hex(token);
+  const next = randomToken();
+  const rotated = await control.db
+    .update(sessions)
+    .set({ tokenHash: sha256Hex(next), previousTokenHash: hash, rotatedAt: now, lastSeenAt: now })
+    .where(
+      and(
+        eq(sessions.tokenHash, hash),
+        lt(sessions.rotatedAt, limits(now).rotateBefore),
+        gt(sessions.expiresAt, now),
+        gt(sessions.lastSeenAt, limits(now).idleCutoff),
+      ),
+    )
+    .returning({ expiresAt: sessions.expiresAt });
+  const [row] = rotated;
+  return row ? { token: next, expiresAt: row.expiresAt } : null;
+}
+
+/** Ends the session this cookie value belongs to (current or just-rotated id). */
+export async function deleteSession(token: string): Promise<string | null> {
+  const control = await getControlDb();
+  const hash = sha256Hex(token);
+  const [row] = await control.db
+    .delete(sessions)
+    .where(or(eq(sessions.tokenHash, hash), eq(sessions.previousTokenHash, hash)))
+    .returning({ userId: sessions.userId });
+  return row?.userId ?? null;
+}
+
+export async function deleteAllSessions(userId: string): Promise<void> {
+  const control = await getControlDb();
+  await control.db.delete(sessions).where(eq(sessions.userId, userId));
+}

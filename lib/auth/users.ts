@@ -1,0 +1,54 @@
+import { eq } from "drizzle-orm";
+import { z } from "zod";
+import { users, type User } from "@/db/control/schema";
+import { auditControlTx, type Actor } from "../audit/audit";
+import { randomId } from "../crypto/tokens";
+import { getControlDb } from "../db/store";
+import { HttpError } from "../http/errors";
+import { hashPassword, passwordSchema } from "./password";
+
+export const emailSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.email("Enter a valid email address.").max(254));
+
+export const credentialsSchema = z.object({ email: emailSchema, password: passwordSchema });
+export type Credentials = z.infer<typeof credentialsSchema>;
+
+export async function findUserByEmail(email: string): Promise<User | undefined> {
+  const control = await getControlDb();
+  return control.db.query.users.findFirst({ where: eq(users.email, email) });
+}
+
+export async function findUserById(id: string): Promise<User | undefined> {
+  const control = await getControlDb();
+  return control.db.query.users.findFirst({ where: eq(users.id, id) });
+}
+
+/** Creates an account (sign-up, or `enclave user create` with a system actor). */
+export async function createUser(credentials: Credentials, actor?: Actor): Promise<User> {
+  const passwordHash = await hashPassword(credentials.password);
+  const control = await getControlDb();
+  return control.transaction(async (tx) => {
+    const existing = await tx.query.users.findFirst({ where: eq(users.email, credentials.email), columns: { id: true } });
+    if (existing) throw new HttpError(409, "email_taken", "An account with this email already exists.");
+    const user: User = {
+      id: randomId("usr"),
+      email: credentials.email,
+      passwordHash,
+      createdAt: Date.now(),
+      totpSecret: null,
+      totpPendingSecret: null,
+      totpLastStep: null,
+    };
+    await tx.insert(users).values(user);
+    await auditControlTx(tx, {
+      actor: actor ?? { type: "user", id: user.id },
+      action: actor ? "user.create" : "user.sign_up",
+      target: user.id,
+      details: { email: user.email },
+    });
+    return user;
+  });
+}
