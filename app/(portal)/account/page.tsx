@@ -1,0 +1,19 @@
+import { requireUser } from "@/app/_server/auth";
+import { MfaPanel } from "@/app/_components/mfa-panel";
+import { isMfaEnabled } from "@/lib/auth/mfa";
+
+export const metadata = { title: "Account · Enclave" };
+
+export default async function AccountPage() {
+  const { user } = await requireUser();
+  return (
+    <>
+      <h1>Account</h1>
+      <p>
+        Signed in as <strong>{user.email}</strong>
+      </p>
+      <h2>Two-factor authentication</h2>
+      <MfaPanel enabled={isMfaEnabled(user)} />
+    </>
+  );
+}

@@ -1,0 +1,16 @@
+import type { Metadata } from "next";
+import { connection } from "next/server";
+import type { ReactNode } from "react";
+import "./globals.css";
+
+export const metadata: Metadata = { title: "Enclave", description: "Shared context for AI agents, kept by your team." };
+
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  // Every page is rendered per request: each response carries its own CSP nonce.
+  await connection();
+  return (
+    <html lang="en">
+      <body>{children}</body>
+    </html>
+  );
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The `enclave` command: runs the TypeScript CLI through tsx, from the project root, so it
+// finds the same data dir, config and migrations as the server.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { register } from "tsx/esm/api";
+
+process.chdir(path.join(path.dirname(fileURLToPath(import.meta.url)), ".."));
+process.env.LOG_LEVEL ??= "warn";
+register();
+await import("../lib/cli/main.ts");

@@ -1,0 +1,54 @@
+import os from "node:os";
+import path from "node:path";
+import { defineConfig } from "@playwright/test";
+
+/**
+ * E2E against the production build, in Debian's Chromium (Playwright cannot download its own
+ * browser here). The server runs on a throwaway data dir with a fixed test port.
+ */
+export const E2E_PORT = Number(process.env.E2E_PORT ?? 3210);
+export const E2E_URL = `http://localhost:${E2E_PORT}`;
+export const E2E_DATA_DIR = process.env.E2E_DATA_DIR ?? path.join(os.tmpdir(), `enclave-e2e-${process.pid}`);
+process.env.E2E_DATA_DIR = E2E_DATA_DIR;
+
+const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const runningAsRoot = process.getuid?.() === 0;
+
+export default defineConfig({
+  testDir: "e2e",
+  fullyParallel: false,
+  workers: 1,
+  timeout: 60_000,
+  reporter: [["list"], ["json", { outputFile: "test-results/e2e.json" }]],
+  use: {
+    baseURL: E2E_URL,
+    browserName: "chromium",
+    headless: true,
+    launchOptions: {
+      executablePath: chromiumPath,
+      args: [
+        ...(runningAsRoot ? ["--no-sandbox"] : []),
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: "npm start",
+    url: `${E2E_URL}/api/health`,
+    timeout: 180_000,
+    reuseExistingServer: false,
+    stdout: "ignore",
+    stderr: "pipe",
+    env: {
+      ENCLAVE_DATA_DIR: E2E_DATA_DIR,
+      PORT: String(E2E_PORT),
+      ENCLAVE_PUBLIC_URL: E2E_URL,
+      LOG_LEVEL: "warn",
+    },
+  },
+});

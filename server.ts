@@ -1,0 +1,123 @@
+/**
+ * Enclave's process: validates the environment, opens control.db with the master key (and
+ * stops with one clear line if either is wrong), builds the app if there is no build yet,
+ * then serves Next.js behind a thin wrapper that gives each request its id, rotates
+ * session ids that are due, and writes one JSON log line per request.
+ */
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { parse } from "cookie";
+import { ConfigError, getConfig, type Config } from "./lib/config";
+import { MasterKeyError } from "./lib/crypto/keys";
+import { closeStore, getStore } from "./lib/db/store";
+import { runWithRequestContext, type RequestContext } from "./lib/http/context";
+import { logger } from "./lib/http/log";
+import { sessionCookie, sessionCookieName } from "./lib/auth/cookies";
+import { rotateSessionIfDue } from "./lib/auth/sessions";
+
+type Handle = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+
+const dev = process.argv.includes("--dev");
+
+function die(message: string): never {
+  process.stderr.write(`enclave: ${message}\n`);
+  process.exit(1);
+}
+
+async function openStorage(): Promise<Config> {
+  try {
+    const config = getConfig();
+    await getStore().control;
+    return config;
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof MasterKeyError) die(error.message);
+    throw error;
+  }
+}
+
+function clientIp(req: http.IncomingMessage, config: Config): string {
+  if (config.ENCLAVE_TRUST_PROXY) {
+    // The proxy in front appends the address it saw: the last entry is the one it vouches for.
+    const forwarded = String(req.headers["x-forwarded-for"] ?? "").split(",").map((part) => part.trim()).filter(Boolean);
+    const last = forwarded.at(-1);
+    if (last) return last;
+  }
+  return req.socket.remoteAddress ?? "unknown";
+}
+
+/** Swaps a due session id for a fresh one, on the way in (for Next) and on the way out (cookie). */
+async function rotateSession(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const name = sessionCookieName();
+  const token = parse(req.headers.cookie ?? "")[name];
+  if (!token) return;
+  const rotated = await rotateSessionIfDue(token);
+  if (!rotated) return;
+  res.appendHeader("set-cookie", sessionCookie(rotated.token, rotated.expiresAt));
+  req.headers.cookie = (req.headers.cookie ?? "").replace(`${name}=${token}`, `${name}=${rotated.token}`);
+}
+
+function serve(config: Config, handle: Handle): http.RequestListener {
+  return (req, res) => {
+    const started = performance.now();
+    // Our id, always: a client-sent x-request-id is not trusted into logs and audit rows.
+    const context: RequestContext = {
+      requestId: randomUUID(),
+      ip: clientIp(req, config),
+      userAgent: req.headers["user-agent"],
+    };
+    req.headers["x-request-id"] = context.requestId;
+    res.setHeader("x-request-id", context.requestId);
+    const pathname = (req.url ?? "/").split("?")[0];
+    res.on("finish", () => {
+      // The path only: query strings may carry codes or tokens.
+      logger.info({
+        requestId: context.requestId,
+        method: req.method,
+        path: pathname,
+        status: res.statusCode,
+        ms: Math.round(performance.now() - started),
+        actor: context.actor,
+        workspace: context.workspaceId,
+      });
+    });
+    void runWithRequestContext(context, async () => {
+      try {
+        if (!pathname?.startsWith("/_next/")) await rotateSession(req, res);
+        await handle(req, res);
+      } catch (error) {
+        logger.error({ err: error, requestId: context.requestId }, "request failed");
+        if (!res.headersSent) {
+          res.writeHead(500, { "content-type": "application/json" });
+          res.end(JSON.stringify({ error: "internal_error", message: "Something went wrong on our side.", requestId: context.requestId }));
+        }
+      }
+    });
+  };
+}
+
+async function main(): Promise<void> {
+  const config = await openStorage();
+  const root = path.dirname(new URL(import.meta.url).pathname);
+  if (!dev && !fs.existsSync(path.join(root, ".next", "BUILD_ID"))) {
+    logger.info("no production build found: running next build");
+    execFileSync(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "build"], { cwd: root, stdio: "inherit" });
+  }
+  const { default: next } = await import("next");
+  const app = next({ dev, dir: root, hostname: config.HOST, port: config.PORT });
+  await app.prepare();
+  const server = http.createServer(serve(config, app.getRequestHandler()));
+  server.listen(config.PORT, config.HOST, () => {
+    logger.info({ url: config.ENCLAVE_PUBLIC_URL.origin, listen: `${config.HOST}:${config.PORT}`, dataDir: config.dataDir }, "enclave is ready");
+  });
+  const shutdown = () => {
+    server.close();
+    void closeStore().finally(() => process.exit(0));
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
+
+main().catch((error: unknown) => die(error instanceof Error ? error.message : String(error)));

@@ -1,0 +1,172 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { POST as signUp } from "@/app/api/auth/sign-up/route";
+import { POST as signIn } from "@/app/api/auth/sign-in/route";
+import { POST as signOut } from "@/app/api/auth/sign-out/route";
+import { GET as listWorkspaces, POST as createWorkspace } from "@/app/api/workspaces/route";
+import { GET as unknownApiRoute } from "@/app/api/[...path]/route";
+import { GET as health } from "@/app/api/health/route";
+import { resetRateLimits } from "@/lib/auth/rate-limits";
+import { controlAuditLog, verifyAuditChain } from "@/lib/audit/audit";
+import { getControlDb } from "@/lib/db/store";
+import { useTempStore } from "./store";
+import { call, sessionCookieFrom } from "./http";
+
+useTempStore();
+beforeEach(() => resetRateLimits());
+
+const alice = { email: "alice@example.com", password: "correct horse battery" };
+
+async function signedUp(credentials = alice): Promise<string> {
+  const response = await call(signUp, { body: credentials });
+  expect(response.status).toBe(201);
+  return sessionCookieFrom(response);
+}
+
+async function auditActions(): Promise<string[]> {
+  const control = await getControlDb();
+  const rows = await control.db.select({ action: controlAuditLog.action }).from(controlAuditLog);
+  return rows.map((row) => row.action);
+}
+
+describe("sign-up, sign-in, sign-out", () => {
+  it("signs up, lists nothing, creates a workspace, and lists it", async () => {
+    const cookie = await signedUp();
+    expect(await (await call(listWorkspaces, { cookie })).json()).toEqual({ workspaces: [] });
+    const created = await call(createWorkspace, { cookie, body: { name: "Research" } });
+    expect(created.status).toBe(201);
+    const { workspaces } = (await (await call(listWorkspaces, { cookie })).json()) as { workspaces: { name: string }[] };
+    expect(workspaces.map((w) => w.name)).toEqual(["Research"]);
+    expect(await auditActions()).toEqual(["user.sign_up", "workspace.create"]);
+  });
+
+  it("refuses the old cookie after sign-out", async () => {
+    const cookie = await signedUp();
+    const out = await call(signOut, { cookie, method: "POST" });
+    expect(out.status).toBe(204);
+    expect(out.headers.get("set-cookie")).toMatch(/Max-Age=0/);
+    const replay = await call(listWorkspaces, { cookie });
+    expect(replay.status).toBe(401);
+    expect(await replay.json()).toMatchObject({ error: "unauthenticated" });
+    expect(await auditActions()).toContain("user.sign_out");
+  });
+
+  it("answers an unknown email and a wrong password with the same words", async () => {
+    await signedUp();
+    const unknown = await call(signIn, { body: { email: "nobody@example.com", password: alice.password } });
+    const wrong = await call(signIn, { body: { email: alice.email, password: "not the password" } });
+    expect(unknown.status).toBe(401);
+    expect(wrong.status).toBe(401);
+    const [a, b] = [(await unknown.json()) as Record<string, string>, (await wrong.json()) as Record<string, string>];
+    expect(a.error).toBe(b.error);
+    expect(a.message).toBe(b.message);
+    expect((await auditActions()).filter((action) => action === "user.sign_in_failed")).toHaveLength(2);
+  });
+
+  it("signs in with a fresh session id, not the sign-up one", async () => {
+    const first = await signedUp();
+    const second = sessionCookieFrom(await call(signIn, { body: alice }));
+    expect(second).not.toBe(first);
+    expect((await call(listWorkspaces, { cookie: second })).status).toBe(200);
+  });
+
+  it("refuses a duplicate email with 409 and keeps one account", async () => {
+    await signedUp();
+    const again = await call(signUp, { body: { ...alice, email: "ALICE@example.com " } });
+    expect(again.status).toBe(409);
+    const control = await getControlDb();
+    expect(await control.db.query.users.findMany()).toHaveLength(1);
+  });
+
+  it("refuses a short password with the field named and creates nothing", async () => {
+    const response = await call(signUp, { body: { email: "bob@example.com", password: "short" } });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: string; fieldErrors: Record<string, string[]> };
+    expect(body.error).toBe("invalid_request");
+    expect(body.fieldErrors.password?.[0]).toMatch(/12 characters/);
+    const control = await getControlDb();
+    expect(await control.db.query.users.findMany()).toHaveLength(0);
+  });
+
+  it("rate-limits failed sign-ins per account with 429 and Retry-After", async () => {
+    await signedUp();
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      statuses.push((await call(signIn, { body: { email: alice.email, password: `wrong password ${i}` } })).status);
+    }
+    expect(statuses.slice(0, 10).every((status) => status === 401)).toBe(true);
+    const limited = await call(signIn, { body: alice });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await limited.json()).toMatchObject({ error: "rate_limited" });
+  });
+
+  it("keeps the control audit chain valid across the flow", async () => {
+    const cookie = await signedUp();
+    await call(signIn, { body: { ...alice, password: "wrong wrong wrong" } });
+    await call(signOut, { cookie, method: "POST" });
+    const control = await getControlDb();
+    expect(await verifyAuditChain(control.db, controlAuditLog)).toEqual({ ok: true, rows: 3 });
+  });
+});
+
+describe("what a client can send never becomes a 500", () => {
+  it("malformed JSON is a 400 with the error shape", async () => {
+    const response = await call(signUp, { rawBody: "{not json" });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body.error).toBe("malformed_json");
+    expect(body.requestId).toEqual(expect.any(String));
+  });
+
+  it("an oversized body is a 413 and creates nothing", async () => {
+    const response = await call(signUp, { body: { email: "big@example.com", password: "x".repeat(2 * 1024 * 1024) } });
+    expect(response.status).toBe(413);
+    const control = await getControlDb();
+    expect(await control.db.query.users.findMany()).toHaveLength(0);
+  });
+
+  it("a form-encoded body is a 415", async () => {
+    const response = await call(signUp, { rawBody: "email=a@b.c", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(response.status).toBe(415);
+  });
+
+  it("a body of the wrong shape is a 400", async () => {
+    for (const body of [null, [], "text", { email: 5, password: {} }]) {
+      expect((await call(signUp, { body })).status).toBe(400);
+    }
+  });
+
+  it("an unknown API route is a JSON 404", async () => {
+    const response = await call(unknownApiRoute);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: "not_found" });
+  });
+
+  it("health answers ok once the control database is open", async () => {
+    const response = await call(health);
+    expect(await response.json()).toEqual({ status: "ok" });
+  });
+});
+
+describe("cross-site requests are refused", () => {
+  it("a sign-up posted from another origin is a 403 and creates nothing", async () => {
+    const response = await call(signUp, { body: alice, headers: { origin: "https://evil.example" } });
+    expect(response.status).toBe(403);
+    const control = await getControlDb();
+    expect(await control.db.query.users.findMany()).toHaveLength(0);
+  });
+
+  it("a workspace creation from another origin is a 403 even with a valid cookie", async () => {
+    const cookie = await signedUp();
+    const response = await call(createWorkspace, { cookie, body: { name: "Evil" }, headers: { origin: "https://evil.example" } });
+    expect(response.status).toBe(403);
+    expect(await (await call(listWorkspaces, { cookie })).json()).toEqual({ workspaces: [] });
+  });
+
+  it("a cross-site request without Origin but with Sec-Fetch-Site is a 403", async () => {
+    const cookie = await signedUp();
+    const response = await call(signOut, { cookie, method: "POST", headers: { origin: "", "sec-fetch-site": "cross-site" } });
+    expect(response.status).toBe(403);
+    expect((await call(listWorkspaces, { cookie })).status).toBe(200);
+  });
+});
