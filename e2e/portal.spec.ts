@@ -46,7 +46,7 @@ test("a wrong password shows one clear message", async ({ page }) => {
   await signUp(page, email);
   await page.getByRole("button", { name: "Sign out" }).click();
   await signIn(page, email, "not the right password");
-  await expect(page.getByRole("alert")).toHaveText("Email or password is incorrect.");
+  await expect(page.getByRole("form", { name: "Sign in" }).getByRole("alert")).toHaveText("Email or password is incorrect.");
 });
 
 test("turn on TOTP, then sign in with a code from the authenticator", async ({ page }) => {
@@ -106,7 +106,7 @@ test("API errors are JSON with a request id, never a stack trace", async ({ requ
   const unknown = await request.get("/api/nope");
   expect(unknown.status()).toBe(404);
   expect(await unknown.json()).toMatchObject({ error: "not_found", requestId: unknown.headers()["x-request-id"] });
-  const malformed = await request.post("/api/auth/sign-in", { data: "{oops", headers: { "content-type": "application/json" } });
+  const malformed = await request.post("/api/auth/sign-in", { data: Buffer.from("{oops"), headers: { "content-type": "application/json" } });
   expect(malformed.status()).toBe(400);
   expect(await malformed.json()).toMatchObject({ error: "malformed_json" });
   const health = await request.get("/api/health");

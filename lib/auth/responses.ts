@@ -1,3 +1,4 @@
+import { noteActor } from "../http/context";
 import { createSession } from "./sessions";
 import { sessionCookie } from "./cookies";
 
@@ -9,6 +10,7 @@ export async function signedInResponse(
   status = 200,
 ): Promise<Response> {
   const { token, expiresAt } = await createSession(userId, meta);
+  noteActor(`user:${userId}`);
   return Response.json(body, {
     status,
     headers: { "set-cookie": sessionCookie(token, expiresAt), "cache-control": "no-store" },

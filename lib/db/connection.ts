@@ -39,6 +39,8 @@ export class Connection {
     const connection = new Connection(db, file);
     try {
       await connection.exec(`PRAGMA key = "x'${key.toString("hex")}'"`);
+      // SQLCipher would print its own decrypt errors to stderr; a wrong key is reported below instead.
+      await connection.exec("PRAGMA cipher_log_level = NONE");
       try {
         await connection.all("SELECT count(*) AS n FROM sqlite_master");
       } catch (error) {
