@@ -1,0 +1,51 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { makeTempDir } from "./store";
+
+const dataDir = makeTempDir();
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+function enclave(...args: string[]) {
+  const result = spawnSync(process.execPath, ["bin/enclave.mjs", ...args], {
+    env: { PATH: process.env.PATH, ENCLAVE_DATA_DIR: dataDir },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
+}
+
+describe("enclave CLI", () => {
+  it("creates a user and a workspace, printing the id last, and lists it", () => {
+    expect(enclave("user", "create", "--email", "Ada@Example.com", "--password", "a long passphrase").status).toBe(0);
+    const created = enclave("workspace", "create", "--owner", "ada@example.com", "--name", "Research");
+    expect(created.status).toBe(0);
+    const id = created.stdout.split("\n").at(-1);
+    expect(id).toMatch(/^ws_[0-9a-f]{32}$/);
+    expect(fs.statSync(`${dataDir}/workspaces/${id}/workspace.db`).mode & 0o777).toBe(0o600);
+    const listed = enclave("workspace", "list");
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toContain(`${id}\t`);
+    expect(listed.stdout).toContain("Research");
+  });
+
+  it("refuses bad input with a clear message and a non-zero exit", () => {
+    const short = enclave("user", "create", "--email", "bob@example.com", "--password", "short");
+    expect(short.status).not.toBe(0);
+    expect(short.stderr).toMatch(/12 characters/);
+    const badEmail = enclave("user", "create", "--email", "not-an-email", "--password", "a long passphrase");
+    expect(badEmail.status).not.toBe(0);
+    expect(badEmail.stderr).toMatch(/email/i);
+    const noOwner = enclave("workspace", "create", "--owner", "ghost@example.com", "--name", "X");
+    expect(noOwner.status).not.toBe(0);
+    expect(noOwner.stderr).toMatch(/no user with email ghost@example.com/);
+    const unknown = enclave("workspace", "explode");
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command/);
+    const unknownFlag = enclave("workspace", "list", "--all");
+    expect(unknownFlag.status).toBe(2);
+    const duplicate = enclave("user", "create", "--email", "ada@example.com", "--password", "a long passphrase");
+    expect(duplicate.status).toBe(1);
+    expect(duplicate.stderr).toMatch(/already exists/);
+  });
+});
