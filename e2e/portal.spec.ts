@@ -109,6 +109,12 @@ test("API errors are JSON with a request id, never a stack trace", async ({ requ
   const malformed = await request.post("/api/auth/sign-in", { data: Buffer.from("{oops"), headers: { "content-type": "application/json" } });
   expect(malformed.status()).toBe(400);
   expect(await malformed.json()).toMatchObject({ error: "malformed_json" });
+  const oversized = await request.post("/api/auth/sign-up", {
+    data: Buffer.from(JSON.stringify({ email: "big@example.com", password: "x".repeat(2 * 1024 * 1024) })),
+    headers: { "content-type": "application/json" },
+  });
+  expect(oversized.status()).toBe(413);
+  expect(await oversized.json()).toMatchObject({ error: "payload_too_large" });
   const health = await request.get("/api/health");
   expect(await health.json()).toEqual({ status: "ok" });
 });

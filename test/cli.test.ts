@@ -8,7 +8,7 @@ afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 function enclave(...args: string[]) {
   const result = spawnSync(process.execPath, ["bin/enclave.mjs", ...args], {
-    env: { PATH: process.env.PATH, ENCLAVE_DATA_DIR: dataDir },
+    env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: dataDir },
     encoding: "utf8",
     timeout: 30_000,
   });
