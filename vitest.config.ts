@@ -7,7 +7,7 @@ export default defineConfig({
     include: ["lib/**/*.test.ts", "test/**/*.test.ts"],
     setupFiles: ["test/setup.ts"],
     pool: "forks",
-    reporters: ["default", ["json", { outputFile: "test-results/unit.json" }]],
+    reporters: ["default", ["json", { outputFile: "reports/unit.json" }]],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

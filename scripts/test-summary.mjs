@@ -11,14 +11,14 @@ function read(file) {
 
 let passed = 0;
 let failed = 0;
-const unit = read("test-results/unit.json");
+const unit = read("reports/unit.json");
 if (unit) {
   passed += unit.numPassedTests;
   failed += unit.numFailedTests;
 } else {
   console.log("no unit test report (the run stopped before the unit tests)");
 }
-const e2e = read("test-results/e2e.json");
+const e2e = read("reports/e2e.json");
 if (e2e) {
   passed += e2e.stats.expected + e2e.stats.flaky;
   failed += e2e.stats.unexpected;
