@@ -5,6 +5,8 @@ import { POST as signOut } from "@/app/api/auth/sign-out/route";
 import { GET as listWorkspaces, POST as createWorkspace } from "@/app/api/workspaces/route";
 import { GET as unknownApiRoute } from "@/app/api/[...path]/route";
 import { GET as health } from "@/app/api/health/route";
+import { generate } from "otplib";
+import { confirmTotpSetup, startTotpSetup } from "@/lib/auth/mfa";
 import { resetRateLimits } from "@/lib/auth/rate-limits";
 import { controlAuditLog, verifyAuditChain } from "@/lib/audit/audit";
 import { getControlDb } from "@/lib/db/store";
@@ -98,6 +100,26 @@ describe("sign-up, sign-in, sign-out", () => {
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(await limited.json()).toMatchObject({ error: "rate_limited" });
+  });
+
+  it("asks for the second factor once MFA is on, and refuses a wrong one", async () => {
+    await signedUp();
+    const control = await getControlDb();
+    const user = (await control.db.query.users.findFirst())!;
+    const { secret } = await startTotpSetup(user.id, user.email);
+    const enabledAt = Date.now() - 30_000; // so the current step's code is fresh at sign-in
+    await confirmTotpSetup(user.id, await generate({ secret, epoch: Math.floor(enabledAt / 1000) }), enabledAt);
+
+    const withoutCode = await call(signIn, { body: alice });
+    expect(withoutCode.status).toBe(401);
+    expect(withoutCode.headers.get("set-cookie")).toBeNull();
+    expect(await withoutCode.json()).toMatchObject({ error: "mfa_required" });
+    const wrongCode = await call(signIn, { body: { ...alice, code: "000000" } });
+    expect(wrongCode.status).toBe(401);
+    expect(await wrongCode.json()).toMatchObject({ error: "invalid_mfa_code" });
+    const rightCode = await call(signIn, { body: { ...alice, code: await generate({ secret }) } });
+    expect(rightCode.status).toBe(200);
+    expect(sessionCookieFrom(rightCode)).toMatch(/enclave_session=/);
   });
 
   it("keeps the control audit chain valid across the flow", async () => {

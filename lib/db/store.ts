@@ -96,7 +96,9 @@ class Store {
 
   async close(): Promise<void> {
     this.workspaces.clear();
-    await (await this.control).close();
+    // A store whose control.db never opened (wrong key) has nothing to close.
+    const control = await this.control.catch(() => undefined);
+    await control?.close();
   }
 }
 
