@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { POST as signUp } from "@/app/api/auth/sign-up/route";
-import { POST as signIn } from "@/app/api/auth/sign-in/route";
+import { POST as signIn, GET as getSignIn } from "@/app/api/auth/sign-in/route";
 import { POST as signOut } from "@/app/api/auth/sign-out/route";
 import { GET as listWorkspaces, POST as createWorkspace } from "@/app/api/workspaces/route";
 import { GET as unknownApiRoute } from "@/app/api/[...path]/route";
@@ -156,6 +156,13 @@ describe("what a client can send never becomes a 500", () => {
     for (const body of [null, [], "text", { email: 5, password: {} }]) {
       expect((await call(signUp, { body })).status).toBe(400);
     }
+  });
+
+  it("a method a route does not serve is a JSON 405 naming the allowed one", async () => {
+    const response = await call(getSignIn);
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("POST");
+    expect(await response.json()).toMatchObject({ error: "method_not_allowed" });
   });
 
   it("an unknown API route is a JSON 404", async () => {

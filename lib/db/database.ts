@@ -1,5 +1,7 @@
 import { drizzle, type SqliteRemoteDatabase } from "drizzle-orm/sqlite-proxy";
 import { readMigrationFiles } from "drizzle-orm/migrator";
+import { getRequestContext } from "../http/context";
+import { logger } from "../http/log";
 import type { Connection, Row } from "./connection";
 
 type Method = "run" | "all" | "values" | "get";
@@ -14,14 +16,23 @@ function positional(sql: string): string {
   return /^\s*(select|with)\b/i.test(sql) ? `SELECT * FROM (${sql})` : sql;
 }
 
+const SLOW_QUERY_MS = 20;
+
 async function execute(connection: Connection, sql: string, params: unknown[], method: Method): Promise<{ rows: unknown[] }> {
-  if (method === "run") {
-    await connection.run(sql, params);
-    return { rows: [] };
+  const started = performance.now();
+  try {
+    if (method === "run") {
+      await connection.run(sql, params);
+      return { rows: [] };
+    }
+    const rows: unknown[][] = (await connection.all(positional(sql), params)).map((row: Row) => Object.values(row));
+    // For "get", drizzle takes the single row itself (undefined when there is none).
+    return { rows: method === "get" ? (rows[0] as unknown[]) : rows };
+  } finally {
+    const ms = performance.now() - started;
+    // The statement text only: parameters may carry secrets.
+    if (ms > SLOW_QUERY_MS) logger.warn({ requestId: getRequestContext()?.requestId, ms: Math.round(ms), sql: sql.slice(0, 200) }, "slow query");
   }
-  const rows: unknown[][] = (await connection.all(positional(sql), params)).map((row: Row) => Object.values(row));
-  // For "get", drizzle takes the single row itself (undefined when there is none).
-  return { rows: method === "get" ? (rows[0] as unknown[]) : rows };
 }
 
 /** A drizzle database over one connection, with transactions that really are exclusive. */

@@ -82,3 +82,14 @@ function assertSameOrigin(request: Request): void {
 function flattenParams(params: Record<string, string | string[]>): Record<string, string> {
   return Object.fromEntries(Object.entries(params).map(([key, value]) => [key, Array.isArray(value) ? value.join("/") : value]));
 }
+
+/**
+ * Handlers for the methods a route does not serve, so they too answer with the JSON error
+ * shape (Next's own 405 has an empty body). Use: `export const { GET, PUT } = otherMethods("POST")`.
+ */
+export function otherMethods(...allowed: string[]) {
+  const refuse = handler({ trust: "public" }, () =>
+    Promise.reject(new HttpError(405, "method_not_allowed", `Use ${allowed.join(" or ")} here.`, { allow: allowed.join(", ") })),
+  );
+  return { GET: refuse, POST: refuse, PUT: refuse, PATCH: refuse, DELETE: refuse };
+}

@@ -1,4 +1,4 @@
-import { handler } from "@/lib/http/handler";
+import { handler, otherMethods } from "@/lib/http/handler";
 import { createWorkspace, createWorkspaceSchema, listWorkspacesForUser } from "@/lib/workspace/workspaces";
 
 export const GET = handler({ trust: "user" }, async ({ session }) =>
@@ -8,3 +8,5 @@ export const GET = handler({ trust: "user" }, async ({ session }) =>
 export const POST = handler({ trust: "user", body: createWorkspaceSchema }, async ({ session, body }) =>
   Response.json({ workspace: await createWorkspace(session.user.id, body.name) }, { status: 201 }),
 );
+
+export const { PUT, PATCH, DELETE } = otherMethods("GET", "POST");

@@ -1,7 +1,7 @@
 import { auditControl } from "@/lib/audit/audit";
 import { clearedSessionCookie, readSessionToken } from "@/lib/auth/cookies";
 import { deleteSession } from "@/lib/auth/sessions";
-import { handler } from "@/lib/http/handler";
+import { handler, otherMethods } from "@/lib/http/handler";
 
 // Public so an already-ended session can still clear its cookie; same-origin is enforced.
 // Answers a plain form post (the portal's button works without JavaScript) with a redirect.
@@ -15,3 +15,5 @@ export const POST = handler({ trust: "public" }, async ({ request }) => {
   }
   return new Response(null, { status: 204, headers });
 });
+
+export const { GET, PUT, PATCH, DELETE } = otherMethods("POST");

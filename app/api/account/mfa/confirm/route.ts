@@ -1,6 +1,6 @@
 import { confirmTotpSetup } from "@/lib/auth/mfa";
 import { mfaCodeSchema } from "@/lib/auth/mfa-schemas";
-import { handler } from "@/lib/http/handler";
+import { handler, otherMethods } from "@/lib/http/handler";
 import { HttpError } from "@/lib/http/errors";
 
 export const POST = handler({ trust: "user", body: mfaCodeSchema }, async ({ session, body }) => {
@@ -8,3 +8,5 @@ export const POST = handler({ trust: "user", body: mfaCodeSchema }, async ({ ses
   if (!result) throw new HttpError(400, "invalid_mfa_code", "That code is not valid. Check the time on your device and try again.");
   return Response.json(result, { headers: { "cache-control": "no-store" } });
 });
+
+export const { GET, PUT, PATCH, DELETE } = otherMethods("POST");

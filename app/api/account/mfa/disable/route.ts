@@ -1,6 +1,6 @@
 import { disableTotp } from "@/lib/auth/mfa";
 import { mfaCodeSchema } from "@/lib/auth/mfa-schemas";
-import { handler } from "@/lib/http/handler";
+import { handler, otherMethods } from "@/lib/http/handler";
 import { HttpError } from "@/lib/http/errors";
 
 export const POST = handler({ trust: "user", body: mfaCodeSchema }, async ({ session, body }) => {
@@ -9,3 +9,5 @@ export const POST = handler({ trust: "user", body: mfaCodeSchema }, async ({ ses
   }
   return Response.json({ disabled: true });
 });
+
+export const { GET, PUT, PATCH, DELETE } = otherMethods("POST");

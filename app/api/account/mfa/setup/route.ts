@@ -1,8 +1,10 @@
 import { startTotpSetup } from "@/lib/auth/mfa";
-import { handler } from "@/lib/http/handler";
+import { handler, otherMethods } from "@/lib/http/handler";
 
 // The secret goes back once, to its owner, over this no-store response; it is never logged.
 export const POST = handler({ trust: "user" }, async ({ session }) => {
   const setup = await startTotpSetup(session.user.id, session.user.email);
   return Response.json(setup, { headers: { "cache-control": "no-store" } });
 });
+
+export const { GET, PUT, PATCH, DELETE } = otherMethods("POST");
