@@ -122,6 +122,15 @@ describe("sign-up, sign-in, sign-out", () => {
     expect(sessionCookieFrom(rightCode)).toMatch(/enclave_session=/);
   });
 
+  it("rate-limits sign-ups per IP with 429 and Retry-After", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      statuses.push((await call(signUp, { body: { email: `user${i}@example.com`, password: alice.password } })).status);
+    }
+    expect(statuses.slice(0, 20).every((status) => status === 201)).toBe(true);
+    expect(statuses[20]).toBe(429);
+  });
+
   it("keeps the control audit chain valid across the flow", async () => {
     const cookie = await signedUp();
     await call(signIn, { body: { ...alice, password: "wrong wrong wrong" } });
