@@ -1,7 +1,10 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeTempDir } from "./store";
+import { sql } from "drizzle-orm";
+import { setConfigForTests } from "@/lib/config";
+import { closeStore, getControlDb } from "@/lib/db/store";
+import { makeTempDir, testConfig } from "./store";
 
 const dataDir = makeTempDir();
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
@@ -27,6 +30,13 @@ describe("enclave CLI", () => {
     expect(listed.status).toBe(0);
     expect(listed.stdout).toContain(`${id}\t`);
     expect(listed.stdout).toContain("Research");
+
+    const control = enclave("audit", "verify");
+    expect(control.status).toBe(0);
+    expect(control.stdout).toMatch(/control\.db: intact, 2 rows/);
+    const workspace = enclave("audit", "verify", "--workspace", id!);
+    expect(workspace.stdout).toMatch(/intact, 1 rows/);
+    expect(enclave("audit", "verify", "--workspace", "../../etc").status).toBe(2);
   });
 
   it("refuses bad input with a clear message and a non-zero exit", () => {
@@ -47,5 +57,16 @@ describe("enclave CLI", () => {
     const duplicate = enclave("user", "create", "--email", "ada@example.com", "--password", "a long passphrase");
     expect(duplicate.status).toBe(1);
     expect(duplicate.stderr).toMatch(/already exists/);
+  });
+
+  it("reports a tampered control audit chain and exits 1", async () => {
+    setConfigForTests(testConfig(dataDir));
+    const control = await getControlDb();
+    await control.db.run(sql`UPDATE audit_log SET details = '{"email":"mallory@example.com"}' WHERE seq = 1`);
+    await closeStore();
+    setConfigForTests(undefined);
+    const verdict = enclave("audit", "verify");
+    expect(verdict.status).toBe(1);
+    expect(verdict.stdout).toMatch(/BROKEN at row 1/);
   });
 });

@@ -113,8 +113,3 @@ export async function deleteSession(token: string): Promise<string | null> {
     .returning({ userId: sessions.userId });
   return row?.userId ?? null;
 }
-
-export async function deleteAllSessions(userId: string): Promise<void> {
-  const control = await getControlDb();
-  await control.db.delete(sessions).where(eq(sessions.userId, userId));
-}

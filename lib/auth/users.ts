@@ -21,11 +21,6 @@ export async function findUserByEmail(email: string): Promise<User | undefined> 
   return control.db.query.users.findFirst({ where: eq(users.email, email) });
 }
 
-export async function findUserById(id: string): Promise<User | undefined> {
-  const control = await getControlDb();
-  return control.db.query.users.findFirst({ where: eq(users.id, id) });
-}
-
 /** Creates an account (sign-up, or `enclave user create` with a system actor). */
 export async function createUser(credentials: Credentials, actor?: Actor): Promise<User> {
   const passwordHash = await hashPassword(credentials.password);

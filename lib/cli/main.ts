@@ -3,14 +3,17 @@ import { z } from "zod";
 import { credentialsSchema, createUser, findUserByEmail, emailSchema } from "../auth/users";
 import { ConfigError } from "../config";
 import { MasterKeyError } from "../crypto/keys";
-import { closeStore, getControlDb } from "../db/store";
+import { WORKSPACE_ID_PATTERN } from "../crypto/tokens";
+import { closeStore, getControlDb, withWorkspace } from "../db/store";
+import { controlAuditLog, verifyAuditChain, workspaceAuditLog, type ChainVerdict } from "../audit/audit";
 import { HttpError } from "../http/errors";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
 const USAGE = `usage:
   enclave user create --email E --password P
   enclave workspace create --owner E --name N     (prints the workspace id last)
-  enclave workspace list`;
+  enclave workspace list
+  enclave audit verify [--workspace ID]          (exit 1 if the hash chain is broken)`;
 
 const CLI_ACTOR = { type: "system", id: "cli" } as const;
 
@@ -60,6 +63,25 @@ async function run(argv: string[]): Promise<void> {
     await getControlDb();
     for (const workspace of await listAllWorkspaces()) {
       console.log(`${workspace.id}\t${new Date(workspace.createdAt).toISOString()}\t${workspace.name}`);
+    }
+  } else if (command === "audit verify") {
+    const { workspace } = options(rest, ["workspace"]);
+    const control = await getControlDb();
+    let verdict: ChainVerdict;
+    if (typeof workspace === "string") {
+      if (!WORKSPACE_ID_PATTERN.test(workspace) || !(await listAllWorkspaces()).some((w) => w.id === workspace)) {
+        throw new UsageError(`--workspace: no workspace ${workspace}`);
+      }
+      verdict = await withWorkspace(workspace, (db) => verifyAuditChain(db.db, workspaceAuditLog));
+    } else {
+      verdict = await verifyAuditChain(control.db, controlAuditLog);
+    }
+    const which = typeof workspace === "string" ? `workspace ${workspace}` : "control.db";
+    if (verdict.ok) {
+      console.log(`audit chain of ${which}: intact, ${verdict.rows} rows`);
+    } else {
+      console.log(`audit chain of ${which}: BROKEN at row ${verdict.firstBadSeq} (${verdict.reason})`);
+      process.exitCode = 1;
     }
   } else {
     throw new UsageError(`unknown command "${argv.join(" ")}"`);

@@ -141,4 +141,3 @@ export async function closeStore(): Promise<void> {
   await store?.close();
 }
 
-export { Store };
