@@ -86,6 +86,13 @@ export async function rotateSessionIfDue(token: string): Promise<{ token: string
   const control = await getControlDb();
   const now = Date.now();
   const hash = sha256Hex(token);
+  // Runs on every request: a read first, so the common not-yet-due case writes nothing.
+  const [current] = await control.db
+    .select({ rotatedAt: sessions.rotatedAt })
+    .from(sessions)
+    .where(eq(sessions.tokenHash, hash))
+    .limit(1);
+  if (!current || current.rotatedAt >= limits(now).rotateBefore) return null;
   const next = randomToken();
   const rotated = await control.db
     .update(sessions)
