@@ -16,6 +16,17 @@ function positional(sql: string): string {
   return /^\s*(select|with)\b/i.test(sql) ? `SELECT * FROM (${sql})` : sql;
 }
 
+// JS lists integer-like keys first, whatever their column order, so a result column named
+// "1" (an unaliased sql`1`) would move its value to another field. Refuse rather than scramble.
+const INDEX_LIKE_NAME = /^(0|[1-9][0-9]*)$/;
+
+function positionalRows(rows: Row[]): unknown[][] {
+  const names = rows[0] ? Object.keys(rows[0]) : [];
+  const clash = names.length > 1 ? names.find((name) => INDEX_LIKE_NAME.test(name)) : undefined;
+  if (clash !== undefined) throw new Error(`result column "${clash}" would be read out of order; give it a name with .as()`);
+  return rows.map((row) => Object.values(row));
+}
+
 const SLOW_QUERY_MS = 20;
 
 async function execute(connection: Connection, sql: string, params: unknown[], method: Method): Promise<{ rows: unknown[] }> {
@@ -25,7 +36,7 @@ async function execute(connection: Connection, sql: string, params: unknown[], m
       await connection.run(sql, params);
       return { rows: [] };
     }
-    const rows: unknown[][] = (await connection.all(positional(sql), params)).map((row: Row) => Object.values(row));
+    const rows = positionalRows(await connection.all(positional(sql), params));
     // For "get", drizzle takes the single row itself (undefined when there is none).
     return { rows: method === "get" ? (rows[0] as unknown[]) : rows };
   } finally {
@@ -39,23 +50,44 @@ async function execute(connection: Connection, sql: string, params: unknown[], m
 export class Database<TSchema extends Record<string, unknown>> {
   /** Every statement takes the connection's lock on its own. */
   readonly db: Drizzle<TSchema>;
-  /** Skips the lock: only handed out inside `transaction`, which already holds it. */
-  private readonly unlocked: Drizzle<TSchema>;
 
   constructor(
     readonly connection: Connection,
-    schema: TSchema,
+    private readonly schema: TSchema,
   ) {
     this.db = drizzle(
       (sql, params, method) => connection.exclusive(() => execute(connection, sql, params, method)),
       { schema },
     );
-    this.unlocked = drizzle((sql, params, method) => execute(connection, sql, params, method), { schema });
   }
 
   /** BEGIN IMMEDIATE … COMMIT, holding the connection so no other request's statement lands inside. */
   transaction<T>(fn: (tx: Drizzle<TSchema>) => Promise<T>): Promise<T> {
-    return this.connection.exclusive(() => inTransaction(this.connection, () => fn(this.unlocked)));
+    return this.connection.exclusive(() =>
+      inTransaction(this.connection, async () => {
+        // `tx` skips the lock (the transaction holds it) and lives only as long as the transaction:
+        // a statement still running when `fn` settles (a sibling in a rejected Promise.all) ends
+        // before COMMIT/ROLLBACK, and one issued afterwards is refused — it would otherwise run
+        // outside the transaction, or inside the next caller's.
+        const running = new Set<Promise<unknown>>();
+        let open = true;
+        const tx = drizzle(
+          (sql, params, method) => {
+            if (!open) return Promise.reject(new Error("statement issued after its transaction ended"));
+            const result = execute(this.connection, sql, params, method);
+            running.add(result);
+            return result;
+          },
+          { schema: this.schema },
+        );
+        try {
+          return await fn(tx);
+        } finally {
+          open = false;
+          await Promise.allSettled(running);
+        }
+      }),
+    );
   }
 
   /** Applies pending drizzle-kit migrations from `folder` in one transaction: all or nothing. */
@@ -70,7 +102,8 @@ export class Database<TSchema extends Record<string, unknown>> {
         const pending = migrations.filter((m) => !last || Number(last.created_at) < m.folderMillis);
         for (const migration of pending) {
           for (const statement of migration.sql) {
-            if (statement.trim()) await this.connection.run(statement);
+            // exec, not run: run would silently apply only the first statement of a chunk that has several.
+            if (statement.trim()) await this.connection.exec(statement);
           }
           await this.connection.run("INSERT INTO __drizzle_migrations (hash, created_at) VALUES (?, ?)", [
             migration.hash,

@@ -16,7 +16,8 @@ export function ensurePrivateDir(dir: string): void {
 export function enforceDataDirModes(dataDir: string): number {
   let corrected = 0;
   const visit = (entry: string) => {
-    const stat = fs.lstatSync(entry);
+    // The data dir itself may be a symlink (to another disk); links inside it are not followed.
+    const stat = entry === dataDir ? fs.statSync(entry) : fs.lstatSync(entry);
     if (stat.isSymbolicLink()) return;
     const wanted = stat.isDirectory() ? DIR_MODE : FILE_MODE;
     if ((stat.mode & 0o777) !== wanted) {

@@ -26,6 +26,8 @@ class Store {
   readonly masterKey: Buffer;
   readonly control: Promise<ControlDb>;
   private readonly workspaces: LRUCache<string, WorkspaceEntry>;
+  /** Evicted handles still in use: the next request joins one rather than opening a second connection to its file. */
+  private readonly draining = new Map<string, WorkspaceEntry>();
 
   constructor(readonly dataDir: string, masterKeyFromEnv: Buffer | undefined, cacheSize: number) {
     ensurePrivateDir(dataDir);
@@ -35,9 +37,10 @@ class Store {
     this.workspaces = new LRUCache({
       max: cacheSize,
       // Closing waits for the handle's last user: an evicted handle may still be mid-request.
-      dispose: (entry) => {
+      dispose: (entry, workspaceId) => {
         entry.evicted = true;
         if (entry.users === 0) void closeEntry(entry);
+        else this.draining.set(workspaceId, entry);
       },
     });
   }
@@ -75,19 +78,38 @@ class Store {
 
   /** Runs `fn` with the workspace's handle, opening it (or, with `create`, making the file) if needed. */
   async withWorkspace<T>(workspaceId: string, fn: (db: WorkspaceDb) => Promise<T>, options = { create: false }): Promise<T> {
-    let entry = this.workspaces.get(workspaceId);
+    let entry = this.workspaces.get(workspaceId) ?? this.revive(workspaceId);
     if (!entry) {
-      entry = { db: this.openWorkspace(workspaceId, options.create), users: 0, evicted: false };
-      this.workspaces.set(workspaceId, entry);
-      entry.db.catch(() => this.workspaces.delete(workspaceId));
+      const opening: WorkspaceEntry = { db: this.openWorkspace(workspaceId, options.create), users: 0, evicted: false };
+      this.workspaces.set(workspaceId, opening);
+      opening.db.catch(() => {
+        if (this.workspaces.get(workspaceId) === opening) this.workspaces.delete(workspaceId);
+        if (this.draining.get(workspaceId) === opening) this.draining.delete(workspaceId);
+      });
+      entry = opening;
     }
     entry.users += 1;
     try {
       return await fn(await entry.db);
     } finally {
       entry.users -= 1;
-      if (entry.evicted && entry.users === 0) void closeEntry(entry);
+      if (entry.evicted && entry.users === 0) {
+        if (this.draining.get(workspaceId) === entry) this.draining.delete(workspaceId);
+        void closeEntry(entry);
+      }
     }
+  }
+
+  // Two connections to one file would each wait on the other's write lock in SQLite's busy
+  // handler, which sleeps on the libuv thread pool: with a few of them the pool starves and
+  // every query in the process stalls until busy_timeout, then fails with SQLITE_BUSY.
+  private revive(workspaceId: string): WorkspaceEntry | undefined {
+    const entry = this.draining.get(workspaceId);
+    if (!entry) return undefined;
+    this.draining.delete(workspaceId);
+    entry.evicted = false;
+    this.workspaces.set(workspaceId, entry);
+    return entry;
   }
 
   get openWorkspaceCount(): number {

@@ -1,0 +1,111 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "./config";
+
+/** Asserts the env is refused with a ConfigError that names `variable`. */
+function expectRefused(env: Record<string, string>, variable: string): ConfigError {
+  let caught: unknown;
+  try {
+    parseConfig(env);
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(ConfigError);
+  expect((caught as ConfigError).message).toContain(variable);
+  return caught as ConfigError;
+}
+
+describe("ENCLAVE_MASTER_KEY must be exactly 32 bytes, hex or base64", () => {
+  const key = randomBytes(32);
+
+  it.each([
+    ["too-short hex", "abcd"],
+    ["63 hex characters", key.toString("hex").slice(1)],
+    ["66 hex characters", key.toString("hex") + "ab"],
+    ["64 characters that are not hex", "g".repeat(64)],
+    ["base64 of 31 bytes", randomBytes(31).toString("base64")],
+    ["base64 of 33 bytes", randomBytes(33).toString("base64")],
+    ["base64 with its padding stripped", key.toString("base64").replace(/=+$/, "")],
+    ["garbage", "not a key at all, not a key at all, not a key at all, not a key!!"],
+  ])("refuses %s with a ConfigError naming the variable", (_, value) => {
+    expectRefused({ ENCLAVE_MASTER_KEY: value }, "ENCLAVE_MASTER_KEY");
+  });
+
+  it("never echoes the rejected key material in the error", () => {
+    const almost = randomBytes(31).toString("hex");
+    const error = expectRefused({ ENCLAVE_MASTER_KEY: almost }, "ENCLAVE_MASTER_KEY");
+    expect(error.message).not.toContain(almost);
+  });
+
+  it("accepts hex (either case) and base64 of the same 32 bytes as the same key", () => {
+    const fromHex = parseConfig({ ENCLAVE_MASTER_KEY: key.toString("hex") }).ENCLAVE_MASTER_KEY;
+    const fromUpperHex = parseConfig({ ENCLAVE_MASTER_KEY: key.toString("hex").toUpperCase() }).ENCLAVE_MASTER_KEY;
+    const fromBase64 = parseConfig({ ENCLAVE_MASTER_KEY: key.toString("base64") }).ENCLAVE_MASTER_KEY;
+    expect(fromHex?.equals(key)).toBe(true);
+    expect(fromUpperHex?.equals(key)).toBe(true);
+    expect(fromBase64?.equals(key)).toBe(true);
+  });
+
+  it("treats an empty value as unset (the key then comes from DATA_DIR/master.key)", () => {
+    expect(parseConfig({ ENCLAVE_MASTER_KEY: "" }).ENCLAVE_MASTER_KEY).toBeUndefined();
+    expect(parseConfig({}).ENCLAVE_MASTER_KEY).toBeUndefined();
+  });
+});
+
+describe("PORT must be a TCP port number", () => {
+  it.each(["abc", "0", "70000", "3.5", "-1"])("refuses PORT=%s with a ConfigError naming PORT", (value) => {
+    expectRefused({ PORT: value }, "PORT");
+  });
+
+  it("accepts a valid port and defaults to 3000", () => {
+    expect(parseConfig({ PORT: "8080" }).PORT).toBe(8080);
+    expect(parseConfig({}).PORT).toBe(3000);
+  });
+});
+
+describe("ENCLAVE_PUBLIC_URL must be an https origin unless it is loopback", () => {
+  it.each([
+    ["plain http off loopback", "http://example.com"],
+    ["plain http to a loopback look-alike host", "http://localhost.example.com"],
+    ["plain http to a non-loopback IP", "http://10.0.0.1:3000"],
+    ["a path", "https://x.example/enclave"],
+    ["a query", "https://x.example/?a=1"],
+    ["a fragment", "https://x.example/#top"],
+    ["another scheme", "ftp://localhost"],
+    ["something that is not a URL", "enclave.example.com"],
+  ])("refuses %s (%s) with a ConfigError naming the variable", (_, value) => {
+    expectRefused({ ENCLAVE_PUBLIC_URL: value }, "ENCLAVE_PUBLIC_URL");
+  });
+
+  it.each(["http://localhost:3000", "http://127.0.0.1:8080", "http://[::1]:3000"])(
+    "accepts the loopback origin %s, without Secure cookies",
+    (value) => {
+      const config = parseConfig({ ENCLAVE_PUBLIC_URL: value });
+      expect(config.ENCLAVE_PUBLIC_URL.origin).toBe(value);
+      expect(config.secureCookies).toBe(false);
+    },
+  );
+
+  it("accepts an https origin and then uses Secure cookies", () => {
+    const config = parseConfig({ ENCLAVE_PUBLIC_URL: "https://x.example" });
+    expect(config.ENCLAVE_PUBLIC_URL.origin).toBe("https://x.example");
+    expect(config.secureCookies).toBe(true);
+  });
+});
+
+describe("other settings fail closed", () => {
+  it.each([
+    ["ENCLAVE_WORKSPACE_CACHE_SIZE", "0"],
+    ["ENCLAVE_WORKSPACE_CACHE_SIZE", "many"],
+    ["ENCLAVE_BODY_LIMIT_BYTES", "-5"],
+    ["ENCLAVE_TRUST_PROXY", "yes"],
+    ["ENCLAVE_AUTH_PROVIDER", "none"],
+    ["LOG_LEVEL", "loud"],
+  ])("refuses %s=%s, naming it", (name, value) => {
+    expectRefused({ [name]: value }, name);
+  });
+
+  it("resolves the data dir to an absolute path", () => {
+    expect(parseConfig({ ENCLAVE_DATA_DIR: "relative/dir" }).dataDir).toBe(`${process.cwd()}/relative/dir`);
+  });
+});
