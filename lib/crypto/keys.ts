@@ -28,7 +28,8 @@ export const deriveWorkspaceKey = (master: Buffer, workspaceId: string) =>
 /**
  * The master key from the environment, else DATA_DIR/master.key, else a new one written there
  * (0600) — but only on a data dir that holds no database yet: a missing key file beside an
- * existing control.db means the key was lost or moved, and a new key would orphan the data.
+ * existing control.db or workspace means the key was lost or moved, and a new key would
+ * orphan the data.
  */
 export function loadMasterKey(dataDir: string, fromEnv: Buffer | undefined): Buffer {
   if (fromEnv) return fromEnv;
@@ -40,13 +41,19 @@ export function loadMasterKey(dataDir: string, fromEnv: Buffer | undefined): Buf
     }
     return Buffer.from(text, "hex");
   }
-  if (fs.existsSync(path.join(dataDir, "control.db"))) {
+  const existing = ["control.db", "workspaces"].filter((name) => hasContent(path.join(dataDir, name)));
+  if (existing.length > 0) {
     throw new MasterKeyError(
-      `master key missing: ${keyPath} does not exist but control.db does; restore the key file or set ENCLAVE_MASTER_KEY`,
+      `master key missing: ${keyPath} does not exist but ${existing.join(" and ")} do; restore the key file or set ENCLAVE_MASTER_KEY`,
     );
   }
   const key = randomBytes(32);
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   fs.writeFileSync(keyPath, key.toString("hex") + "\n", { mode: 0o600, flag: "wx" });
   return key;
+}
+
+function hasContent(entry: string): boolean {
+  if (!fs.existsSync(entry)) return false;
+  return !fs.statSync(entry).isDirectory() || fs.readdirSync(entry).length > 0;
 }

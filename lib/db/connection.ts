@@ -41,15 +41,18 @@ export class Connection {
       await connection.exec(`PRAGMA key = "x'${key.toString("hex")}'"`);
       // SQLCipher would print its own decrypt errors to stderr; a wrong key is reported below instead.
       await connection.exec("PRAGMA cipher_log_level = NONE");
+      // Before the first read: a file briefly locked by another process must wait, not look like a wrong key.
+      await connection.exec("PRAGMA busy_timeout = 5000");
       try {
         await connection.all("SELECT count(*) AS n FROM sqlite_master");
       } catch (error) {
+        // Only "not a database" means the key does not decrypt the file; anything else is reported as it is.
+        if ((error as { code?: string }).code !== "SQLITE_NOTADB") throw error;
         throw new WrongKeyError(`${file} cannot be decrypted with this key (${(error as Error).message})`);
       }
       await connection.exec("PRAGMA journal_mode = WAL");
       await connection.exec("PRAGMA secure_delete = ON");
       await connection.exec("PRAGMA foreign_keys = ON");
-      await connection.exec("PRAGMA busy_timeout = 5000");
     } catch (error) {
       await connection.close();
       throw error;
