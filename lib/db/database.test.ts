@@ -102,6 +102,12 @@ describe("joins whose column names clash come back whole", () => {
   });
 });
 
+describe("raw selects", () => {
+  it("a select ending in a semicolon still reads", async () => {
+    expect(await database.db.all(sql`SELECT 1 AS one;`)).toEqual([[1]]);
+  });
+});
+
 describe("a result column named like an integer cannot scramble a row", () => {
   beforeEach(async () => {
     await database.db.insert(users).values({ id: 1, name: "Ada" });

@@ -13,7 +13,8 @@ export type Drizzle<TSchema extends Record<string, unknown>> = SqliteRemoteDatab
  * `id:1`, … in column order, and `Object.values` gives drizzle the positional row it expects.
  */
 function positional(sql: string): string {
-  return /^\s*(select|with)\b/i.test(sql) ? `SELECT * FROM (${sql})` : sql;
+  // A trailing `;` is legal on its own but not inside the parentheses.
+  return /^\s*(select|with)\b/i.test(sql) ? `SELECT * FROM (${sql.replace(/[\s;]+$/, "")})` : sql;
 }
 
 // JS lists integer-like keys first, whatever their column order, so a result column named
