@@ -79,9 +79,40 @@ export const memberships = sqliteTable(
   (t) => [primaryKey({ columns: [t.workspaceId, t.userId] }), index("memberships_user").on(t.userId)],
 );
 
+/**
+ * Team tokens: bearer secrets for scripts and agents, bound to one workspace. Only the SHA-256
+ * of the token is stored (see lib/access/tokens.ts). `issuedBy` is deliberately not a foreign
+ * key: a token issued by someone who is no longer a member must stop working, not become
+ * an operator token.
+ */
+export const teamTokens = sqliteTable(
+  "team_tokens",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    tokenHash: text("token_hash").notNull(),
+    /** The role it was issued with, or null for an explicit scope list. */
+    role: text("role", { enum: ["viewer", "member", "admin"] }),
+    /** JSON array of scopes it carries (the role's scopes at issue time, or the explicit list). */
+    scopes: text("scopes").notNull(),
+    /** `user` (then issuedBy is the user id) or `operator` (the CLI, with shell access to the data dir). */
+    issuerType: text("issuer_type", { enum: ["user", "operator"] }).notNull(),
+    issuedBy: text("issued_by"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("team_tokens_hash").on(t.tokenHash), index("team_tokens_workspace").on(t.workspaceId)],
+);
+
 export const auditLog = sqliteTable("audit_log", auditColumns);
 
-export const controlSchema = { users, backupCodes, sessions, workspaces, memberships, auditLog };
+export const controlSchema = { users, backupCodes, sessions, workspaces, memberships, teamTokens, auditLog };
 export type ControlSchema = typeof controlSchema;
 export type User = typeof users.$inferSelect;
 export type Role = (typeof memberships.$inferSelect)["role"];
+export type TeamToken = typeof teamTokens.$inferSelect;
