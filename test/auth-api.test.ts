@@ -7,7 +7,7 @@ import { GET as unknownApiRoute } from "@/app/api/[...path]/route";
 import { GET as health } from "@/app/api/health/route";
 import { generate } from "otplib";
 import { confirmTotpSetup, startTotpSetup } from "@/lib/auth/mfa";
-import { resetRateLimits } from "@/lib/auth/rate-limits";
+import { resetRateLimits } from "@/lib/http/rate-limits";
 import { controlAuditLog, verifyAuditChain } from "@/lib/audit/audit";
 import { getControlDb } from "@/lib/db/store";
 import { useTempStore } from "./store";

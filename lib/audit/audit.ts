@@ -23,7 +23,16 @@ export type AuditAction =
   | "mfa.enabled"
   | "mfa.disabled"
   | "mfa.backup_code_used"
-  | "workspace.create";
+  | "workspace.create"
+  | "token.issue"
+  | "token.revoke"
+  | "member.add"
+  | "member.role_change"
+  | "member.remove"
+  | "knowledge.delete"
+  | "artifact.delete"
+  | "redaction.applied"
+  | "redaction.settings_change";
 
 export type Actor = { type: "user" | "system" | "token" | "oauth" | "anonymous"; id?: string | null };
 

@@ -4,7 +4,7 @@ import { auditControl } from "../audit/audit";
 import { HttpError } from "../http/errors";
 import { isMfaEnabled, verifySecondFactor } from "./mfa";
 import { verifyPassword } from "./password";
-import { clearSignInFailures, limitSignInAttempt, recordSignInFailure } from "./rate-limits";
+import { clearSignInFailures, limitSignInAttempt, recordSignInFailure } from "../http/rate-limits";
 import { emailSchema, findUserByEmail } from "./users";
 
 export const signInSchema = z.object({

@@ -30,9 +30,19 @@ function positionalRows(rows: Row[]): unknown[][] {
 
 const SLOW_QUERY_MS = 20;
 
-async function execute(connection: Connection, sql: string, params: unknown[], method: Method): Promise<{ rows: unknown[] }> {
+async function timed<T>(sql: string, fn: () => Promise<T>): Promise<T> {
   const started = performance.now();
   try {
+    return await fn();
+  } finally {
+    const ms = performance.now() - started;
+    // The statement text only: parameters may carry secrets.
+    if (ms > SLOW_QUERY_MS) logger.warn({ requestId: getRequestContext()?.requestId, ms: Math.round(ms), sql: sql.slice(0, 200) }, "slow query");
+  }
+}
+
+function execute(connection: Connection, sql: string, params: unknown[], method: Method): Promise<{ rows: unknown[] }> {
+  return timed(sql, async () => {
     if (method === "run") {
       await connection.run(sql, params);
       return { rows: [] };
@@ -40,11 +50,7 @@ async function execute(connection: Connection, sql: string, params: unknown[], m
     const rows = positionalRows(await connection.all(positional(sql), params));
     // For "get", drizzle takes the single row itself (undefined when there is none).
     return { rows: method === "get" ? (rows[0] as unknown[]) : rows };
-  } finally {
-    const ms = performance.now() - started;
-    // The statement text only: parameters may carry secrets.
-    if (ms > SLOW_QUERY_MS) logger.warn({ requestId: getRequestContext()?.requestId, ms: Math.round(ms), sql: sql.slice(0, 200) }, "slow query");
-  }
+  });
 }
 
 /** A drizzle database over one connection, with transactions that really are exclusive. */
@@ -60,6 +66,11 @@ export class Database<TSchema extends Record<string, unknown>> {
       (sql, params, method) => connection.exclusive(() => execute(connection, sql, params, method)),
       { schema },
     );
+  }
+
+  /** A raw statement's rows as objects keyed by column name, for SQL drizzle cannot express (FTS5). */
+  rows(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return this.connection.exclusive(() => timed(sql, () => this.connection.all(sql, params)));
   }
 
   /** BEGIN IMMEDIATE … COMMIT, holding the connection so no other request's statement lands inside. */

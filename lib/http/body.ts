@@ -12,34 +12,38 @@ export async function readJson<T extends z.ZodType>(request: Request, schema: T)
   if (!/^application\/json\b/i.test(type)) {
     throw new HttpError(415, "unsupported_media_type", "Send the body as application/json.");
   }
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > limit) throw tooLarge(limit);
-  const text = await readCapped(request, limit);
+  const text = (await readBody(request, limit)).toString("utf8");
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     throw new HttpError(400, "malformed_json", "The request body is not valid JSON.");
   }
+  return parseInput(schema, value);
+}
+
+/** Validates any client input (a body, a query string) with `schema`: 400 with field errors when it does not fit. */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const result = schema.safeParse(value);
-  if (!result.success) {
-    const fieldErrors: Record<string, string[]> = {};
-    for (const issue of result.error.issues) {
-      const key = issue.path.join(".") || "_";
-      (fieldErrors[key] ??= []).push(issue.message);
-    }
-    const first = result.error.issues[0];
-    const message = first ? `${first.path.join(".") || "body"}: ${first.message}` : "Invalid request body.";
-    throw new HttpError(400, "invalid_request", message, {}, fieldErrors);
+  if (result.success) return result.data;
+  const fieldErrors: Record<string, string[]> = {};
+  for (const issue of result.error.issues) {
+    const key = issue.path.join(".") || "_";
+    (fieldErrors[key] ??= []).push(issue.message);
   }
-  return result.data;
+  const first = result.error.issues[0];
+  const message = first ? `${first.path.join(".") || "input"}: ${first.message}` : "Invalid input.";
+  throw new HttpError(400, "invalid_request", message, {}, fieldErrors);
 }
 
 const tooLarge = (limit: number) =>
   new HttpError(413, "payload_too_large", `The request body is larger than ${limit} bytes.`);
 
-async function readCapped(request: Request, limit: number): Promise<string> {
-  if (!request.body) return "";
+/** The raw body, refused with 413 as soon as it passes `limit` bytes (declared or streamed). */
+export async function readBody(request: Request, limit: number): Promise<Buffer> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > limit) throw tooLarge(limit);
+  if (!request.body) return Buffer.alloc(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -53,5 +57,5 @@ async function readCapped(request: Request, limit: number): Promise<string> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }

@@ -11,6 +11,8 @@ export class HttpError extends Error {
     message: string,
     readonly headers: Record<string, string> = {},
     readonly fieldErrors?: Record<string, string[]>,
+    /** Extra machine-readable fields beside the standard ones (e.g. the current `rev` on a conflict). */
+    readonly extra?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -24,7 +26,7 @@ export class RateLimitedError extends HttpError {
 }
 
 export function errorResponse(error: HttpError, requestId: string): Response {
-  const body: Record<string, unknown> = { error: error.code, message: error.message, requestId };
+  const body: Record<string, unknown> = { ...error.extra, error: error.code, message: error.message, requestId };
   if (error.fieldErrors) body.fieldErrors = error.fieldErrors;
   return Response.json(body, { status: error.status, headers: { ...error.headers, "cache-control": "no-store" } });
 }

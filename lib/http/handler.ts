@@ -17,50 +17,68 @@ import { logger } from "./log";
  * into the one error shape. Anything else becomes a 500 with no detail beyond the request id.
  */
 type Trust = "public" | "user";
-type Ctx<TBody, TTrust extends Trust> = {
+type Ctx<TBody, TTrust extends Trust> = BaseCtx & { body: TBody } & (TTrust extends "user" ? { session: SignedIn } : object);
+
+type Options<TSchema extends z.ZodType | undefined, TTrust extends Trust> = { trust: TTrust; body?: TSchema };
+export type RouteContext = { params: Promise<Record<string, string | string[]>> };
+
+export type BaseCtx = {
   request: Request;
-  body: TBody;
   params: Record<string, string>;
   requestId: string;
   ip: string;
   userAgent: string | undefined;
-} & (TTrust extends "user" ? { session: SignedIn } : object);
+};
 
-type Options<TSchema extends z.ZodType | undefined, TTrust extends Trust> = { trust: TTrust; body?: TSchema };
-type RouteContext = { params: Promise<Record<string, string | string[]>> };
+/**
+ * The part every JSON route shares: a request id, the route params, and one error shape for
+ * whatever `fn` throws. An HttpError becomes its status; anything else a 500 with no detail
+ * beyond the request id.
+ */
+export async function handleRequest(
+  request: Request,
+  routeContext: RouteContext | undefined,
+  fn: (base: BaseCtx) => Promise<Response>,
+): Promise<Response> {
+  const context = getRequestContext();
+  const requestId = context?.requestId ?? request.headers.get("x-request-id") ?? randomUUID();
+  try {
+    return await fn({
+      request,
+      requestId,
+      ip: context?.ip ?? "unknown",
+      userAgent: request.headers.get("user-agent") ?? undefined,
+      params: flattenParams((await routeContext?.params) ?? {}),
+    });
+  } catch (error) {
+    if (error instanceof HttpError) return errorResponse(error, requestId);
+    logger.error({ err: error, requestId }, "unhandled error in route handler");
+    return errorResponse(new HttpError(500, "internal_error", "Something went wrong on our side."), requestId);
+  }
+}
 
 export function handler<TSchema extends z.ZodType | undefined = undefined, TTrust extends Trust = "public">(
   options: Options<TSchema, TTrust>,
   fn: (ctx: Ctx<TSchema extends z.ZodType ? z.infer<TSchema> : undefined, TTrust>) => Promise<Response>,
 ) {
-  return async (request: Request, routeContext?: RouteContext): Promise<Response> => {
-    const context = getRequestContext();
-    const requestId = context?.requestId ?? request.headers.get("x-request-id") ?? randomUUID();
-    try {
+  return (request: Request, routeContext?: RouteContext): Promise<Response> =>
+    handleRequest(request, routeContext, async (base) => {
       if (!["GET", "HEAD"].includes(request.method)) assertSameOrigin(request);
-      const base = {
-        request,
-        requestId,
-        ip: context?.ip ?? "unknown",
-        userAgent: request.headers.get("user-agent") ?? undefined,
-        params: flattenParams((await routeContext?.params) ?? {}),
-      };
       let auth = {};
       if (options.trust === "user") {
-        const cookies = parse(request.headers.get("cookie") ?? "");
-        const session = await getAuthProvider().signedIn((name) => cookies[name]);
+        const session = await sessionFromCookies(request);
         if (!session) throw new HttpError(401, "unauthenticated", "Sign in to continue.");
         noteActor(`user:${session.user.id}`);
         auth = { session };
       }
       const body = options.body ? await readJson(request, options.body) : undefined;
-      return await fn({ ...base, ...auth, body } as Parameters<typeof fn>[0]);
-    } catch (error) {
-      if (error instanceof HttpError) return errorResponse(error, requestId);
-      logger.error({ err: error, requestId }, "unhandled error in route handler");
-      return errorResponse(new HttpError(500, "internal_error", "Something went wrong on our side."), requestId);
-    }
-  };
+      return fn({ ...base, ...auth, body } as Parameters<typeof fn>[0]);
+    });
+}
+
+export function sessionFromCookies(request: Request): Promise<SignedIn | null> {
+  const cookies = parse(request.headers.get("cookie") ?? "");
+  return getAuthProvider().signedIn((name) => cookies[name]);
 }
 
 /**
@@ -68,7 +86,7 @@ export function handler<TSchema extends z.ZodType | undefined = undefined, TTrus
  * a POST, and it must be this server's public origin. JSON bodies add a second brake, since a
  * cross-site form cannot send application/json without a CORS preflight that we never grant.
  */
-function assertSameOrigin(request: Request): void {
+export function assertSameOrigin(request: Request): void {
   const origin = request.headers.get("origin");
   const fetchSite = request.headers.get("sec-fetch-site");
   if (origin !== null && origin !== getConfig().ENCLAVE_PUBLIC_URL.origin) {

@@ -1,13 +1,25 @@
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
-import { RateLimitedError } from "../http/errors";
+import { getConfig } from "../config";
+import { RateLimitedError } from "./errors";
 
 /**
- * Brute-force brakes on sign-in and sign-up, per client IP and per account. Memory store:
- * one process serves an instance; the counters reset on restart, which is acceptable for
- * a brake (the Argon2 cost per attempt stays).
+ * Brakes, per client IP (and per account for sign-in). Memory store: one process serves an
+ * instance; the counters reset on restart, which is acceptable for a brake (the Argon2 cost
+ * per sign-in attempt stays).
+ *
+ * The REST API counts each endpoint separately per IP, so an agent syncing hard on one
+ * endpoint does not lock a person out of another; sync endpoints (data) and admin endpoints
+ * (members, tokens) have their own budgets.
  */
+export type ApiLimitGroup = "sync" | "admin";
+
 function makeLimiters() {
+  const config = getConfig();
   return {
+    api: {
+      sync: new RateLimiterMemory({ keyPrefix: "api-sync", points: config.ENCLAVE_SYNC_RATE_LIMIT_PER_MINUTE, duration: 60 }),
+      admin: new RateLimiterMemory({ keyPrefix: "api-admin", points: config.ENCLAVE_ADMIN_RATE_LIMIT_PER_MINUTE, duration: 60 }),
+    } satisfies Record<ApiLimitGroup, RateLimiterMemory>,
     signInPerIp: new RateLimiterMemory({ keyPrefix: "signin-ip", points: 50, duration: 15 * 60 }),
     // Counts failures only; a success clears it.
     signInFailuresPerAccount: new RateLimiterMemory({ keyPrefix: "signin-acct", points: 10, duration: 15 * 60 }),
@@ -47,3 +59,5 @@ export async function clearSignInFailures(email: string): Promise<void> {
 }
 
 export const limitSignUp = (ip: string) => consume(limiters().signUpPerIp, ip);
+
+export const limitApiCall = (group: ApiLimitGroup, endpoint: string, ip: string) => consume(limiters().api[group], `${endpoint}|${ip}`);

@@ -1,4 +1,4 @@
-import { limitSignUp } from "@/lib/auth/rate-limits";
+import { limitSignUp } from "@/lib/http/rate-limits";
 import { signedInResponse } from "@/lib/auth/responses";
 import { createUser, credentialsSchema } from "@/lib/auth/users";
 import { handler, otherMethods } from "@/lib/http/handler";

@@ -1,0 +1,106 @@
+import { and, asc, eq } from "drizzle-orm";
+import { z } from "zod";
+import { memberships, users, type Role } from "@/db/control/schema";
+import { auditControlTx } from "../audit/audit";
+import { emailSchema } from "../auth/users";
+import { getControlDb, type ControlDb } from "../db/store";
+import { HttpError, notFound } from "../http/errors";
+import type { WorkspaceAccess } from "./authorize";
+import { roleAtLeast, roleSchema } from "./scopes";
+
+/**
+ * Memberships. Rules, each enforced here and nowhere else:
+ *  - nobody grants a role above their own, or changes/removes someone whose role is above theirs
+ *    (an admin token counts as an admin);
+ *  - the last owner can be neither removed nor demoted, so a workspace always has an owner;
+ *  - only existing accounts can be added: local sign-up has no email verification, so a pending
+ *    invitation for an unknown address could be claimed by whoever registers it first.
+ */
+export const addMemberSchema = z.object({ email: emailSchema, role: roleSchema });
+export const changeRoleSchema = z.object({ role: roleSchema });
+
+export type Member = { userId: string; email: string; role: Role; createdAt: number };
+
+const actingRole = (access: WorkspaceAccess): Role => access.role ?? "admin";
+
+function assertMayGrant(access: WorkspaceAccess, role: Role): void {
+  if (!roleAtLeast(actingRole(access), role)) {
+    throw new HttpError(403, "role_exceeds_yours", `You cannot give someone the ${role} role: it is above your own.`);
+  }
+}
+
+export async function listMembers(workspaceId: string): Promise<Member[]> {
+  const control = await getControlDb();
+  return control.db
+    .select({ userId: memberships.userId, email: users.email, role: memberships.role, createdAt: memberships.createdAt })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(eq(memberships.workspaceId, workspaceId))
+    .orderBy(asc(users.email));
+}
+
+export async function addMember(access: WorkspaceAccess, input: z.infer<typeof addMemberSchema>): Promise<Member> {
+  assertMayGrant(access, input.role);
+  const control = await getControlDb();
+  return control.transaction(async (tx) => {
+    const [user] = await tx.select({ id: users.id, email: users.email }).from(users).where(eq(users.email, input.email));
+    if (!user) throw new HttpError(404, "no_such_account", "No Enclave account uses that email. Ask them to sign up first.");
+    const [existing] = await tx
+      .select({ role: memberships.role })
+      .from(memberships)
+      .where(and(eq(memberships.workspaceId, access.workspaceId), eq(memberships.userId, user.id)));
+    if (existing) throw new HttpError(409, "already_member", `They are already a member (${existing.role}).`);
+    const member: Member = { userId: user.id, email: user.email, role: input.role, createdAt: Date.now() };
+    await tx.insert(memberships).values({ workspaceId: access.workspaceId, userId: user.id, role: input.role, createdAt: member.createdAt });
+    await auditControlTx(tx, { actor: access.actor, action: "member.add", target: user.id, details: { workspaceId: access.workspaceId, role: input.role } });
+    return member;
+  });
+}
+
+type Tx = Parameters<Parameters<ControlDb["transaction"]>[0]>[0];
+
+async function targetMembership(tx: Tx, access: WorkspaceAccess, userId: string): Promise<Role> {
+  const [row] = await tx
+    .select({ role: memberships.role })
+    .from(memberships)
+    .where(and(eq(memberships.workspaceId, access.workspaceId), eq(memberships.userId, userId)));
+  if (!row) throw notFound("No such member in this workspace.");
+  if (!roleAtLeast(actingRole(access), row.role)) {
+    throw new HttpError(403, "role_exceeds_yours", `You cannot change a member whose role (${row.role}) is above your own.`);
+  }
+  return row.role;
+}
+
+async function assertNotLastOwner(tx: Tx, workspaceId: string, currentRole: Role): Promise<void> {
+  if (currentRole !== "owner") return;
+  const owners = await tx
+    .select({ userId: memberships.userId })
+    .from(memberships)
+    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.role, "owner")));
+  if (owners.length <= 1) throw new HttpError(409, "last_owner", "A workspace needs an owner: make someone else owner first.");
+}
+
+export async function changeMemberRole(access: WorkspaceAccess, userId: string, role: Role): Promise<Member> {
+  assertMayGrant(access, role);
+  const control = await getControlDb();
+  await control.transaction(async (tx) => {
+    const current = await targetMembership(tx, access, userId);
+    if (current === role) return;
+    if (role !== "owner") await assertNotLastOwner(tx, access.workspaceId, current);
+    await tx.update(memberships).set({ role }).where(and(eq(memberships.workspaceId, access.workspaceId), eq(memberships.userId, userId)));
+    await auditControlTx(tx, { actor: access.actor, action: "member.role_change", target: userId, details: { workspaceId: access.workspaceId, from: current, to: role } });
+  });
+  const member = (await listMembers(access.workspaceId)).find((m) => m.userId === userId);
+  if (!member) throw notFound("No such member in this workspace.");
+  return member;
+}
+
+export async function removeMember(access: WorkspaceAccess, userId: string): Promise<void> {
+  const control = await getControlDb();
+  await control.transaction(async (tx) => {
+    const current = await targetMembership(tx, access, userId);
+    await assertNotLastOwner(tx, access.workspaceId, current);
+    await tx.delete(memberships).where(and(eq(memberships.workspaceId, access.workspaceId), eq(memberships.userId, userId)));
+    await auditControlTx(tx, { actor: access.actor, action: "member.remove", target: userId, details: { workspaceId: access.workspaceId, role: current } });
+  });
+}

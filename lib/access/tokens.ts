@@ -1,0 +1,209 @@
+import { crc32 } from "node:zlib";
+import { and, desc, eq, isNull } from "drizzle-orm";
+import { z } from "zod";
+import { memberships, teamTokens, type Role } from "@/db/control/schema";
+import { auditControlTx, type Actor } from "../audit/audit";
+import { randomId, randomToken, sha256Hex } from "../crypto/tokens";
+import { getControlDb } from "../db/store";
+import { HttpError, notFound } from "../http/errors";
+import { logger } from "../http/log";
+import { normalizeScopes, roleScopes, scopeSchema, tokenScopes, type Scope } from "./scopes";
+
+/**
+ * Team tokens, for scripts and agents.
+ *
+ * Format: `enc_` + 43 characters of base64url (256 random bits) + 6 base62 characters of
+ * CRC-32 over everything before them. The prefix lets secret scanners (and our own redaction)
+ * recognise a leaked token; the checksum lets us refuse a mistyped or made-up token without a
+ * database lookup. The checksum is not a secret and adds no security.
+ *
+ * Storage: only SHA-256(token) is kept, in a unique index, so a check is one indexed equality
+ * lookup — never a scan, and never a comparison that leaks timing about the stored value.
+ * The token is shown exactly once, when issued.
+ *
+ * A token acts with the scopes it was issued with, capped again at every request by the
+ * issuer's *current* role: a token from someone later demoted loses what they lost, and one
+ * from someone removed from the workspace stops working. Tokens issued from the CLI (the
+ * operator, who holds the master key anyway) are capped at admin.
+ */
+export const TEAM_TOKEN_PREFIX = "enc_";
+const RANDOM_PART = /^[A-Za-z0-9_-]{43}$/;
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+export const TEAM_TOKEN_PATTERN = /^enc_[A-Za-z0-9_-]{43}[0-9A-Za-z]{6}$/;
+
+function checksum(body: string): string {
+  let value = crc32(body);
+  let out = "";
+  for (let i = 0; i < 6; i += 1) {
+    out = BASE62[value % 62] + out;
+    value = Math.floor(value / 62);
+  }
+  return out;
+}
+
+export function mintTeamTokenSecret(): string {
+  const body = `${TEAM_TOKEN_PREFIX}${randomToken(32)}`;
+  return body + checksum(body);
+}
+
+/** Shape and checksum only: true does not mean the token exists. */
+export function isWellFormedTeamToken(token: string): boolean {
+  if (!TEAM_TOKEN_PATTERN.test(token)) return false;
+  const body = token.slice(0, -6);
+  return RANDOM_PART.test(body.slice(TEAM_TOKEN_PREFIX.length)) && checksum(body) === token.slice(-6);
+}
+
+export const MAX_TOKEN_DAYS = 365;
+export const DEFAULT_TOKEN_DAYS = 90;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const issueTokenSchema = z
+  .object({
+    name: z.string().trim().min(1, "Give the token a name.").max(80).default("token"),
+    role: z.enum(["viewer", "member", "admin"]).optional(),
+    scopes: z.array(scopeSchema).min(1).max(32).optional(),
+    expiresInDays: z.number().int().min(1).max(MAX_TOKEN_DAYS).default(DEFAULT_TOKEN_DAYS),
+  })
+  .refine((value) => (value.role === undefined) !== (value.scopes === undefined), {
+    message: "Give either a role or a list of scopes, not both.",
+    path: ["role"],
+  });
+export type IssueTokenInput = z.infer<typeof issueTokenSchema>;
+
+export type TokenIssuer = { type: "user"; userId: string; role: Role } | { type: "operator" };
+
+export type TeamTokenSummary = {
+  id: string;
+  name: string;
+  role: "viewer" | "member" | "admin" | null;
+  scopes: Scope[];
+  createdAt: number;
+  lastUsedAt: number | null;
+  expiresAt: number;
+  revokedAt: number | null;
+};
+
+const issuerCap = (issuer: { type: "user" | "operator"; role: Role | null }): readonly Scope[] =>
+  issuer.type === "operator" ? tokenScopes : issuer.role ? roleScopes[issuer.role].filter((s) => tokenScopes.includes(s)) : [];
+
+export async function issueTeamToken(
+  workspaceId: string,
+  input: IssueTokenInput,
+  issuer: TokenIssuer,
+): Promise<{ token: string; summary: TeamTokenSummary }> {
+  const scopes = normalizeScopes(input.role ? roleScopes[input.role] : (input.scopes ?? []));
+  const cap = issuerCap(issuer.type === "user" ? { type: "user", role: issuer.role } : { type: "operator", role: null });
+  const beyond = scopes.filter((scope) => !cap.includes(scope));
+  if (beyond.length > 0) {
+    throw new HttpError(403, "scope_exceeds_role", `You cannot issue a token with ${beyond.join(", ")}: it is more than your role allows.`);
+  }
+  const token = mintTeamTokenSecret();
+  const now = Date.now();
+  const summary: TeamTokenSummary = {
+    id: randomId("tok"),
+    name: input.name,
+    role: input.role ?? null,
+    scopes,
+    createdAt: now,
+    lastUsedAt: null,
+    expiresAt: now + input.expiresInDays * DAY_MS,
+    revokedAt: null,
+  };
+  const actor: Actor = issuer.type === "user" ? { type: "user", id: issuer.userId } : { type: "system", id: "cli" };
+  const control = await getControlDb();
+  await control.transaction(async (tx) => {
+    await tx.insert(teamTokens).values({
+      ...summary,
+      workspaceId,
+      scopes: JSON.stringify(scopes),
+      tokenHash: sha256Hex(token),
+      issuerType: issuer.type,
+      issuedBy: issuer.type === "user" ? issuer.userId : null,
+    });
+    await auditControlTx(tx, {
+      actor,
+      action: "token.issue",
+      target: summary.id,
+      details: { workspaceId, name: summary.name, role: summary.role, scopes, expiresAt: summary.expiresAt },
+    });
+  });
+  return { token, summary };
+}
+
+const summaryColumns = {
+  id: teamTokens.id,
+  name: teamTokens.name,
+  role: teamTokens.role,
+  scopes: teamTokens.scopes,
+  createdAt: teamTokens.createdAt,
+  lastUsedAt: teamTokens.lastUsedAt,
+  expiresAt: teamTokens.expiresAt,
+  revokedAt: teamTokens.revokedAt,
+};
+
+export async function listTeamTokens(workspaceId: string): Promise<TeamTokenSummary[]> {
+  const control = await getControlDb();
+  const rows = await control.db.select(summaryColumns).from(teamTokens).where(eq(teamTokens.workspaceId, workspaceId)).orderBy(desc(teamTokens.createdAt));
+  return rows.map((row) => ({ ...row, scopes: JSON.parse(row.scopes) as Scope[] }));
+}
+
+/** Revokes at once: the next request with the token is refused. A token of another workspace is a 404. */
+export async function revokeTeamToken(workspaceId: string, tokenId: string, actor: Actor): Promise<void> {
+  const control = await getControlDb();
+  await control.transaction(async (tx) => {
+    const [row] = await tx
+      .select({ revokedAt: teamTokens.revokedAt })
+      .from(teamTokens)
+      .where(and(eq(teamTokens.id, tokenId), eq(teamTokens.workspaceId, workspaceId)));
+    if (!row) throw notFound("No such token in this workspace.");
+    if (row.revokedAt !== null) return;
+    await tx.update(teamTokens).set({ revokedAt: Date.now() }).where(eq(teamTokens.id, tokenId));
+    await auditControlTx(tx, { actor, action: "token.revoke", target: tokenId, details: { workspaceId } });
+  });
+}
+
+export type TokenPrincipal = { kind: "token"; tokenId: string; workspaceId: string; scopes: Scope[] };
+
+// last_used_at is for people reading the token list, not for security: writing it at most
+// once a minute keeps a busy token from turning every read into a control.db write.
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+/** The principal a bearer token stands for, or null when it is unknown, revoked, expired or orphaned. */
+export async function resolveTeamToken(token: string): Promise<TokenPrincipal | null> {
+  if (!isWellFormedTeamToken(token)) return null;
+  const control = await getControlDb();
+  const [row] = await control.db
+    .select({
+      id: teamTokens.id,
+      workspaceId: teamTokens.workspaceId,
+      scopes: teamTokens.scopes,
+      issuerType: teamTokens.issuerType,
+      issuerRole: memberships.role,
+      expiresAt: teamTokens.expiresAt,
+      lastUsedAt: teamTokens.lastUsedAt,
+    })
+    .from(teamTokens)
+    .leftJoin(memberships, and(eq(memberships.workspaceId, teamTokens.workspaceId), eq(memberships.userId, teamTokens.issuedBy)))
+    .where(and(eq(teamTokens.tokenHash, sha256Hex(token)), isNull(teamTokens.revokedAt)))
+    .limit(1);
+  const now = Date.now();
+  if (!row || row.expiresAt <= now) return null;
+  const cap = issuerCap({ type: row.issuerType, role: row.issuerRole });
+  const scopes = (JSON.parse(row.scopes) as Scope[]).filter((scope) => cap.includes(scope));
+  if (scopes.length === 0) return null;
+  if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_GRANULARITY_MS) {
+    control.db
+      .update(teamTokens)
+      .set({ lastUsedAt: now })
+      .where(eq(teamTokens.id, row.id))
+      .catch((error: unknown) => logger.warn({ err: error }, "could not record token use"));
+  }
+  return { kind: "token", tokenId: row.id, workspaceId: row.workspaceId, scopes };
+}
+
+/** The workspace a token belongs to (the CLI revokes by token id alone), or null. */
+export async function tokenWorkspaceId(tokenId: string): Promise<string | null> {
+  const control = await getControlDb();
+  const [row] = await control.db.select({ workspaceId: teamTokens.workspaceId }).from(teamTokens).where(eq(teamTokens.id, tokenId));
+  return row?.workspaceId ?? null;
+}
