@@ -70,3 +70,39 @@ describe("enclave CLI", () => {
     expect(verdict.stdout).toMatch(/BROKEN at row 1/);
   });
 });
+
+describe("enclave token", () => {
+  it("issues a token (last line), lists it without the secret, and revokes it", async () => {
+    enclave("user", "create", "--email", "ops@example.com", "--password", "a long passphrase");
+    const workspace = enclave("workspace", "create", "--owner", "ops@example.com", "--name", "Ops").stdout.split("\n").at(-1)!;
+    const created = enclave("token", "create", "--workspace", workspace, "--role", "member", "--name", "ci", "--expires-in", "30d");
+    expect(created.status).toBe(0);
+    const token = created.stdout.split("\n").at(-1)!;
+    expect(token).toMatch(/^enc_[A-Za-z0-9_-]{43}[0-9A-Za-z]{6}$/);
+    const id = /issued token (tok_[0-9a-f]{32})/.exec(created.stdout)?.[1];
+    expect(id).toBeDefined();
+
+    const listed = enclave("token", "list", "--workspace", workspace);
+    expect(listed.stdout).toContain(`${id}\t${workspace}\tci\tmember`);
+    expect(listed.stdout).toContain("active");
+    expect(listed.stdout).not.toContain(token);
+
+    expect(enclave("token", "revoke", id!).stdout).toBe(`revoked ${id}`);
+    expect(enclave("token", "list").stdout).toMatch(new RegExp(`${id}.*revoked`));
+
+    // The operator cannot mint beyond admin, nor mix role and scopes, nor exceed a year.
+    expect(enclave("token", "create", "--workspace", workspace, "--scope", "search,billing").status).toBe(1);
+    expect(enclave("token", "create", "--workspace", workspace, "--role", "viewer", "--scope", "search").status).toBe(2);
+    expect(enclave("token", "create", "--workspace", workspace, "--role", "viewer", "--expires-in", "400d").status).toBe(2);
+    expect(enclave("token", "create", "--workspace", "ws_nope", "--role", "viewer").status).toBe(2);
+    expect(enclave("token", "revoke", "tok_unknown").status).toBe(2);
+
+    // The stored value is the hash only.
+    setConfigForTests(testConfig(dataDir));
+    const control = await getControlDb();
+    const rows = await control.db.all<Record<string, unknown>>(sql`SELECT * FROM team_tokens`);
+    expect(JSON.stringify(rows)).not.toContain(token);
+    await closeStore();
+    setConfigForTests(undefined);
+  });
+});

@@ -7,17 +7,18 @@ import { WORKSPACE_ID_PATTERN } from "../crypto/tokens";
 import { closeStore, getControlDb, withWorkspace } from "../db/store";
 import { controlAuditLog, verifyAuditChain, workspaceAuditLog, type ChainVerdict } from "../audit/audit";
 import { HttpError } from "../http/errors";
+import { CliUsageError, runTokenCommand, TOKEN_USAGE } from "./token-commands";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
 const USAGE = `usage:
   enclave user create --email E --password P
   enclave workspace create --owner E --name N     (prints the workspace id last)
   enclave workspace list
-  enclave audit verify [--workspace ID]          (exit 1 if the hash chain is broken)`;
+  enclave audit verify [--workspace ID]          (exit 1 if the hash chain is broken)
+${TOKEN_USAGE}`;
 
 const CLI_ACTOR = { type: "system", id: "cli" } as const;
 
-class UsageError extends Error {}
 
 function options(args: string[], names: string[]): Record<string, string | boolean | undefined> {
   try {
@@ -28,13 +29,13 @@ function options(args: string[], names: string[]): Record<string, string | boole
     });
     return values;
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new CliUsageError((error as Error).message);
   }
 }
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, flag: string): z.infer<T> {
   const result = schema.safeParse(value);
-  if (!result.success) throw new UsageError(`${flag}: ${result.error.issues[0]?.message ?? "invalid"}`);
+  if (!result.success) throw new CliUsageError(`${flag}: ${result.error.issues[0]?.message ?? "invalid"}`);
   return result.data;
 }
 
@@ -54,7 +55,7 @@ async function run(argv: string[]): Promise<void> {
     const name = parse(workspaceNameSchema, values.name, "--name");
     await getControlDb();
     const user = await findUserByEmail(owner);
-    if (!user) throw new UsageError(`--owner: no user with email ${owner}`);
+    if (!user) throw new CliUsageError(`--owner: no user with email ${owner}`);
     const workspace = await createWorkspace(user.id, name, CLI_ACTOR);
     console.log(`created workspace "${workspace.name}" owned by ${user.email}`);
     console.log(workspace.id);
@@ -70,7 +71,7 @@ async function run(argv: string[]): Promise<void> {
     let verdict: ChainVerdict;
     if (typeof workspace === "string") {
       if (!WORKSPACE_ID_PATTERN.test(workspace) || !(await listAllWorkspaces()).some((w) => w.id === workspace)) {
-        throw new UsageError(`--workspace: no workspace ${workspace}`);
+        throw new CliUsageError(`--workspace: no workspace ${workspace}`);
       }
       verdict = await withWorkspace(workspace, (db) => verifyAuditChain(db.db, workspaceAuditLog));
     } else {
@@ -83,8 +84,10 @@ async function run(argv: string[]): Promise<void> {
       console.log(`audit chain of ${which}: BROKEN at row ${verdict.firstBadSeq} (${verdict.reason})`);
       process.exitCode = 1;
     }
+  } else if (noun === "token") {
+    await runTokenCommand(verb, rest);
   } else {
-    throw new UsageError(`unknown command "${argv.join(" ")}"`);
+    throw new CliUsageError(`unknown command "${argv.join(" ")}"`);
   }
 }
 
@@ -92,9 +95,9 @@ try {
   await run(process.argv.slice(2));
   await closeStore();
 } catch (error) {
-  const known = error instanceof UsageError || error instanceof HttpError || error instanceof ConfigError || error instanceof MasterKeyError;
+  const known = error instanceof CliUsageError || error instanceof HttpError || error instanceof ConfigError || error instanceof MasterKeyError;
   console.error(`enclave: ${known ? error.message : String(error)}`);
-  if (error instanceof UsageError) console.error(USAGE);
-  process.exitCode = error instanceof UsageError ? 2 : 1;
+  if (error instanceof CliUsageError) console.error(USAGE);
+  process.exitCode = error instanceof CliUsageError ? 2 : 1;
   await closeStore().catch(() => undefined);
 }

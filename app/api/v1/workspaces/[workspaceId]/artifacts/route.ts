@@ -1,0 +1,7 @@
+import { apiRoute } from "@/lib/api/endpoint";
+import { endpoints } from "@/lib/api/endpoints";
+import { otherMethods } from "@/lib/http/handler";
+import { listArtifacts } from "@/lib/workspace/artifacts";
+
+export const GET = apiRoute(endpoints.listArtifacts, async ({ access }) => ({ items: await listArtifacts(access.workspaceId) }));
+export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

@@ -1,0 +1,20 @@
+import { stillAuthorized } from "@/lib/access/principal";
+import { apiRoute } from "@/lib/api/endpoint";
+import { endpoints } from "@/lib/api/endpoints";
+import { otherMethods } from "@/lib/http/handler";
+import { openEventStream, resumeAfter } from "@/lib/workspace/event-stream";
+
+export const GET = apiRoute(endpoints.streamEvents, ({ access, request }) => {
+  const stream = openEventStream({
+    workspaceId: access.workspaceId,
+    after: resumeAfter(request),
+    signal: request.signal,
+    stillAllowed: () => stillAuthorized(request, access.workspaceId, endpoints.streamEvents.scope),
+  });
+  return Promise.resolve(
+    new Response(stream, {
+      headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" },
+    }),
+  );
+});
+export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

@@ -1,0 +1,8 @@
+import { apiRoute } from "@/lib/api/endpoint";
+import { endpoints } from "@/lib/api/endpoints";
+import { otherMethods } from "@/lib/http/handler";
+import { getAgentSession, putAgentSession } from "@/lib/workspace/agent-sessions";
+
+export const GET = apiRoute(endpoints.getSession, ({ access, params }) => getAgentSession(access.workspaceId, params.name ?? ""));
+export const PUT = apiRoute(endpoints.putSession, ({ access, params, body }) => putAgentSession(access, params.name ?? "", body));
+export const { POST, PATCH, DELETE } = otherMethods("GET", "PUT");

@@ -1,0 +1,8 @@
+import { apiRoute } from "@/lib/api/endpoint";
+import { endpoints } from "@/lib/api/endpoints";
+import { otherMethods } from "@/lib/http/handler";
+import { getRedactionSettings, setRedactionSettings } from "@/lib/workspace/redaction-settings";
+
+export const GET = apiRoute(endpoints.getRedactionSettings, ({ access }) => getRedactionSettings(access.workspaceId));
+export const PUT = apiRoute(endpoints.putRedactionSettings, ({ access, body }) => setRedactionSettings(access, body));
+export const { POST, PATCH, DELETE } = otherMethods("GET", "PUT");

@@ -1,0 +1,113 @@
+import { z } from "zod";
+import { allScopes, roleSchema } from "../access/scopes";
+
+/**
+ * Response shapes of the REST API, for the OpenAPI document. Inputs are validated with the
+ * schemas the lib modules export; these describe what comes back.
+ */
+export const errorSchema = z
+  .object({
+    error: z.string().describe("Machine-readable code, e.g. `insufficient_scope`"),
+    message: z.string().describe("A sentence for people"),
+    requestId: z.string(),
+    fieldErrors: z.record(z.string(), z.array(z.string())).optional(),
+  })
+  .meta({ id: "Error" });
+
+export const redactionReportSchema = z
+  .object({ count: z.number().int(), kinds: z.array(z.string()) })
+  .describe("How many secrets were replaced by [REDACTED:<kind>] before storage, and of which kinds")
+  .meta({ id: "RedactionReport" });
+
+export const knowledgeEntrySchema = z
+  .object({
+    id: z.string(),
+    title: z.string(),
+    body: z.string(),
+    tags: z.array(z.string()),
+    source: z.string().nullable(),
+    author: z.string(),
+    createdAt: z.number().int(),
+    updatedAt: z.number().int(),
+    version: z.number().int(),
+  })
+  .meta({ id: "KnowledgeEntry" });
+
+export const knowledgeWriteResultSchema = z.object({ entry: knowledgeEntrySchema, redaction: redactionReportSchema });
+export const knowledgePageSchema = z.object({ items: z.array(knowledgeEntrySchema), nextCursor: z.string().nullable() });
+
+export const searchResultSchema = z.object({
+  results: z.array(
+    z.object({
+      id: z.string(),
+      title: z.string(),
+      tags: z.array(z.string()),
+      updatedAt: z.number().int(),
+      score: z.number().describe("bm25: lower is better"),
+      snippet: z.array(z.object({ text: z.string(), match: z.boolean() })),
+    }),
+  ),
+});
+
+export const agentSessionSchema = z
+  .object({
+    name: z.string(),
+    channel: z.string().nullable(),
+    state: z.json(),
+    rev: z.number().int(),
+    createdAt: z.number().int(),
+    updatedAt: z.number().int(),
+    updatedBy: z.string(),
+  })
+  .meta({ id: "AgentSession" });
+export const sessionWriteResultSchema = z.object({ session: agentSessionSchema, redaction: redactionReportSchema });
+export const sessionListSchema = z.object({
+  items: z.array(z.object({ name: z.string(), channel: z.string().nullable(), rev: z.number().int(), updatedAt: z.number().int(), updatedBy: z.string() })),
+});
+
+export const eventSchema = z
+  .object({ seq: z.number().int(), type: z.string(), payload: z.json(), actor: z.string(), at: z.number().int() })
+  .meta({ id: "Event" });
+export const eventWriteResultSchema = z.object({ event: eventSchema, redaction: redactionReportSchema });
+export const eventPageSchema = z.object({ items: z.array(eventSchema), nextCursor: z.number().int() });
+
+export const artifactMetaSchema = z
+  .object({
+    name: z.string(),
+    contentType: z.string(),
+    size: z.number().int(),
+    sha256: z.string(),
+    createdAt: z.number().int(),
+    updatedAt: z.number().int(),
+    updatedBy: z.string(),
+  })
+  .meta({ id: "Artifact" });
+export const artifactWriteResultSchema = z.object({ artifact: artifactMetaSchema, redaction: redactionReportSchema });
+export const artifactListSchema = z.object({ items: z.array(artifactMetaSchema) });
+
+export const linkSchema = z.object({ from: z.string(), to: z.string(), relation: z.string(), createdAt: z.number().int(), createdBy: z.string() });
+export const neighborsSchema = z.object({
+  items: z.array(z.object({ direction: z.enum(["out", "in"]), relation: z.string(), id: z.string(), title: z.string() })),
+});
+
+const scopeListSchema = z.array(z.enum(allScopes as [string, ...string[]]));
+export const tokenSummarySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    role: z.enum(["viewer", "member", "admin"]).nullable(),
+    scopes: scopeListSchema,
+    createdAt: z.number().int(),
+    lastUsedAt: z.number().int().nullable(),
+    expiresAt: z.number().int(),
+    revokedAt: z.number().int().nullable(),
+  })
+  .meta({ id: "TeamToken" });
+export const tokenListSchema = z.object({ items: z.array(tokenSummarySchema) });
+export const issuedTokenSchema = z.object({ token: z.string().describe("Shown this once; store it now"), summary: tokenSummarySchema });
+
+export const memberSchema = z
+  .object({ userId: z.string(), email: z.string(), role: roleSchema, createdAt: z.number().int() })
+  .meta({ id: "Member" });
+export const memberListSchema = z.object({ items: z.array(memberSchema) });
+export const emptySchema = z.null().describe("No content (204)");

@@ -1,0 +1,133 @@
+import { createHash } from "node:crypto";
+import { asc, eq } from "drizzle-orm";
+import { artifacts, auditLog as workspaceAuditLog } from "@/db/workspace/schema";
+import type { WorkspaceAccess } from "../access/authorize";
+import { appendAudit } from "../audit/audit";
+import { withWorkspace } from "../db/store";
+import { HttpError, notFound } from "../http/errors";
+import { redactText, type RedactionReport, emptyReport } from "./redaction";
+import { auditRedaction, redactionPolicy } from "./redaction-settings";
+import { urlName } from "./text";
+
+/**
+ * Artifacts: named blobs stored inside the workspace's encrypted database (so never plaintext
+ * on disk), size-capped by ENCLAVE_ARTIFACT_MAX_BYTES. Text artifacts pass redaction like
+ * everything else; binary ones are stored as sent. `sha256` is of the stored bytes.
+ */
+export const artifactNameSchema = urlName(200);
+const contentTypeSchema = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-9_-]+=("?)[a-z0-9_.-]+\2)*$/i;
+
+export type ArtifactMeta = { name: string; contentType: string; size: number; sha256: string; createdAt: number; updatedAt: number; updatedBy: string };
+
+/** Text we can scan: text/*, JSON, XML, YAML, JavaScript — and only when the bytes are valid UTF-8. */
+function textOf(contentType: string, bytes: Buffer): string | null {
+  const type = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
+  const textual = type.startsWith("text/") || /^application\/(json|xml|yaml|x-yaml|javascript|x-ndjson|toml)$/.test(type) || /\+(json|xml)$/.test(type);
+  if (!textual) return null;
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+const metaOf = (row: ArtifactMeta): ArtifactMeta => ({
+  name: row.name,
+  contentType: row.contentType,
+  size: row.size,
+  sha256: row.sha256,
+  createdAt: row.createdAt,
+  updatedAt: row.updatedAt,
+  updatedBy: row.updatedBy,
+});
+
+export function parseArtifactName(name: string): string {
+  if (!artifactNameSchema.safeParse(name).success) throw new HttpError(400, "invalid_request", "Artifact names use letters, digits, dot, dash and underscore.");
+  return name;
+}
+
+export function parseContentType(header: string | null): string {
+  const value = (header ?? "application/octet-stream").trim();
+  if (value.length > 200 || !contentTypeSchema.test(value)) throw new HttpError(400, "invalid_content_type", "Send a valid Content-Type.");
+  return value;
+}
+
+export async function putArtifact(access: WorkspaceAccess, name: string, contentType: string, body: Buffer): Promise<{ artifact: ArtifactMeta; redaction: RedactionReport }> {
+  parseArtifactName(name);
+  return withWorkspace(access.workspaceId, (db) =>
+    db.transaction(async (tx) => {
+      const text = textOf(contentType, body);
+      let bytes = body;
+      let report = emptyReport;
+      if (text !== null) {
+        const redacted = redactText(text, await redactionPolicy(tx));
+        report = redacted.report;
+        if (report.count > 0) bytes = Buffer.from(redacted.text, "utf8");
+      }
+      const now = Date.now();
+      const [existing] = await tx.select({ createdAt: artifacts.createdAt }).from(artifacts).where(eq(artifacts.name, name));
+      const row = {
+        name,
+        contentType,
+        bytes,
+        size: bytes.length,
+        sha256: createHash("sha256").update(bytes).digest("hex"),
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+        updatedBy: access.label,
+      };
+      await tx.insert(artifacts).values(row).onConflictDoUpdate({ target: artifacts.name, set: row });
+      await auditRedaction(tx, access, `artifact:${name}`, report);
+      return { artifact: metaOf(row), redaction: report };
+    }),
+  );
+}
+
+export async function getArtifact(workspaceId: string, name: string): Promise<ArtifactMeta & { bytes: Buffer }> {
+  const row = artifactNameSchema.safeParse(name).success
+    ? await withWorkspace(workspaceId, async (db) => (await db.db.select().from(artifacts).where(eq(artifacts.name, name)))[0])
+    : undefined;
+  if (!row) throw notFound("No such artifact.");
+  return { ...row, bytes: Buffer.from(row.bytes) };
+}
+
+export async function listArtifacts(workspaceId: string): Promise<ArtifactMeta[]> {
+  return withWorkspace(workspaceId, (db) =>
+    db.db
+      .select({ name: artifacts.name, contentType: artifacts.contentType, size: artifacts.size, sha256: artifacts.sha256, createdAt: artifacts.createdAt, updatedAt: artifacts.updatedAt, updatedBy: artifacts.updatedBy })
+      .from(artifacts)
+      .orderBy(asc(artifacts.name))
+      .limit(1000),
+  );
+}
+
+export async function deleteArtifact(access: WorkspaceAccess, name: string): Promise<void> {
+  parseArtifactName(name);
+  await withWorkspace(access.workspaceId, (db) =>
+    db.transaction(async (tx) => {
+      const [existing] = await tx.select({ size: artifacts.size }).from(artifacts).where(eq(artifacts.name, name));
+      if (!existing) throw notFound("No such artifact.");
+      await tx.delete(artifacts).where(eq(artifacts.name, name));
+      await appendAudit(tx, workspaceAuditLog, { actor: access.actor, action: "artifact.delete", target: name, details: { size: existing.size } });
+    }),
+  );
+}
+
+/**
+ * The bytes as a download. Always an attachment with a locked-down CSP: an artifact is
+ * whatever an agent uploaded, and served inline from our origin an HTML or SVG one would run
+ * script as the portal.
+ */
+export function artifactResponse(artifact: ArtifactMeta & { bytes: Buffer }): Response {
+  return new Response(new Uint8Array(artifact.bytes), {
+    headers: {
+      "content-type": artifact.contentType,
+      "content-length": String(artifact.size),
+      "content-disposition": `attachment; filename="${artifact.name}"`,
+      "content-security-policy": "default-src 'none'; sandbox",
+      "x-content-type-options": "nosniff",
+      etag: `"${artifact.sha256}"`,
+      "cache-control": "no-store",
+    },
+  });
+}

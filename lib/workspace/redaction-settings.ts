@@ -1,0 +1,78 @@
+import { eq } from "drizzle-orm";
+import { settings, auditLog as workspaceAuditLog } from "@/db/workspace/schema";
+import type { WorkspaceAccess } from "../access/authorize";
+import { appendAudit } from "../audit/audit";
+import type { Drizzle } from "../db/database";
+import { withWorkspace } from "../db/store";
+import type { WorkspaceSchema } from "@/db/workspace/schema";
+import {
+  compilePolicy,
+  redactionSettingsSchema,
+  type RedactionPolicy,
+  type RedactionReport,
+} from "./redaction";
+import type { z } from "zod";
+
+/**
+ * Each workspace keeps its redaction level and custom patterns in its own `settings` table,
+ * read inside the writing transaction so a settings change and a write cannot interleave.
+ * Compiled policies are cached by their settings text: compiling is cheap, but not free on
+ * every write of a busy sync.
+ */
+export type RedactionSettings = z.infer<typeof redactionSettingsSchema>;
+type Tx = Drizzle<WorkspaceSchema>;
+
+const KEY = "redaction";
+export const defaultRedactionSettings: RedactionSettings = { level: "standard", customPatterns: [] };
+const compiled = new Map<string, RedactionPolicy>();
+
+async function settingsText(tx: Tx): Promise<string | null> {
+  const [row] = await tx.select({ value: settings.value }).from(settings).where(eq(settings.key, KEY));
+  return row?.value ?? null;
+}
+
+export async function readRedactionSettings(tx: Tx): Promise<RedactionSettings> {
+  const text = await settingsText(tx);
+  return text ? redactionSettingsSchema.parse(JSON.parse(text)) : defaultRedactionSettings;
+}
+
+export async function redactionPolicy(tx: Tx): Promise<RedactionPolicy> {
+  const text = (await settingsText(tx)) ?? JSON.stringify(defaultRedactionSettings);
+  let policy = compiled.get(text);
+  if (!policy) {
+    policy = compilePolicy(redactionSettingsSchema.parse(JSON.parse(text)));
+    if (compiled.size > 1000) compiled.clear();
+    compiled.set(text, policy);
+  }
+  return policy;
+}
+
+export async function getRedactionSettings(workspaceId: string): Promise<RedactionSettings> {
+  return withWorkspace(workspaceId, (db) => readRedactionSettings(db.db));
+}
+
+export async function setRedactionSettings(access: WorkspaceAccess, next: RedactionSettings): Promise<RedactionSettings> {
+  return withWorkspace(access.workspaceId, (db) =>
+    db.transaction(async (tx) => {
+      const value = JSON.stringify(next);
+      await tx.insert(settings).values({ key: KEY, value, updatedAt: Date.now() }).onConflictDoUpdate({ target: settings.key, set: { value, updatedAt: Date.now() } });
+      await appendAudit(tx, workspaceAuditLog, {
+        actor: access.actor,
+        action: "redaction.settings_change",
+        details: { level: next.level, customPatterns: next.customPatterns.map((p) => p.name) },
+      });
+      return next;
+    }),
+  );
+}
+
+/** Records that a write was redacted: where, how many and which kinds — never the secret. */
+export async function auditRedaction(tx: Tx, access: WorkspaceAccess, target: string, report: RedactionReport): Promise<void> {
+  if (report.count === 0) return;
+  await appendAudit(tx, workspaceAuditLog, {
+    actor: access.actor,
+    action: "redaction.applied",
+    target,
+    details: { count: report.count, kinds: report.kinds },
+  });
+}
