@@ -19,7 +19,31 @@ export async function readJson<T extends z.ZodType>(request: Request, schema: T)
   } catch {
     throw new HttpError(400, "malformed_json", "The request body is not valid JSON.");
   }
+  // Validators and redaction walk JSON recursively: a few KiB of `[[[[…` would overflow the stack (a 500).
+  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new HttpError(400, "invalid_request", `The JSON is nested more than ${MAX_JSON_DEPTH} levels deep.`);
+  }
   return parseInput(schema, value);
+}
+
+export const MAX_JSON_DEPTH = 128;
+
+/** Whether valid JSON `text` nests arrays/objects deeper than `max`, found without recursion. */
+function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i += 1;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth += 1;
+      if (depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth -= 1;
+  }
+  return false;
 }
 
 /** Validates any client input (a body, a query string) with `schema`: 400 with field errors when it does not fit. */

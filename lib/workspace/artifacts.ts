@@ -5,29 +5,33 @@ import type { WorkspaceAccess } from "../access/authorize";
 import { appendAudit } from "../audit/audit";
 import { withWorkspace } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
-import { redactText, type RedactionReport, emptyReport } from "./redaction";
+import { mergeReports, redactJson, redactText, type RedactionPolicy, type RedactionReport, emptyReport } from "./redaction";
 import { auditRedaction, redactionPolicy } from "./redaction-settings";
 import { urlName } from "./text";
 
 /**
  * Artifacts: named blobs stored inside the workspace's encrypted database (so never plaintext
- * on disk), size-capped by ENCLAVE_ARTIFACT_MAX_BYTES. Text artifacts pass redaction like
- * everything else; binary ones are stored as sent. `sha256` is of the stored bytes.
+ * on disk), size-capped by ENCLAVE_ARTIFACT_MAX_BYTES. Text artifacts (by content type) pass
+ * redaction like everything else; binary ones are stored as sent. `sha256` is of the stored bytes.
  */
 export const artifactNameSchema = urlName(200);
 const contentTypeSchema = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-9_-]+=("?)[a-z0-9_.-]+\2)*$/i;
 
 export type ArtifactMeta = { name: string; contentType: string; size: number; sha256: string; createdAt: number; updatedAt: number; updatedBy: string };
 
-/** Text we can scan: text/*, JSON, XML, YAML, JavaScript — and only when the bytes are valid UTF-8. */
-function textOf(contentType: string, bytes: Buffer): string | null {
+/**
+ * Text we can scan (text/*, JSON, XML, YAML, JavaScript) and the encoding to write it back in.
+ * Bytes that are not valid UTF-8 (a Latin-1 log, say) are read as Latin-1, which maps every
+ * byte to one character and back, so the unredacted parts round-trip byte for byte.
+ */
+function textOf(contentType: string, bytes: Buffer): { text: string; encoding: "utf8" | "latin1" } | null {
   const type = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
   const textual = type.startsWith("text/") || /^application\/(json|xml|yaml|x-yaml|javascript|x-ndjson|toml)$/.test(type) || /\+(json|xml)$/.test(type);
   if (!textual) return null;
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes), encoding: "utf8" };
   } catch {
-    return null;
+    return { text: bytes.toString("latin1"), encoding: "latin1" };
   }
 }
 
@@ -40,6 +44,30 @@ const metaOf = (row: ArtifactMeta): ArtifactMeta => ({
   updatedAt: row.updatedAt,
   updatedBy: row.updatedBy,
 });
+
+/**
+ * A JSON artifact is redacted as JSON first, as session state and event payloads are: inside
+ * the raw text a secret in a string is escaped (`\"secret\": \"…\"`) and context rules miss
+ * it. Only when something was redacted is the document re-serialised (compactly). The text
+ * pass then runs as for any text, so secrets in keys or in invalid JSON are still seen.
+ */
+function redactArtifactText(contentType: string, text: string, policy: RedactionPolicy): { text: string; report: RedactionReport } {
+  const type = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
+  let jsonReport = emptyReport;
+  if (type === "application/json" || type.endsWith("+json")) {
+    try {
+      const redacted = redactJson(JSON.parse(text) as unknown, policy);
+      if (redacted.report.count > 0) {
+        text = JSON.stringify(redacted.value);
+        jsonReport = redacted.report;
+      }
+    } catch {
+      // Not valid JSON: the text pass below is all it gets.
+    }
+  }
+  const result = redactText(text, policy);
+  return { text: result.text, report: mergeReports(jsonReport, result.report) };
+}
 
 export function parseArtifactName(name: string): string {
   if (!artifactNameSchema.safeParse(name).success) throw new HttpError(400, "invalid_request", "Artifact names use letters, digits, dot, dash and underscore.");
@@ -56,13 +84,13 @@ export async function putArtifact(access: WorkspaceAccess, name: string, content
   parseArtifactName(name);
   return withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
-      const text = textOf(contentType, body);
+      const decoded = textOf(contentType, body);
       let bytes = body;
       let report = emptyReport;
-      if (text !== null) {
-        const redacted = redactText(text, await redactionPolicy(tx));
+      if (decoded !== null) {
+        const redacted = redactArtifactText(contentType, decoded.text, await redactionPolicy(tx));
         report = redacted.report;
-        if (report.count > 0) bytes = Buffer.from(redacted.text, "utf8");
+        if (report.count > 0) bytes = Buffer.from(redacted.text, decoded.encoding);
       }
       const now = Date.now();
       const [existing] = await tx.select({ createdAt: artifacts.createdAt }).from(artifacts).where(eq(artifacts.name, name));

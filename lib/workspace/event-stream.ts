@@ -56,6 +56,8 @@ export function openEventStream({ workspaceId, after, signal, stillAllowed }: Ev
   return new ReadableStream<Uint8Array>({
     async start(c) {
       controller = c;
+      // A client gone before we got here never fires "abort" again.
+      if (signal.aborted) return close();
       controller.enqueue(encoder.encode("retry: 3000\n\n"));
       try {
         if (after === null) lastSent = await latestSeq(workspaceId);
@@ -71,6 +73,8 @@ export function openEventStream({ workspaceId, after, signal, stillAllowed }: Ev
         close();
         return;
       }
+      // The client may have left during the backlog: a heartbeat set now would never be cleared.
+      if (closed) return;
       heartbeat = setInterval(() => {
         void stillAllowed().then(
           (allowed) => (allowed && !closed ? controller.enqueue(encoder.encode(": heartbeat\n\n")) : close()),

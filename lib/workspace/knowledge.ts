@@ -24,6 +24,8 @@ export const knowledgeInputSchema = z.object({
 
 /** A patch changes only what it names; `version`, when sent, must be the one the editor read. */
 export const knowledgePatchSchema = knowledgeInputSchema
+  // No default here: zod applies defaults inside .partial(), so `tags` would become [] on every patch that omits it.
+  .extend({ tags: z.array(tagSchema).max(32) })
   .partial()
   .extend({ version: z.number().int().positive().optional() })
   .refine((patch) => Object.keys(patch).some((key) => key !== "version"), "Change at least one field.");

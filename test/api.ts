@@ -1,0 +1,172 @@
+import { createDecipheriv, randomUUID } from "node:crypto";
+import fs from "node:fs";
+import { asc, eq } from "drizzle-orm";
+import { memberships, teamTokens, users, type Role } from "@/db/control/schema";
+import { controlAuditLog } from "@/lib/audit/audit";
+import { sessionCookieName } from "@/lib/auth/cookies";
+import { createSession } from "@/lib/auth/sessions";
+import { createUser } from "@/lib/auth/users";
+import { randomId, sha256Hex } from "@/lib/crypto/tokens";
+import { getControlDb, withWorkspace } from "@/lib/db/store";
+import { issueTeamToken } from "@/lib/access/tokens";
+import { createWorkspace } from "@/lib/workspace/workspaces";
+import { ORIGIN } from "./http";
+
+type Handler = (request: Request, context?: { params: Promise<Record<string, string | string[]>> }) => Promise<Response>;
+
+/** A workspace with an owner and a fresh team token per role (as the owner issued them). */
+export async function workspaceWithTokens(email = `owner-${Math.random().toString(36).slice(2)}@example.com`) {
+  const owner = await createUser({ email, password: "correct horse battery" });
+  const workspace = await createWorkspace(owner.id, "Team");
+  const issuer = { type: "user" as const, userId: owner.id, role: "owner" as const };
+  const issue = async (role: "viewer" | "member" | "admin") =>
+    (await issueTeamToken(workspace.id, { name: role, role, expiresInDays: 90 }, issuer)).token;
+  return { owner, workspaceId: workspace.id, viewer: await issue("viewer"), member: await issue("member"), admin: await issue("admin") };
+}
+
+/** Calls a REST route handler the way Next would, with a bearer token (or none). */
+export function callApi(
+  handler: Handler,
+  options: {
+    token?: string;
+    method?: string;
+    params: Record<string, string>;
+    body?: unknown;
+    rawBody?: BodyInit;
+    query?: Record<string, string>;
+    headers?: Record<string, string>;
+  },
+): Promise<Response> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  let body: BodyInit | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    headers["content-type"] ??= "application/json";
+    body = JSON.stringify(options.body);
+  }
+  const url = new URL(`${ORIGIN}/api/v1/test`);
+  for (const [key, value] of Object.entries(options.query ?? {})) url.searchParams.set(key, value);
+  const method = options.method ?? (body === undefined ? "GET" : "POST");
+  return handler(new Request(url, { method, headers, body }), { params: Promise.resolve(options.params) });
+}
+
+/** A `name=value` session cookie for `userId`, as the portal would set it after sign-in. */
+export async function sessionCookieForUser(userId: string): Promise<string> {
+  const { token } = await createSession(userId);
+  return `${sessionCookieName()}=${token}`;
+}
+
+/** A new account with `role` in the workspace (or no membership with null), and its session cookie. */
+export async function userInWorkspace(workspaceId: string, role: Role | null, email = `user-${randomUUID()}@example.com`) {
+  // Inserted directly: these accounts never sign in with a password, so no Argon2 hash is spent on them.
+  const user = { id: randomId("usr"), email, passwordHash: "!unusable", createdAt: Date.now(), totpSecret: null, totpPendingSecret: null, totpLastStep: null };
+  const control = await getControlDb();
+  await control.db.insert(users).values(user);
+  if (role) await control.db.insert(memberships).values({ workspaceId, userId: user.id, role, createdAt: Date.now() });
+  return { user, cookie: await sessionCookieForUser(user.id) };
+}
+
+/**
+ * Calls a REST route handler with any kind of caller: a bearer token, a raw Authorization
+ * header, or a portal cookie (same-origin unless `headers.origin` says otherwise); optionally
+ * with an AbortSignal (SSE).
+ */
+export function callApiAs(
+  handler: Handler,
+  options: Parameters<typeof callApi>[1] & { cookie?: string; authorization?: string; signal?: AbortSignal },
+): Promise<Response> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  if (options.authorization !== undefined) headers.authorization = options.authorization;
+  if (options.cookie !== undefined) {
+    headers.cookie = options.cookie;
+    headers.origin ??= ORIGIN;
+  }
+  let body: BodyInit | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    headers["content-type"] ??= "application/json";
+    body = JSON.stringify(options.body);
+  }
+  const url = new URL(`${ORIGIN}/api/v1/test`);
+  for (const [key, value] of Object.entries(options.query ?? {})) url.searchParams.set(key, value);
+  const method = options.method ?? (body === undefined ? "GET" : "POST");
+  return handler(new Request(url, { method, headers, body, signal: options.signal }), { params: Promise.resolve(options.params) });
+}
+
+/** The JSON body of a response, typed loosely for assertions. */
+export async function jsonOf<T = Record<string, unknown>>(response: Response): Promise<T> {
+  return (await response.json()) as T;
+}
+
+/** Bytes as JSON.stringify hands them to a replacer (a Buffer has already become `{type, data}`), or null. */
+function bytesOf(value: unknown): Buffer | null {
+  if (value instanceof Uint8Array) return Buffer.from(value);
+  const json = value as { type?: unknown; data?: unknown } | null;
+  return typeof json === "object" && json !== null && json.type === "Buffer" && Array.isArray(json.data) ? Buffer.from(json.data as number[]) : null;
+}
+
+/**
+ * What a refused request must leave untouched: the workspace's data and audit rows, and the
+ * workspace's team tokens and memberships in control.db. `last_used_at` is left out: a
+ * well-formed, live token that lacks a scope has still been used.
+ */
+export async function snapshotWorkspace(workspaceId: string): Promise<string> {
+  const data = await withWorkspace(workspaceId, async (db) => {
+    const out: Record<string, unknown> = {};
+    for (const table of ["knowledge", "agent_sessions", "events", "artifacts", "links", "settings", "audit_log"]) {
+      out[table] = await db.rows(`SELECT * FROM ${table} ORDER BY rowid`);
+    }
+    return out;
+  });
+  const control = await getControlDb();
+  const tokens = await control.db.select().from(teamTokens).where(eq(teamTokens.workspaceId, workspaceId)).orderBy(asc(teamTokens.id));
+  const members = await control.db.select().from(memberships).where(eq(memberships.workspaceId, workspaceId)).orderBy(asc(memberships.userId));
+  const controlAudit = await control.db.select().from(controlAuditLog).orderBy(asc(controlAuditLog.seq));
+  return JSON.stringify({ data, tokens: tokens.map(({ lastUsedAt: _lastUsedAt, ...row }) => row), members, controlAudit }, (_key, value: unknown) =>
+    bytesOf(value)?.toString("hex") ?? value,
+  );
+}
+
+/** Moves a token's expiry into the past, as if its lifetime had run out. */
+export async function expireTeamToken(tokenId: string): Promise<void> {
+  const control = await getControlDb();
+  await control.db.update(teamTokens).set({ expiresAt: Date.now() - 1000 }).where(eq(teamTokens.id, tokenId));
+}
+
+/** The id of a team token, from its secret (as the server finds it: by hash). */
+export async function teamTokenId(token: string): Promise<string> {
+  const control = await getControlDb();
+  const [row] = await control.db.select({ id: teamTokens.id }).from(teamTokens).where(eq(teamTokens.tokenHash, sha256Hex(token)));
+  if (!row) throw new Error("no such token");
+  return row.id;
+}
+
+/**
+ * The plaintext of every page of a SQLCipher 4 file (and of every frame in its `-wal`, if one
+ * is left), decrypted here with the raw key, so a test can look at what is on disk — free
+ * pages and slack space included — not only at the rows SQL still shows.
+ * Layout (SQLCipher 4 defaults): 4096-byte pages; page 1 starts with the 16-byte salt; each
+ * page ends with 80 reserved bytes, the first 16 of which are the AES-256-CBC IV.
+ */
+export function decryptedSqlcipherPages(file: string, key: Buffer): Buffer[] {
+  const PAGE = 4096;
+  const RESERVE = 80;
+  const decryptPage = (page: Buffer, first: boolean) => {
+    const offset = first ? 16 : 0;
+    const iv = page.subarray(PAGE - RESERVE, PAGE - RESERVE + 16);
+    const decipher = createDecipheriv("aes-256-cbc", key, iv).setAutoPadding(false);
+    return Buffer.concat([decipher.update(page.subarray(offset, PAGE - RESERVE)), decipher.final()]);
+  };
+  const pages: Buffer[] = [];
+  const main = fs.readFileSync(file);
+  for (let at = 0; at + PAGE <= main.length; at += PAGE) pages.push(decryptPage(main.subarray(at, at + PAGE), at === 0));
+  const wal = `${file}-wal`;
+  if (fs.existsSync(wal)) {
+    const bytes = fs.readFileSync(wal);
+    for (let at = 32; at + 24 + PAGE <= bytes.length; at += 24 + PAGE) {
+      const pageNumber = bytes.readUInt32BE(at);
+      pages.push(decryptPage(bytes.subarray(at + 24, at + 24 + PAGE), pageNumber === 1));
+    }
+  }
+  return pages;
+}

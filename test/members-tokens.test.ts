@@ -1,0 +1,174 @@
+import fs from "node:fs";
+import path from "node:path";
+import { beforeEach, describe, expect, it } from "vitest";
+import * as memberItem from "@/app/api/v1/workspaces/[workspaceId]/members/[userId]/route";
+import * as memberList from "@/app/api/v1/workspaces/[workspaceId]/members/route";
+import * as tokenItem from "@/app/api/v1/workspaces/[workspaceId]/tokens/[tokenId]/route";
+import * as tokenList from "@/app/api/v1/workspaces/[workspaceId]/tokens/route";
+import { isWellFormedTeamToken, listTeamTokens, mintTeamTokenSecret, TEAM_TOKEN_PATTERN } from "@/lib/access/tokens";
+import { controlAuditLog, verifyAuditChain } from "@/lib/audit/audit";
+import { deriveControlKey } from "@/lib/crypto/keys";
+import { sha256Hex } from "@/lib/crypto/tokens";
+import { closeStore, getControlDb, getStore } from "@/lib/db/store";
+import { resetRateLimits } from "@/lib/http/rate-limits";
+import { callApiAs, decryptedSqlcipherPages, jsonOf, sessionCookieForUser, snapshotWorkspace, userInWorkspace, workspaceWithTokens } from "./api";
+import { useTempStore } from "./store";
+
+const store = useTempStore();
+beforeEach(() => resetRateLimits());
+
+type Member = { userId: string; email: string; role: string };
+type Auth = { token?: string; cookie?: string };
+
+async function setup() {
+  const ws = await workspaceWithTokens();
+  const ownerCookie = await sessionCookieForUser(ws.owner.id);
+  const adminUser = await userInWorkspace(ws.workspaceId, "admin");
+  const viewerUser = await userInWorkspace(ws.workspaceId, "viewer");
+  const params = (userId?: string) => ({ workspaceId: ws.workspaceId, ...(userId && { userId }) });
+  return {
+    ...ws,
+    ownerCookie,
+    adminUser,
+    viewerUser,
+    setRole: (auth: Auth, userId: string, role: string) => callApiAs(memberItem.PATCH, { ...auth, method: "PATCH", params: params(userId), body: { role } }),
+    remove: (auth: Auth, userId: string) => callApiAs(memberItem.DELETE, { ...auth, method: "DELETE", params: params(userId) }),
+    add: (auth: Auth, email: string, role: string) => callApiAs(memberList.POST, { ...auth, params: params(), body: { email, role } }),
+    list: async () => (await jsonOf<{ items: Member[] }>(await callApiAs(memberList.GET, { cookie: adminUser.cookie, params: params() }))).items,
+  };
+}
+
+async function expectRefused(response: Response, status: number, error: string) {
+  expect(response.status).toBe(status);
+  expect((await jsonOf(response)).error).toBe(error);
+}
+
+describe("members", () => {
+  it("the last owner can be neither demoted nor removed (409); with a second owner, either can step down", async () => {
+    const fx = await setup();
+    const before = await snapshotWorkspace(fx.workspaceId);
+    for (const role of ["admin", "member", "viewer"]) await expectRefused(await fx.setRole({ cookie: fx.ownerCookie }, fx.owner.id, role), 409, "last_owner");
+    await expectRefused(await fx.remove({ cookie: fx.ownerCookie }, fx.owner.id), 409, "last_owner");
+    expect(await snapshotWorkspace(fx.workspaceId)).toBe(before);
+
+    expect((await fx.setRole({ cookie: fx.ownerCookie }, fx.adminUser.user.id, "owner")).status).toBe(200);
+    expect((await fx.setRole({ cookie: fx.ownerCookie }, fx.owner.id, "viewer")).status).toBe(200);
+    await expectRefused(await fx.remove({ cookie: fx.adminUser.cookie }, fx.adminUser.user.id), 409, "last_owner");
+    expect((await fx.list()).filter((m) => m.role === "owner").map((m) => m.userId)).toEqual([fx.adminUser.user.id]);
+  });
+
+  it("an admin (user or token) cannot make an owner, nor change or remove one (403)", async () => {
+    const fx = await setup();
+    const before = await snapshotWorkspace(fx.workspaceId);
+    for (const auth of [{ cookie: fx.adminUser.cookie }, { token: fx.admin }]) {
+      await expectRefused(await fx.setRole(auth, fx.viewerUser.user.id, "owner"), 403, "role_exceeds_yours");
+      await expectRefused(await fx.setRole(auth, fx.adminUser.user.id, "owner"), 403, "role_exceeds_yours");
+      await expectRefused(await fx.setRole(auth, fx.owner.id, "admin"), 403, "role_exceeds_yours");
+      await expectRefused(await fx.remove(auth, fx.owner.id), 403, "role_exceeds_yours");
+      const outsider = await userInWorkspace(fx.workspaceId, null);
+      await expectRefused(await fx.add(auth, outsider.user.email, "owner"), 403, "role_exceeds_yours");
+    }
+    const members = await fx.list();
+    expect(members.find((m) => m.userId === fx.owner.id)?.role).toBe("owner");
+    const membersIn = (snapshot: string) => (JSON.parse(snapshot) as { members: unknown }).members;
+    expect(membersIn(await snapshotWorkspace(fx.workspaceId))).toEqual(membersIn(before));
+    // Up to their own role is fine.
+    expect((await fx.setRole({ cookie: fx.adminUser.cookie }, fx.viewerUser.user.id, "admin")).status).toBe(200);
+  });
+
+  it("adds only existing accounts: an unknown email is 404 no_such_account, a member again is 409", async () => {
+    const fx = await setup();
+    const before = await snapshotWorkspace(fx.workspaceId);
+    await expectRefused(await fx.add({ cookie: fx.adminUser.cookie }, "nobody@example.com", "viewer"), 404, "no_such_account");
+    await expectRefused(await fx.add({ cookie: fx.adminUser.cookie }, fx.viewerUser.user.email, "member"), 409, "already_member");
+    await expectRefused(await fx.add({ cookie: fx.adminUser.cookie }, ` ${fx.viewerUser.user.email.toUpperCase()} `, "member"), 409, "already_member");
+    await expectRefused(await fx.add({ cookie: fx.adminUser.cookie }, "not an email", "viewer"), 400, "invalid_request");
+    expect(await snapshotWorkspace(fx.workspaceId)).toBe(before);
+
+    const newcomer = await userInWorkspace(fx.workspaceId, null);
+    const added = await fx.add({ token: fx.admin }, newcomer.user.email, "member");
+    expect(added.status).toBe(201);
+    expect(await jsonOf(added)).toMatchObject({ userId: newcomer.user.id, role: "member" });
+    await expectRefused(await fx.remove({ cookie: fx.adminUser.cookie }, "usr_" + "0".repeat(32)), 404, "not_found");
+  });
+
+  it("audits every membership change in control.db, and the chain stays valid", async () => {
+    const fx = await setup();
+    const newcomer = await userInWorkspace(fx.workspaceId, null);
+    await fx.add({ cookie: fx.adminUser.cookie }, newcomer.user.email, "viewer");
+    await fx.setRole({ cookie: fx.adminUser.cookie }, newcomer.user.id, "member");
+    await fx.remove({ token: fx.admin }, newcomer.user.id);
+    const control = await getControlDb();
+    const rows = (await control.db.select().from(controlAuditLog)).filter((row) => row.target === newcomer.user.id);
+    expect(rows.map((row) => [row.action, row.actorType])).toEqual([
+      ["member.add", "user"],
+      ["member.role_change", "user"],
+      ["member.remove", "token"],
+    ]);
+    expect(JSON.parse(rows[1]!.details)).toEqual({ workspaceId: fx.workspaceId, from: "viewer", to: "member" });
+    expect(await verifyAuditChain(control.db, controlAuditLog)).toMatchObject({ ok: true });
+  });
+});
+
+describe("team tokens at rest", () => {
+  it("are enc_ + 43 base64url + a 6-character checksum that rejects every one-character change", () => {
+    for (let n = 0; n < 20; n++) {
+      const token = mintTeamTokenSecret();
+      expect(token).toMatch(TEAM_TOKEN_PATTERN);
+      expect(token).toHaveLength(4 + 43 + 6);
+      expect(isWellFormedTeamToken(token)).toBe(true);
+      const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      for (let i = 0; i < token.length; i++) {
+        for (const replacement of [alphabet[(alphabet.indexOf(token[i]!) + 1) % 62]!, "-", "Z"]) {
+          if (replacement === token[i]) continue;
+          const changed = token.slice(0, i) + replacement + token.slice(i + 1);
+          expect(isWellFormedTeamToken(changed), `${i}: ${changed}`).toBe(false);
+        }
+      }
+      expect(isWellFormedTeamToken(token + "A")).toBe(false);
+      expect(isWellFormedTeamToken(token.slice(0, -1))).toBe(false);
+      expect(isWellFormedTeamToken(` ${token}`)).toBe(false);
+    }
+  });
+
+  it("are stored only as SHA-256: the token is in no control.db row, page or byte; list and audit never carry it", async () => {
+    const fx = await setup();
+    const issued = await jsonOf<{ token: string; summary: { id: string } }>(
+      await callApiAs(tokenList.POST, { cookie: fx.adminUser.cookie, params: { workspaceId: fx.workspaceId }, body: { name: "ci", role: "member" } }),
+    );
+    const revoke = await callApiAs(tokenItem.DELETE, { cookie: fx.adminUser.cookie, method: "DELETE", params: { workspaceId: fx.workspaceId, tokenId: issued.summary.id } });
+    expect(revoke.status).toBe(204);
+    const secrets = [issued.token, fx.viewer, fx.member, fx.admin];
+
+    const listed = JSON.stringify(await listTeamTokens(fx.workspaceId));
+    expect(listed).not.toContain(sha256Hex(issued.token));
+    const control = await getControlDb();
+    const audit = (await control.db.select().from(controlAuditLog)).filter((row) => row.target === issued.summary.id);
+    expect(audit.map((row) => [row.action, row.actorId])).toEqual([
+      ["token.issue", fx.adminUser.user.id],
+      ["token.revoke", fx.adminUser.user.id],
+    ]);
+    expect(JSON.parse(audit[0]!.details)).toMatchObject({ workspaceId: fx.workspaceId, name: "ci", role: "member" });
+
+    const tables = await control.connection.all("SELECT name FROM sqlite_master WHERE type = 'table'");
+    const rows: string[] = [];
+    for (const { name } of tables) for (const row of await control.connection.all(`SELECT * FROM "${String(name)}"`)) rows.push(JSON.stringify(row));
+    const text = rows.join("\n");
+    expect(text).toContain(sha256Hex(issued.token));
+    for (const secret of secrets) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(secret.slice(4, 30));
+    }
+
+    const file = path.join(store.dataDir(), "control.db");
+    const key = deriveControlKey(getStore().masterKey);
+    await closeStore();
+    const pages = Buffer.concat(decryptedSqlcipherPages(file, key)).toString("latin1");
+    expect(pages).toContain(sha256Hex(issued.token));
+    const raw = fs.readFileSync(file).toString("latin1");
+    for (const secret of secrets) {
+      expect(pages).not.toContain(secret.slice(4, 30));
+      expect(raw).not.toContain(secret.slice(4, 30));
+    }
+  });
+});
