@@ -1,16 +1,22 @@
-import { test as base, expect, type Page } from "@playwright/test";
+import { test as base, expect, type APIRequestContext, type Page, type PlaywrightWorkerArgs } from "@playwright/test";
+
+/** Collects the CSP violations Chromium reports on `page`'s console into `violations`. */
+export function watchCsp(page: Page, violations: string[]): void {
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+}
 
 /**
  * Every page in every test is watched for CSP violations: Chromium reports each one on the
- * console ("Refused to … Content Security Policy …"), and any such line fails the test.
+ * console ("Refused to … Content Security Policy …"), and any such line fails the test. Pages
+ * a test opens in other contexts join with `watchCsp(otherPage, cspViolations)`.
  */
 export const test = base.extend<{ cspViolations: string[] }>({
   cspViolations: [
     async ({ page }, use) => {
       const violations: string[] = [];
-      page.on("console", (message) => {
-        if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
-      });
+      watchCsp(page, violations);
       await use(violations);
       expect(violations, "the browser reported CSP violations").toEqual([]);
     },
@@ -51,4 +57,19 @@ export async function createWorkspace(page: Page, name: string): Promise<string>
   const href = await link.getAttribute("href");
   if (!href) throw new Error("workspace link has no href");
   return href;
+}
+
+/** `/w/ws_…` → `ws_…` */
+export function workspaceIdFrom(href: string): string {
+  const id = /^\/w\/(ws_[0-9a-f]+)$/.exec(href)?.[1];
+  if (!id) throw new Error(`not a workspace link: ${href}`);
+  return id;
+}
+
+/**
+ * An API client that knows nothing of the browser: no cookies, only the bearer token, as a
+ * script or CI job would call the API.
+ */
+export function bearerClient(playwright: PlaywrightWorkerArgs["playwright"], baseURL: string | undefined, token: string): Promise<APIRequestContext> {
+  return playwright.request.newContext({ baseURL, extraHTTPHeaders: { authorization: `Bearer ${token}` } });
 }

@@ -1,20 +1,66 @@
-import type { InputHTMLAttributes } from "react";
+import type { InputHTMLAttributes, ReactNode, SelectHTMLAttributes, TextareaHTMLAttributes } from "react";
 
-type FieldProps = InputHTMLAttributes<HTMLInputElement> & { label: string; name: string; errors?: string[] };
+type Common = { label: string; name: string; errors?: string[]; hint?: string };
 
-/** A labelled input with its own error text, wired for screen readers. */
-export function Field({ label, name, errors, ...input }: FieldProps) {
-  const errorId = `${name}-error`;
+/** Label, control, hint and error text, wired for screen readers (aria-describedby, aria-invalid). */
+function Wrapper({ id, label, errors, hint, children }: { id: string; label: string; errors?: string[]; hint?: string; children: ReactNode }) {
   return (
     <div className="field">
-      <label htmlFor={name}>{label}</label>
-      <input id={name} name={name} aria-invalid={errors?.length ? true : undefined} aria-describedby={errors?.length ? errorId : undefined} {...input} />
+      <label htmlFor={id}>{label}</label>
+      {children}
+      {hint ? (
+        <p id={`${id}-hint`} className="hint">
+          {hint}
+        </p>
+      ) : null}
       {errors?.length ? (
-        <p id={errorId} className="field-error">
+        <p id={`${id}-error`} className="field-error">
           {errors.join(" ")}
         </p>
       ) : null}
     </div>
+  );
+}
+
+function described(id: string, errors?: string[], hint?: string) {
+  const ids = [hint ? `${id}-hint` : "", errors?.length ? `${id}-error` : ""].filter(Boolean).join(" ");
+  return { "aria-invalid": errors?.length ? true : undefined, "aria-describedby": ids || undefined } as const;
+}
+
+type FieldProps = InputHTMLAttributes<HTMLInputElement> & Common;
+
+/** A labelled input with its own error text. `id` defaults to `name`; pass one when a page repeats a form. */
+export function Field({ label, name, errors, hint, id = name, ...input }: FieldProps) {
+  return (
+    <Wrapper id={id} label={label} errors={errors} hint={hint}>
+      <input id={id} name={name} {...described(id, errors, hint)} {...input} />
+    </Wrapper>
+  );
+}
+
+type TextAreaProps = TextareaHTMLAttributes<HTMLTextAreaElement> & Common;
+
+export function TextArea({ label, name, errors, hint, id = name, ...textarea }: TextAreaProps) {
+  return (
+    <Wrapper id={id} label={label} errors={errors} hint={hint}>
+      <textarea id={id} name={name} {...described(id, errors, hint)} {...textarea} />
+    </Wrapper>
+  );
+}
+
+type SelectProps = SelectHTMLAttributes<HTMLSelectElement> & Common & { options: readonly string[] };
+
+export function SelectField({ label, name, errors, hint, id = name, options, ...select }: SelectProps) {
+  return (
+    <Wrapper id={id} label={label} errors={errors} hint={hint}>
+      <select id={id} name={name} {...described(id, errors, hint)} {...select}>
+        {options.map((option) => (
+          <option key={option} value={option}>
+            {option}
+          </option>
+        ))}
+      </select>
+    </Wrapper>
   );
 }
 

@@ -1,21 +1,25 @@
 export type ApiError = { error: string; message: string; fieldErrors?: Record<string, string[]> };
-export type ApiResult<T> = { ok: true; data: T } | { ok: false; status: number; error: ApiError };
+export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: ApiError };
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
-/** POSTs JSON to our own API and returns the body or the one error shape. */
-export async function postJson<T>(url: string, body?: unknown): Promise<ApiResult<T>> {
+/**
+ * Sends JSON to our own API with the session cookie (same origin) and returns the body or the
+ * one error shape. A 204 comes back as `data: null`.
+ */
+export async function sendJson<T>(method: Method, url: string, body?: unknown): Promise<ApiResult<T>> {
   let response: Response;
   try {
     response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json" },
-      body: JSON.stringify(body ?? {}),
+      method,
+      headers: body === undefined ? { accept: "application/json" } : { "content-type": "application/json", accept: "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
     return { ok: false, status: 0, error: { error: "network", message: "Could not reach the server. Try again." } };
   }
-  const data: unknown = await response.json().catch(() => ({}));
-  if (response.ok) return { ok: true, data: data as T };
-  const error = data as Partial<ApiError>;
+  const data: unknown = response.status === 204 ? null : await response.json().catch(() => ({}));
+  if (response.ok) return { ok: true, status: response.status, data: data as T };
+  const error = (data ?? {}) as Partial<ApiError>;
   return {
     ok: false,
     status: response.status,
@@ -25,4 +29,9 @@ export async function postJson<T>(url: string, body?: unknown): Promise<ApiResul
       fieldErrors: error.fieldErrors,
     },
   };
+}
+
+/** POSTs JSON (an empty object when there is no body), as the sign-in and account forms expect. */
+export function postJson<T>(url: string, body?: unknown): Promise<ApiResult<T>> {
+  return sendJson<T>("POST", url, body ?? {});
 }

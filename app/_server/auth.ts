@@ -2,8 +2,11 @@ import "server-only";
 import { cookies } from "next/headers";
 import { notFound, redirect } from "next/navigation";
 import { cache } from "react";
+import { authorize, membershipRole, type WorkspaceAccess } from "@/lib/access/authorize";
+import type { Scope } from "@/lib/access/scopes";
 import { getAuthProvider } from "@/lib/auth/provider";
 import type { SignedIn } from "@/lib/auth/sessions";
+import { HttpError } from "@/lib/http/errors";
 import { noteActor } from "@/lib/http/context";
 import { getWorkspaceForMember, type WorkspaceSummary } from "@/lib/workspace/workspaces";
 
@@ -29,4 +32,28 @@ export async function requireWorkspaceMember(workspaceId: string): Promise<Signe
   if (!workspace) notFound();
   noteActor(`user:${signedIn.user.id}`, workspace.id);
   return { ...signedIn, workspace };
+}
+
+export type PageAccess = SignedIn & { ok: true; access: WorkspaceAccess };
+/** A workspace the person can see, but a scope their role lacks: the page says so instead of rendering. */
+export type MissingScope = { ok: false; scope: Scope; role: WorkspaceAccess["role"] };
+
+/**
+ * The one access check for a workspace page, through the same `authorize()` as the REST API.
+ * A workspace the person cannot see is Next's 404; a scope they lack comes back as
+ * `{ ok: false }` so the page can render <ScopeRequired> (see scope-required.tsx).
+ */
+export async function requireWorkspaceAccess(workspaceId: string, scope: Scope): Promise<PageAccess | MissingScope> {
+  const signedIn = await requireUser();
+  const principal = { kind: "user", userId: signedIn.user.id } as const;
+  try {
+    return { ...signedIn, ok: true, access: await authorize(principal, workspaceId, scope) };
+  } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
+    if (error.status === 404) notFound();
+    if (error.status === 403) {
+      return { ok: false, scope, role: await membershipRole(signedIn.user.id, workspaceId) };
+    }
+    throw error;
+  }
 }

@@ -39,7 +39,7 @@ export function snippetParts(snippet: string): SnippetPart[] {
 const SEARCH_SQL = `
   SELECT k.id AS id, k.title AS title, k.tags AS tags, k.updated_at AS updatedAt,
          bm25(knowledge_fts, 10.0, 1.0, 5.0) AS score,
-         snippet(knowledge_fts, -1, '${HIT_START}', '${HIT_END}', '…', 16) AS snippet
+         snippet(knowledge_fts, 1, '${HIT_START}', '${HIT_END}', '…', 16) AS snippet
   FROM knowledge_fts JOIN knowledge k ON k.rowid = knowledge_fts.rowid
   WHERE knowledge_fts MATCH ?
   ORDER BY score

@@ -1,0 +1,45 @@
+import { notFound } from "next/navigation";
+import type { ReactNode } from "react";
+import { requireUser } from "@/app/_server/auth";
+import { workspacePath } from "@/app/_components/format";
+import { WorkspaceNav, type NavLink } from "@/app/_components/workspace-nav";
+import { accessTo } from "@/lib/access/authorize";
+import type { Scope } from "@/lib/access/scopes";
+import { getWorkspaceForMember } from "@/lib/workspace/workspaces";
+
+const sections: { segment: string; label: string; scope: Scope }[] = [
+  { segment: "knowledge", label: "Knowledge", scope: "search" },
+  { segment: "search", label: "Search", scope: "search" },
+  { segment: "sessions", label: "Sessions", scope: "search" },
+  { segment: "events", label: "Events", scope: "events:read" },
+  { segment: "artifacts", label: "Artifacts", scope: "search" },
+  { segment: "tokens", label: "Tokens", scope: "tokens" },
+  { segment: "members", label: "Members", scope: "members" },
+  { segment: "settings", label: "Settings", scope: "settings" },
+];
+
+/**
+ * The workspace frame: its name and the sections this person's role can use. Hiding a link is
+ * only courtesy; every page checks its own scope with requireWorkspaceAccess().
+ */
+export default async function WorkspaceLayout({ children, params }: { children: ReactNode; params: Promise<{ workspaceId: string }> }) {
+  const { workspaceId } = await params;
+  const { user } = await requireUser();
+  const [access, workspace] = await Promise.all([accessTo({ kind: "user", userId: user.id }, workspaceId), getWorkspaceForMember(user.id, workspaceId)]);
+  if (!access || !workspace) notFound();
+  const links: NavLink[] = [
+    { href: workspacePath(workspaceId), label: "Overview" },
+    ...sections.filter((section) => access.scopes.includes(section.scope)).map((section) => ({ href: workspacePath(workspaceId, section.segment), label: section.label })),
+  ];
+  return (
+    <div className="workspace">
+      <div className="workspace-head">
+        <p className="workspace-name">
+          {workspace.name} <span className="muted">· {workspace.role}</span>
+        </p>
+        <WorkspaceNav label="Workspace" links={links} />
+      </div>
+      {children}
+    </div>
+  );
+}

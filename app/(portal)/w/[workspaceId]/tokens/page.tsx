@@ -1,0 +1,78 @@
+import { CreateTokenForm } from "@/app/_components/create-token-form";
+import { formatTime } from "@/app/_components/format";
+import { RevokeTokenButton } from "@/app/_components/revoke-token-button";
+import { ScopeRequired } from "@/app/_components/scope-required";
+import { requireWorkspaceAccess } from "@/app/_server/auth";
+import { roleAtLeast } from "@/lib/access/scopes";
+import { listTeamTokens, type TeamTokenSummary } from "@/lib/access/tokens";
+
+export const metadata = { title: "Team tokens · Enclave" };
+
+const tokenRoles = ["viewer", "member", "admin"] as const;
+
+function statusOf(token: TeamTokenSummary, now: number): "active" | "revoked" | "expired" {
+  if (token.revokedAt !== null) return "revoked";
+  return token.expiresAt <= now ? "expired" : "active";
+}
+
+export default async function TokensPage({ params }: { params: Promise<{ workspaceId: string }> }) {
+  const { workspaceId } = await params;
+  const gate = await requireWorkspaceAccess(workspaceId, "tokens");
+  if (!gate.ok) return <ScopeRequired workspaceId={workspaceId} missing={gate} />;
+  const tokens = await listTeamTokens(workspaceId);
+  const now = Date.now();
+  const myRole = gate.access.role ?? "admin";
+  return (
+    <>
+      <h1>Team tokens</h1>
+      <p className="muted">
+        Tokens let scripts, CI and agents use this workspace&apos;s API as <code>Authorization: Bearer enc_…</code>. Each carries a role,
+        capped by yours for as long as it lives.
+      </p>
+      <h2>New token</h2>
+      <CreateTokenForm workspaceId={workspaceId} roles={tokenRoles.filter((role) => roleAtLeast(myRole, role))} />
+      <h2>Tokens</h2>
+      {tokens.length === 0 ? (
+        <p className="muted">No tokens yet.</p>
+      ) : (
+        <table aria-label="Team tokens">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Access</th>
+              <th scope="col">Created</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Expires</th>
+              <th scope="col">Status</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {tokens.map((token) => {
+              const status = statusOf(token, now);
+              return (
+                <tr key={token.id}>
+                  <th scope="row">{token.name}</th>
+                  <td>
+                    {token.role ?? "custom"}
+                    <br />
+                    <small className="muted">{token.scopes.join(", ")}</small>
+                  </td>
+                  <td>{formatTime(token.createdAt)}</td>
+                  <td>{formatTime(token.lastUsedAt)}</td>
+                  <td>{formatTime(token.expiresAt)}</td>
+                  <td>
+                    <span className={`status status-${status}`}>{status}</span>
+                  </td>
+                  <td>{status === "active" ? <RevokeTokenButton workspaceId={workspaceId} tokenId={token.id} name={token.name} /> : null}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}

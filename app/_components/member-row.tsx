@@ -1,0 +1,90 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
+import { ConfirmButton } from "./confirm-button";
+import { FormError } from "./field";
+import { apiPath, formatTime } from "./format";
+import { sendJson } from "./post-json";
+import { useHydrated } from "./use-hydrated";
+
+type MemberRowProps = {
+  workspaceId: string;
+  member: { userId: string; email: string; role: string; createdAt: number };
+  /** Roles this admin may give; empty when the member's role is above theirs. */
+  grantable: readonly string[];
+  isSelf: boolean;
+};
+
+/** One member: change their role or remove them. The API's refusals (last owner, above your role) are shown as they come. */
+export function MemberRow({ workspaceId, member, grantable, isSelf }: MemberRowProps) {
+  const router = useRouter();
+  const hydrated = useHydrated();
+  const [error, setError] = useState<string>();
+  const [pending, setPending] = useState(false);
+  const url = apiPath(workspaceId, "members", member.userId);
+  const editable = grantable.includes(member.role);
+  const selectId = `role-${member.userId}`;
+
+  async function changeRole(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const formElement = event.currentTarget;
+    setPending(true);
+    const result = await sendJson("PATCH", url, { role: new FormData(formElement).get("role") });
+    setPending(false);
+    setError(result.ok ? undefined : result.error.message);
+    // Refused: show the role they still have, not the one picked.
+    if (!result.ok) formElement.reset();
+    else router.refresh();
+  }
+
+  async function remove() {
+    const result = await sendJson("DELETE", url);
+    setError(result.ok ? undefined : result.error.message);
+    if (result.ok) router.refresh();
+  }
+
+  return (
+    <tr>
+      <th scope="row">
+        {member.email}
+        {isSelf ? <span className="muted"> (you)</span> : null}
+      </th>
+      <td>
+        {editable ? (
+          <form method="post" onSubmit={changeRole} className="inline-form" aria-label={`Role of ${member.email}`}>
+            <label htmlFor={selectId} className="visually-hidden">
+              Role for {member.email}
+            </label>
+            <select id={selectId} name="role" defaultValue={member.role}>
+              {grantable.map((role) => (
+                <option key={role} value={role}>
+                  {role}
+                </option>
+              ))}
+            </select>
+            <button type="submit" className="secondary" disabled={pending || !hydrated} aria-label={`Save role for ${member.email}`}>
+              Save
+            </button>
+          </form>
+        ) : (
+          member.role
+        )}
+        <FormError message={error} />
+      </td>
+      <td>{formatTime(member.createdAt)}</td>
+      <td>
+        {editable ? (
+          <ConfirmButton
+            label="Remove"
+            accessibleName={`Remove ${member.email}`}
+            question={isSelf ? "Remove yourself from this workspace?" : `Remove ${member.email} from this workspace?`}
+            confirmLabel="Yes, remove"
+            disabled={!hydrated}
+            onConfirm={remove}
+          />
+        ) : null}
+      </td>
+    </tr>
+  );
+}

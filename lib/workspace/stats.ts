@@ -1,0 +1,21 @@
+import { count } from "drizzle-orm";
+import { agentSessions, artifacts, events, knowledge } from "@/db/workspace/schema";
+import { withWorkspace } from "../db/store";
+
+export type WorkspaceStats = { knowledge: number; sessions: number; events: number; artifacts: number };
+
+/**
+ * How much a workspace holds, for its overview page: one read of four counts. Callers check
+ * access first (requireWorkspaceAccess with "search").
+ */
+export async function workspaceStats(workspaceId: string): Promise<WorkspaceStats> {
+  return withWorkspace(workspaceId, async ({ db }) => {
+    const [k, s, e, a] = await Promise.all([
+      db.select({ n: count() }).from(knowledge),
+      db.select({ n: count() }).from(agentSessions),
+      db.select({ n: count() }).from(events),
+      db.select({ n: count() }).from(artifacts),
+    ]);
+    return { knowledge: k[0]?.n ?? 0, sessions: s[0]?.n ?? 0, events: e[0]?.n ?? 0, artifacts: a[0]?.n ?? 0 };
+  });
+}
