@@ -7,6 +7,7 @@ import { auditControl, auditWorkspace, controlAuditLog, verifyAuditChain, worksp
 import { MasterKeyError } from "@/lib/crypto/keys";
 import { randomId } from "@/lib/crypto/tokens";
 import { makeTempDir, testConfig } from "@/test/store";
+import { Connection } from "./connection";
 import type { WorkspaceDb } from "./store";
 import { closeStore, createWorkspaceFile, getControlDb, getStore, withWorkspace } from "./store";
 
@@ -283,6 +284,29 @@ describe("evicting workspace handles keeps data and never closes one in use", ()
     }
     await restart(dataDir);
     for (const id of ids) expect(await workspaceChain(id)).toEqual({ ok: true, rows: 1 });
+  });
+  it("closeStore resolves only when every workspace file is closed (WAL checkpointed and removed)", async () => {
+    const dataDir = useDataDir();
+    const ids = [randomId("ws"), randomId("ws"), randomId("ws")];
+    for (const id of ids) {
+      await createWorkspaceFile(id);
+      await auditWorkspace(id, { actor: { type: "system" }, action: "workspace.create" });
+    }
+    const files = ids.map((id) => path.join(dataDir, "workspaces", id, "workspace.db"));
+    expect(files.some((file) => fs.existsSync(`${file}-wal`))).toBe(true);
+    // A slow disk: each workspace file takes a while to close.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the right `this`
+    const close = Connection.prototype.close;
+    const slowClose = vi.spyOn(Connection.prototype, "close").mockImplementation(async function (this: Connection) {
+      if (this.file.endsWith("workspace.db")) await new Promise((resolve) => setTimeout(resolve, 100));
+      return close.call(this);
+    });
+    await closeStore();
+    slowClose.mockRestore();
+    for (const file of files) {
+      expect(fs.existsSync(`${file}-wal`), `${file}-wal`).toBe(false);
+      expect(fs.existsSync(`${file}-shm`), `${file}-shm`).toBe(false);
+    }
   });
 });
 

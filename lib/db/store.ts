@@ -28,6 +28,8 @@ class Store {
   private readonly workspaces: LRUCache<string, WorkspaceEntry>;
   /** Evicted handles still in use: the next request joins one rather than opening a second connection to its file. */
   private readonly draining = new Map<string, WorkspaceEntry>();
+  /** Closes under way, so `close()` can wait for every file to be checkpointed and released. */
+  private readonly closing = new Set<Promise<void>>();
 
   constructor(readonly dataDir: string, masterKeyFromEnv: Buffer | undefined, cacheSize: number) {
     ensurePrivateDir(dataDir);
@@ -39,7 +41,7 @@ class Store {
       // Closing waits for the handle's last user: an evicted handle may still be mid-request.
       dispose: (entry, workspaceId) => {
         entry.evicted = true;
-        if (entry.users === 0) void closeEntry(entry);
+        if (entry.users === 0) this.closeLater(entry);
         else this.draining.set(workspaceId, entry);
       },
     });
@@ -95,7 +97,7 @@ class Store {
       entry.users -= 1;
       if (entry.evicted && entry.users === 0) {
         if (this.draining.get(workspaceId) === entry) this.draining.delete(workspaceId);
-        void closeEntry(entry);
+        this.closeLater(entry);
       }
     }
   }
@@ -112,12 +114,19 @@ class Store {
     return entry;
   }
 
+  private closeLater(entry: WorkspaceEntry): void {
+    const closing = closeEntry(entry).finally(() => this.closing.delete(closing));
+    this.closing.add(closing);
+  }
+
   get openWorkspaceCount(): number {
     return this.workspaces.size;
   }
 
   async close(): Promise<void> {
     this.workspaces.clear();
+    // Handles still in use close when their last user finishes; the rest are closing now.
+    await Promise.all(this.closing);
     // A store whose control.db never opened (wrong key) has nothing to close.
     const control = await this.control.catch(() => undefined);
     await control?.close();

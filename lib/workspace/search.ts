@@ -36,14 +36,22 @@ export function snippetParts(snippet: string): SnippetPart[] {
   return parts;
 }
 
+// Rank inside the FTS index first (bm25 reads only the index), then fetch rows and build
+// snippets for the top `limit` alone: joining every match to `knowledge` before the LIMIT read
+// (and decrypted) a page per match, which for a common term is most of the file.
 const SEARCH_SQL = `
-  SELECT k.id AS id, k.title AS title, k.tags AS tags, k.updated_at AS updatedAt,
-         bm25(knowledge_fts, 10.0, 1.0, 5.0) AS score,
+  WITH top AS (
+    SELECT rowid, bm25(knowledge_fts, 10.0, 1.0, 5.0) AS score
+    FROM knowledge_fts WHERE knowledge_fts MATCH ?1
+    ORDER BY score LIMIT ?2
+  )
+  SELECT k.id AS id, k.title AS title, k.tags AS tags, k.updated_at AS updatedAt, top.score AS score,
          snippet(knowledge_fts, 1, '${HIT_START}', '${HIT_END}', '…', 16) AS snippet
-  FROM knowledge_fts JOIN knowledge k ON k.rowid = knowledge_fts.rowid
-  WHERE knowledge_fts MATCH ?
-  ORDER BY score
-  LIMIT ?`;
+  FROM top
+  JOIN knowledge_fts ON knowledge_fts.rowid = top.rowid
+  JOIN knowledge k ON k.rowid = top.rowid
+  WHERE knowledge_fts MATCH ?1
+  ORDER BY top.score`;
 
 export async function searchKnowledge(workspaceId: string, query: z.infer<typeof searchQuerySchema>): Promise<SearchHit[]> {
   const match = toFtsQuery(query.q);
