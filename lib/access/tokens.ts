@@ -4,7 +4,7 @@ import { z } from "zod";
 import { memberships, teamTokens, type Role } from "@/db/control/schema";
 import { auditControlTx, type Actor } from "../audit/audit";
 import { randomId, randomToken, sha256Hex } from "../crypto/tokens";
-import { getControlDb } from "../db/store";
+import { getControlDb, type ControlDb } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { logger } from "../http/log";
 import { normalizeScopes, roleScopes, scopeSchema, tokenScopes, type Scope } from "./scopes";
@@ -168,11 +168,12 @@ export type TokenPrincipal = { kind: "token"; tokenId: string; workspaceId: stri
 // once a minute keeps a busy token from turning every read into a control.db write.
 const LAST_USED_GRANULARITY_MS = 60_000;
 
-/** The principal a bearer token stands for, or null when it is unknown, revoked, expired or orphaned. */
-export async function resolveTeamToken(token: string): Promise<TokenPrincipal | null> {
-  if (!isWellFormedTeamToken(token)) return null;
-  const control = await getControlDb();
-  const [row] = await control.db
+/**
+ * The one query behind every bearer check: an equality match on the unique token_hash index,
+ * joined to the issuer's current membership. (Exported so the API benchmark can show its plan.)
+ */
+export function tokenLookup(control: ControlDb, tokenHash: string) {
+  return control.db
     .select({
       id: teamTokens.id,
       workspaceId: teamTokens.workspaceId,
@@ -184,8 +185,15 @@ export async function resolveTeamToken(token: string): Promise<TokenPrincipal | 
     })
     .from(teamTokens)
     .leftJoin(memberships, and(eq(memberships.workspaceId, teamTokens.workspaceId), eq(memberships.userId, teamTokens.issuedBy)))
-    .where(and(eq(teamTokens.tokenHash, sha256Hex(token)), isNull(teamTokens.revokedAt)))
+    .where(and(eq(teamTokens.tokenHash, tokenHash), isNull(teamTokens.revokedAt)))
     .limit(1);
+}
+
+/** The principal a bearer token stands for, or null when it is unknown, revoked, expired or orphaned. */
+export async function resolveTeamToken(token: string): Promise<TokenPrincipal | null> {
+  if (!isWellFormedTeamToken(token)) return null;
+  const control = await getControlDb();
+  const [row] = await tokenLookup(control, sha256Hex(token));
   const now = Date.now();
   if (!row || row.expiresAt <= now) return null;
   const cap = issuerCap({ type: row.issuerType, role: row.issuerRole });
