@@ -1,4 +1,5 @@
 import { HttpError } from "../http/errors";
+import { logger } from "../http/log";
 
 /**
  * In-process fan-out of newly committed events to live subscribers (SSE streams), per
@@ -31,8 +32,15 @@ export function subscribe(workspaceId: string, listener: Listener): () => void {
   };
 }
 
+/** Fans out after commit; one broken stream must not fail the publisher's request or starve the others. */
 export function publish(workspaceId: string, event: BusEvent): void {
-  for (const listener of listeners.get(workspaceId) ?? []) listener(event);
+  for (const listener of listeners.get(workspaceId) ?? []) {
+    try {
+      listener(event);
+    } catch (error) {
+      logger.warn({ err: error, workspaceId }, "event listener failed");
+    }
+  }
 }
 
 export const subscriberCount = (workspaceId: string) => listeners.get(workspaceId)?.size ?? 0;
