@@ -79,6 +79,45 @@ test("a member token is shown once, works against the API, and is refused once r
   await api.dispose();
 });
 
+test("a custom-scope token carries only what was ticked: search answers, a knowledge write is refused", async ({ page, playwright, baseURL }) => {
+  const { workspaceId } = await adminWithWorkspace(page, "Scoped tokens");
+  await workspaceNav(page).getByRole("link", { name: "Tokens" }).click();
+  const form = page.getByRole("form", { name: "New team token" });
+  const access = form.getByRole("group", { name: "Access" });
+  await expect(access.getByRole("radio", { name: "Preset" })).toBeChecked();
+
+  await form.getByLabel("Token name").fill("search-bot");
+  await access.getByRole("radio", { name: "Custom scopes" }).check();
+  await expect(form.getByRole("combobox", { name: "Role" })).toHaveCount(0);
+  const scopes = form.getByRole("group", { name: "Scopes" });
+  // What tokens may carry (nothing above admin), all of it within this owner's role.
+  await expect(scopes.getByRole("checkbox")).toHaveCount(13);
+  await expect(scopes.getByRole("checkbox", { name: /billing|ownership|workspace:delete/ })).toHaveCount(0);
+  await form.getByRole("button", { name: "Create token" }).click();
+  await expect(form.getByRole("alert")).toHaveText("Choose at least one scope.");
+
+  await scopes.getByRole("checkbox", { name: "Read and search knowledge, agent sessions and artifacts search", exact: true }).check();
+  await form.getByRole("button", { name: "Create token" }).click();
+  const shown = page.getByRole("textbox", { name: "New token" });
+  await expect(shown).toBeVisible();
+  const token = await shown.inputValue();
+  expect(token).toMatch(TOKEN_SHAPE);
+  await expect(form.getByRole("alert")).toHaveCount(0);
+  await expect(form.getByLabel("Role")).toHaveValue("member");
+
+  const row = page.getByRole("table", { name: "Team tokens" }).getByRole("row", { name: /search-bot/ });
+  await expect(row.getByRole("cell").first()).toContainText("custom");
+  await expect(row.locator("small")).toHaveText("search");
+
+  const api = await bearerClient(playwright, baseURL, token);
+  const searched = await api.get(`/api/v1/workspaces/${workspaceId}/search?q=anything`);
+  expect(searched.status()).toBe(200);
+  const write = await api.post(`/api/v1/workspaces/${workspaceId}/knowledge`, { data: { title: "Not allowed", body: "This token may only search." } });
+  expect(write.status()).toBe(403);
+  expect(await write.json()).toMatchObject({ error: "insufficient_scope" });
+  await api.dispose();
+});
+
 test("knowledge: create, view, edit, conflicting edit, search with highlights, delete; a secret is redacted with a notice", async ({ page }) => {
   const { workspaceId } = await adminWithWorkspace(page, "Runbooks");
   const secret = fakeGithubToken();

@@ -4,30 +4,23 @@ import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { Field, FormError, SelectField } from "./field";
 import { apiPath } from "./format";
-import { sendJson, type ApiError } from "./post-json";
-import { useHydrated } from "./use-hydrated";
+import { useApiCall } from "./use-api-call";
 
 export function AddMemberForm({ workspaceId, roles }: { workspaceId: string; roles: readonly string[] }) {
   const router = useRouter();
-  const hydrated = useHydrated();
-  const [error, setError] = useState<ApiError>();
+  const { error, pending, ready, call } = useApiCall();
   const [notice, setNotice] = useState<string>();
-  const [pending, setPending] = useState(false);
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const formElement = event.currentTarget;
     const form = new FormData(formElement);
-    setPending(true);
-    const result = await sendJson<{ email: string; role: string }>("POST", apiPath(workspaceId, "members"), { email: form.get("email"), role: form.get("role") });
-    setPending(false);
-    if (!result.ok) {
+    const added = await call<{ email: string; role: string }>("POST", apiPath(workspaceId, "members"), { email: form.get("email"), role: form.get("role") });
+    if (!added) {
       setNotice(undefined);
-      setError(result.error);
       return;
     }
-    setError(undefined);
-    setNotice(`Added ${result.data.email} as ${result.data.role}.`);
+    setNotice(`Added ${added.email} as ${added.role}.`);
     formElement.reset();
     router.refresh();
   }
@@ -37,7 +30,7 @@ export function AddMemberForm({ workspaceId, roles }: { workspaceId: string; rol
       <FormError message={error?.message} />
       <Field label="Email" name="email" type="email" required autoComplete="off" errors={error?.fieldErrors?.email} />
       <SelectField label="Role" name="role" options={roles} defaultValue={roles.includes("member") ? "member" : roles[0]} errors={error?.fieldErrors?.role} />
-      <button type="submit" disabled={pending || !hydrated}>
+      <button type="submit" disabled={!ready}>
         {pending ? "Adding…" : "Add member"}
       </button>
       <p role="status">{notice}</p>

@@ -2,10 +2,10 @@
 
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
-import { Field, FormError, SelectField } from "./field";
+import { Field, FormError } from "./field";
 import { apiPath } from "./format";
-import { sendJson, type ApiError } from "./post-json";
-import { useHydrated } from "./use-hydrated";
+import { TokenAccessFields, type Access, type GrantableScope } from "./token-access-fields";
+import { useApiCall } from "./use-api-call";
 
 type Issued = { token: string; summary: { id: string; name: string } };
 
@@ -14,11 +14,10 @@ type Issued = { token: string; summary: { id: string; name: string } };
  * the page's server render or storage, so a reload (or leaving the page) loses it for good —
  * the server keeps only its hash.
  */
-export function CreateTokenForm({ workspaceId, roles }: { workspaceId: string; roles: readonly string[] }) {
+export function CreateTokenForm({ workspaceId, roles, scopes }: { workspaceId: string; roles: readonly string[]; scopes: readonly GrantableScope[] }) {
   const router = useRouter();
-  const hydrated = useHydrated();
-  const [error, setError] = useState<ApiError>();
-  const [pending, setPending] = useState(false);
+  const { error, setError, pending, ready, call } = useApiCall();
+  const [access, setAccess] = useState<Access>("role");
   const [issued, setIssued] = useState<Issued>();
   const [copied, setCopied] = useState<string>();
 
@@ -26,21 +25,22 @@ export function CreateTokenForm({ workspaceId, roles }: { workspaceId: string; r
     event.preventDefault();
     const formElement = event.currentTarget;
     const form = new FormData(formElement);
-    setPending(true);
-    const result = await sendJson<Issued>("POST", apiPath(workspaceId, "tokens"), {
-      name: form.get("name"),
-      role: form.get("role"),
-      expiresInDays: Number(form.get("expiresInDays")),
-    });
-    setPending(false);
-    if (!result.ok) {
-      setError(result.error);
+    const picked = form.getAll("scopes").filter((scope) => typeof scope === "string");
+    if (access === "scopes" && picked.length === 0) {
+      setError({ error: "invalid_request", message: "Choose at least one scope.", fieldErrors: { scopes: ["Tick at least one scope."] } });
       return;
     }
-    setError(undefined);
+    const created = await call<Issued>("POST", apiPath(workspaceId, "tokens"), {
+      name: form.get("name"),
+      ...(access === "role" ? { role: form.get("role") } : { scopes: picked }),
+      expiresInDays: Number(form.get("expiresInDays")),
+    });
+    if (!created) return;
     setCopied(undefined);
-    setIssued(result.data);
+    setIssued(created);
     formElement.reset();
+    // Back to the default choice, as reset() just did for the uncontrolled fields.
+    setAccess("role");
     router.refresh();
   }
 
@@ -77,7 +77,7 @@ export function CreateTokenForm({ workspaceId, roles }: { workspaceId: string; r
       <form method="post" onSubmit={onSubmit} noValidate aria-label="New team token">
         <FormError message={error?.message} />
         <Field label="Token name" name="name" required maxLength={80} errors={error?.fieldErrors?.name} />
-        <SelectField label="Role" name="role" options={roles} defaultValue="member" errors={error?.fieldErrors?.role} />
+        <TokenAccessFields access={access} onAccessChange={setAccess} roles={roles} scopes={scopes} errors={error?.fieldErrors} />
         <Field
           label="Expires after (days)"
           name="expiresInDays"
@@ -88,7 +88,7 @@ export function CreateTokenForm({ workspaceId, roles }: { workspaceId: string; r
           required
           errors={error?.fieldErrors?.expiresInDays}
         />
-        <button type="submit" disabled={pending || !hydrated}>
+        <button type="submit" disabled={!ready}>
           {pending ? "Creating…" : "Create token"}
         </button>
       </form>

@@ -1,30 +1,19 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import type { FormEvent } from "react";
 import { Field, FormError } from "./field";
-import { postJson, type ApiError } from "./post-json";
-import { useHydrated } from "./use-hydrated";
+import { useApiCall } from "./use-api-call";
 
 export function CreateWorkspaceForm() {
   const router = useRouter();
-  const hydrated = useHydrated();
-  const [error, setError] = useState<ApiError>();
-  const [pending, setPending] = useState(false);
+  const { error, pending, ready, call } = useApiCall();
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const formElement = event.currentTarget;
-    setPending(true);
-    const result = await postJson<{ workspace: { id: string } }>("/api/workspaces", {
-      name: new FormData(formElement).get("name"),
-    });
-    setPending(false);
-    if (!result.ok) {
-      setError(result.error);
-      return;
-    }
-    setError(undefined);
+    const created = await call<{ workspace: { id: string } }>("POST", "/api/workspaces", { name: new FormData(formElement).get("name") });
+    if (!created) return;
     formElement.reset();
     router.refresh();
   }
@@ -33,7 +22,7 @@ export function CreateWorkspaceForm() {
     <form method="post" onSubmit={onSubmit} noValidate aria-label="New workspace">
       <FormError message={error?.message} />
       <Field label="Workspace name" name="name" required maxLength={80} errors={error?.fieldErrors?.name} />
-      <button type="submit" disabled={pending || !hydrated}>
+      <button type="submit" disabled={!ready}>
         {pending ? "Creating…" : "Create workspace"}
       </button>
     </form>

@@ -64,6 +64,43 @@ export function SelectField({ label, name, errors, hint, id = name, options, ...
   );
 }
 
+type RadioGroupProps<V extends string> = {
+  legend: string;
+  name: string;
+  options: readonly { value: V; label: string; description: string }[];
+  value: V;
+  onChange: (value: V) => void;
+};
+
+/** A fieldset of radios, each described by its description text. Ids are `${name}-${value}`. */
+export function RadioGroup<V extends string>({ legend, name, options, value, onChange }: RadioGroupProps<V>) {
+  return (
+    <fieldset>
+      <legend>{legend}</legend>
+      {options.map((option) => {
+        const id = `${name}-${option.value}`;
+        return (
+          <div key={option.value} className="radio">
+            <input
+              type="radio"
+              id={id}
+              name={name}
+              value={option.value}
+              checked={value === option.value}
+              onChange={() => onChange(option.value)}
+              aria-describedby={`${id}-description`}
+            />
+            <label htmlFor={id}>{option.label}</label>
+            <p id={`${id}-description`} className="hint">
+              {option.description}
+            </p>
+          </div>
+        );
+      })}
+    </fieldset>
+  );
+}
+
 export function FormError({ message }: { message?: string }) {
   return message ? (
     <p role="alert" className="form-error">

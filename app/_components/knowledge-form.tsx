@@ -1,13 +1,12 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import type { FormEvent } from "react";
 import { formText } from "./form-text";
 import { Field, FormError, TextArea } from "./field";
 import { setFlash } from "./flash";
 import { apiPath, redactionMessage, workspacePath, type RedactionReport } from "./format";
-import { sendJson, type ApiError } from "./post-json";
-import { useHydrated } from "./use-hydrated";
+import { useApiCall } from "./use-api-call";
 
 export type EditableEntry = { id: string; title: string; body: string; tags: string[]; source: string | null; version: number };
 type WriteResult = { entry: { id: string }; redaction: RedactionReport };
@@ -25,9 +24,7 @@ const parseTags = (value: string) =>
  */
 export function KnowledgeForm({ workspaceId, entry }: { workspaceId: string; entry?: EditableEntry }) {
   const router = useRouter();
-  const hydrated = useHydrated();
-  const [error, setError] = useState<ApiError>();
-  const [pending, setPending] = useState(false);
+  const { error, pending, ready, call } = useApiCall();
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -39,17 +36,12 @@ export function KnowledgeForm({ workspaceId, entry }: { workspaceId: string; ent
       tags: parseTags(formText(form, "tags")),
       source: source || null,
     };
-    setPending(true);
-    const result = entry
-      ? await sendJson<WriteResult>("PATCH", apiPath(workspaceId, "knowledge", entry.id), { ...fields, version: entry.version })
-      : await sendJson<WriteResult>("POST", apiPath(workspaceId, "knowledge"), fields);
-    setPending(false);
-    if (!result.ok) {
-      setError(result.error);
-      return;
-    }
-    const target = workspacePath(workspaceId, "knowledge", result.data.entry.id);
-    setFlash(target, ["Saved.", redactionMessage(result.data.redaction)].filter(Boolean).join(" "));
+    const saved = entry
+      ? await call<WriteResult>("PATCH", apiPath(workspaceId, "knowledge", entry.id), { ...fields, version: entry.version })
+      : await call<WriteResult>("POST", apiPath(workspaceId, "knowledge"), fields);
+    if (!saved) return;
+    const target = workspacePath(workspaceId, "knowledge", saved.entry.id);
+    setFlash(target, ["Saved.", redactionMessage(saved.redaction)].filter(Boolean).join(" "));
     router.push(target);
   }
 
@@ -76,7 +68,7 @@ export function KnowledgeForm({ workspaceId, entry }: { workspaceId: string; ent
           .flatMap(([, messages]) => messages)}
       />
       <Field label="Source (optional)" name="source" maxLength={500} defaultValue={entry?.source ?? ""} errors={errors?.source} />
-      <button type="submit" disabled={pending || !hydrated}>
+      <button type="submit" disabled={!ready}>
         {pending ? "Saving…" : entry ? "Save changes" : "Create entry"}
       </button>
     </form>

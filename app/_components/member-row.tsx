@@ -1,12 +1,11 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import type { FormEvent } from "react";
 import { ConfirmButton } from "./confirm-button";
 import { FormError } from "./field";
 import { apiPath, formatTime } from "./format";
-import { sendJson } from "./post-json";
-import { useHydrated } from "./use-hydrated";
+import { useApiCall } from "./use-api-call";
 
 type MemberRowProps = {
   workspaceId: string;
@@ -19,9 +18,7 @@ type MemberRowProps = {
 /** One member: change their role or remove them. The API's refusals (last owner, above your role) are shown as they come. */
 export function MemberRow({ workspaceId, member, grantable, isSelf }: MemberRowProps) {
   const router = useRouter();
-  const hydrated = useHydrated();
-  const [error, setError] = useState<string>();
-  const [pending, setPending] = useState(false);
+  const { error, ready, call } = useApiCall();
   const url = apiPath(workspaceId, "members", member.userId);
   const editable = grantable.includes(member.role);
   const selectId = `role-${member.userId}`;
@@ -29,19 +26,14 @@ export function MemberRow({ workspaceId, member, grantable, isSelf }: MemberRowP
   async function changeRole(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const formElement = event.currentTarget;
-    setPending(true);
-    const result = await sendJson("PATCH", url, { role: new FormData(formElement).get("role") });
-    setPending(false);
-    setError(result.ok ? undefined : result.error.message);
+    const changed = await call("PATCH", url, { role: new FormData(formElement).get("role") });
     // Refused: show the role they still have, not the one picked.
-    if (!result.ok) formElement.reset();
+    if (changed === undefined) formElement.reset();
     else router.refresh();
   }
 
   async function remove() {
-    const result = await sendJson("DELETE", url);
-    setError(result.ok ? undefined : result.error.message);
-    if (result.ok) router.refresh();
+    if ((await call("DELETE", url)) !== undefined) router.refresh();
   }
 
   return (
@@ -63,14 +55,14 @@ export function MemberRow({ workspaceId, member, grantable, isSelf }: MemberRowP
                 </option>
               ))}
             </select>
-            <button type="submit" className="secondary" disabled={pending || !hydrated} aria-label={`Save role for ${member.email}`}>
+            <button type="submit" className="secondary" disabled={!ready} aria-label={`Save role for ${member.email}`}>
               Save
             </button>
           </form>
         ) : (
           member.role
         )}
-        <FormError message={error} />
+        <FormError message={error?.message} />
       </td>
       <td>{formatTime(member.createdAt)}</td>
       <td>
@@ -80,7 +72,7 @@ export function MemberRow({ workspaceId, member, grantable, isSelf }: MemberRowP
             accessibleName={`Remove ${member.email}`}
             question={isSelf ? "Remove yourself from this workspace?" : `Remove ${member.email} from this workspace?`}
             confirmLabel="Yes, remove"
-            disabled={!hydrated}
+            disabled={!ready}
             onConfirm={remove}
           />
         ) : null}

@@ -4,17 +4,14 @@ import { useState, type FormEvent } from "react";
 import { formText } from "./form-text";
 import { Field, FormError, TextArea } from "./field";
 import { apiPath, redactionMessage, type RedactionReport } from "./format";
-import { sendJson, type ApiError } from "./post-json";
-import { useHydrated } from "./use-hydrated";
+import { useApiCall } from "./use-api-call";
 
 type Published = { event: { seq: number }; redaction: RedactionReport };
 
 /** Publishes an event through the API; it then arrives in the live list like anyone else's. */
 export function PublishEventForm({ workspaceId }: { workspaceId: string }) {
-  const hydrated = useHydrated();
-  const [error, setError] = useState<ApiError>();
+  const { error, setError, pending, ready, call } = useApiCall();
   const [notice, setNotice] = useState<string>();
-  const [pending, setPending] = useState(false);
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -28,16 +25,8 @@ export function PublishEventForm({ workspaceId }: { workspaceId: string }) {
       setError({ error: "invalid_json", message: "The payload is not valid JSON.", fieldErrors: { payload: ["Write the payload as JSON, e.g. {\"message\": \"hello\"}."] } });
       return;
     }
-    setPending(true);
-    const result = await sendJson<Published>("POST", apiPath(workspaceId, "events"), { type: form.get("type"), payload });
-    setPending(false);
-    if (!result.ok) {
-      setNotice(undefined);
-      setError(result.error);
-      return;
-    }
-    setError(undefined);
-    setNotice([`Published event #${result.data.event.seq}.`, redactionMessage(result.data.redaction)].filter(Boolean).join(" "));
+    const published = await call<Published>("POST", apiPath(workspaceId, "events"), { type: form.get("type"), payload });
+    setNotice(published ? [`Published event #${published.event.seq}.`, redactionMessage(published.redaction)].filter(Boolean).join(" ") : undefined);
   }
 
   return (
@@ -45,7 +34,7 @@ export function PublishEventForm({ workspaceId }: { workspaceId: string }) {
       <FormError message={error?.message} />
       <Field label="Event type" name="type" required maxLength={64} defaultValue="test.ping" errors={error?.fieldErrors?.type} />
       <TextArea label="Payload (JSON)" name="payload" rows={3} defaultValue={'{"message": "hello"}'} errors={error?.fieldErrors?.payload} />
-      <button type="submit" disabled={pending || !hydrated}>
+      <button type="submit" disabled={!ready}>
         {pending ? "Publishing…" : "Publish event"}
       </button>
       <p role="status">{notice}</p>

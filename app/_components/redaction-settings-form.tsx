@@ -1,10 +1,9 @@
 "use client";
 
 import { useRef, useState, type FormEvent } from "react";
-import { FormError } from "./field";
+import { Field, FormError, RadioGroup } from "./field";
 import { apiPath } from "./format";
-import { sendJson, type ApiError } from "./post-json";
-import { useHydrated } from "./use-hydrated";
+import { useApiCall } from "./use-api-call";
 
 type Level = "off" | "standard" | "strict";
 type Pattern = { key: number; name: string; pattern: string };
@@ -16,34 +15,23 @@ const levels: { value: Level; label: string; description: string }[] = [
   { value: "strict", label: "Strict", description: "Standard, plus any long high-entropy string (also catches base64 blobs and images)." },
 ];
 
-
 /** The workspace's redaction level and custom RE2 patterns, saved with PUT settings/redaction. */
 export function RedactionSettingsForm({ workspaceId, initial }: { workspaceId: string; initial: RedactionSettingsValue }) {
-  const hydrated = useHydrated();
+  const { error, pending, ready, call } = useApiCall();
   const [level, setLevel] = useState<Level>(initial.level);
   // Row keys (and so input ids) start as indexes, identical on server and client; new rows count on.
   const [patterns, setPatterns] = useState<Pattern[]>(() => initial.customPatterns.map((p, index) => ({ ...p, key: index })));
   const nextKey = useRef(initial.customPatterns.length);
-  const [error, setError] = useState<ApiError>();
   const [notice, setNotice] = useState<string>();
-  const [pending, setPending] = useState(false);
 
   const update = (key: number, field: "name" | "pattern", value: string) =>
     setPatterns((rows) => rows.map((row) => (row.key === key ? { ...row, [field]: value } : row)));
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    setPending(true);
     const body = { level, customPatterns: patterns.map(({ name, pattern }) => ({ name, pattern })) };
-    const result = await sendJson<RedactionSettingsValue>("PUT", apiPath(workspaceId, "settings", "redaction"), body);
-    setPending(false);
-    if (!result.ok) {
-      setNotice(undefined);
-      setError(result.error);
-      return;
-    }
-    setError(undefined);
-    setNotice("Saved. New writes use these settings; what is already stored is not changed.");
+    const saved = await call<RedactionSettingsValue>("PUT", apiPath(workspaceId, "settings", "redaction"), body);
+    setNotice(saved ? "Saved. New writes use these settings; what is already stored is not changed." : undefined);
   }
 
   const fieldError = (index: number, field: string) => error?.fieldErrors?.[`customPatterns.${index}.${field}`];
@@ -52,26 +40,7 @@ export function RedactionSettingsForm({ workspaceId, initial }: { workspaceId: s
   return (
     <form method="post" onSubmit={onSubmit} noValidate aria-label="Redaction settings">
       <FormError message={error?.message} />
-      <fieldset>
-        <legend>Redaction level</legend>
-        {levels.map((option) => (
-          <div key={option.value} className="radio">
-            <input
-              type="radio"
-              id={`level-${option.value}`}
-              name="level"
-              value={option.value}
-              checked={level === option.value}
-              onChange={() => setLevel(option.value)}
-              aria-describedby={`level-${option.value}-description`}
-            />
-            <label htmlFor={`level-${option.value}`}>{option.label}</label>
-            <p id={`level-${option.value}-description`} className="hint">
-              {option.description}
-            </p>
-          </div>
-        ))}
-      </fieldset>
+      <RadioGroup legend="Redaction level" name="level" options={levels} value={level} onChange={setLevel} />
       <fieldset>
         <legend>Custom patterns</legend>
         <p className="hint">
@@ -81,57 +50,41 @@ export function RedactionSettingsForm({ workspaceId, initial }: { workspaceId: s
         {listError ? <p className="field-error">{listError.join(" ")}</p> : null}
         {patterns.length === 0 ? <p className="muted">No custom patterns.</p> : null}
         <ol className="pattern-rows" aria-label="Custom patterns">
-          {patterns.map((row, index) => {
-            const nameErrors = fieldError(index, "name");
-            const patternErrors = fieldError(index, "pattern");
-            return (
-              <li key={row.key} className="pattern-row">
-                <div className="field">
-                  <label htmlFor={`pattern-name-${row.key}`}>Pattern {index + 1} name</label>
-                  <input
-                    id={`pattern-name-${row.key}`}
-                    value={row.name}
-                    onChange={(event) => update(row.key, "name", event.target.value)}
-                    aria-invalid={nameErrors ? true : undefined}
-                    aria-describedby={nameErrors ? `pattern-name-${row.key}-error` : undefined}
-                  />
-                  {nameErrors ? (
-                    <p id={`pattern-name-${row.key}-error`} className="field-error">
-                      {nameErrors.join(" ")}
-                    </p>
-                  ) : null}
-                </div>
-                <div className="field">
-                  <label htmlFor={`pattern-regex-${row.key}`}>Pattern {index + 1} regular expression</label>
-                  <input
-                    id={`pattern-regex-${row.key}`}
-                    value={row.pattern}
-                    spellCheck={false}
-                    onChange={(event) => update(row.key, "pattern", event.target.value)}
-                    aria-invalid={patternErrors ? true : undefined}
-                    aria-describedby={patternErrors ? `pattern-regex-${row.key}-error` : undefined}
-                  />
-                  {patternErrors ? (
-                    <p id={`pattern-regex-${row.key}-error`} className="field-error">
-                      {patternErrors.join(" ")}
-                    </p>
-                  ) : null}
-                </div>
-                <button type="button" className="secondary" onClick={() => setPatterns((rows) => rows.filter((r) => r.key !== row.key))}>
-                  Remove pattern {index + 1}
-                </button>
-              </li>
-            );
-          })}
+          {patterns.map((row, index) => (
+            <li key={row.key} className="pattern-row">
+              <Field
+                label={`Pattern ${index + 1} name`}
+                name={`pattern-name-${row.key}`}
+                value={row.name}
+                onChange={(event) => update(row.key, "name", event.target.value)}
+                errors={fieldError(index, "name")}
+              />
+              <Field
+                label={`Pattern ${index + 1} regular expression`}
+                name={`pattern-regex-${row.key}`}
+                value={row.pattern}
+                spellCheck={false}
+                onChange={(event) => update(row.key, "pattern", event.target.value)}
+                errors={fieldError(index, "pattern")}
+              />
+              <button type="button" className="secondary" onClick={() => setPatterns((rows) => rows.filter((r) => r.key !== row.key))}>
+                Remove pattern {index + 1}
+              </button>
+            </li>
+          ))}
         </ol>
-        <button type="button" className="secondary" onClick={() => {
+        <button
+          type="button"
+          className="secondary"
+          onClick={() => {
             const key = nextKey.current++;
             setPatterns((rows) => [...rows, { key, name: "", pattern: "" }]);
-          }}>
+          }}
+        >
           Add pattern
         </button>
       </fieldset>
-      <button type="submit" disabled={pending || !hydrated}>
+      <button type="submit" disabled={!ready}>
         {pending ? "Saving…" : "Save settings"}
       </button>
       <p role="status">{notice}</p>

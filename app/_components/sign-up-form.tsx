@@ -1,23 +1,17 @@
 "use client";
 
-import { useState, type FormEvent } from "react";
+import type { FormEvent } from "react";
 import { Field, FormError } from "./field";
-import { postJson, type ApiError } from "./post-json";
-import { useHydrated } from "./use-hydrated";
+import { useApiCall } from "./use-api-call";
 
 export function SignUpForm() {
-  const hydrated = useHydrated();
-  const [error, setError] = useState<ApiError>();
-  const [pending, setPending] = useState(false);
+  const { error, pending, ready, call } = useApiCall();
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    setPending(true);
     const form = new FormData(event.currentTarget);
-    const result = await postJson("/api/auth/sign-up", { email: form.get("email"), password: form.get("password") });
-    setPending(false);
-    if (result.ok) window.location.assign("/workspaces");
-    else setError(result.error);
+    const signedUp = await call("POST", "/api/auth/sign-up", { email: form.get("email"), password: form.get("password") });
+    if (signedUp !== undefined) window.location.assign("/workspaces");
   }
 
   return (
@@ -33,7 +27,7 @@ export function SignUpForm() {
         required
         errors={error?.fieldErrors?.password}
       />
-      <button type="submit" disabled={pending || !hydrated}>
+      <button type="submit" disabled={!ready}>
         {pending ? "Creating account…" : "Create account"}
       </button>
     </form>

@@ -3,7 +3,7 @@ import { formatTime } from "@/app/_components/format";
 import { RevokeTokenButton } from "@/app/_components/revoke-token-button";
 import { ScopeRequired } from "@/app/_components/scope-required";
 import { requireWorkspaceAccess } from "@/app/_server/auth";
-import { roleAtLeast } from "@/lib/access/scopes";
+import { roleAtLeast, scopeDescriptions, tokenScopes } from "@/lib/access/scopes";
 import { listTeamTokens, type TeamTokenSummary } from "@/lib/access/tokens";
 
 export const metadata = { title: "Team tokens · Enclave" };
@@ -22,15 +22,16 @@ export default async function TokensPage({ params }: { params: Promise<{ workspa
   const tokens = await listTeamTokens(workspaceId);
   const now = Date.now();
   const myRole = gate.access.role ?? "admin";
+  const grantableScopes = tokenScopes.filter((scope) => gate.access.scopes.includes(scope)).map((name) => ({ name, description: scopeDescriptions[name] }));
   return (
     <>
       <h1>Team tokens</h1>
       <p className="muted">
-        Tokens let scripts, CI and agents use this workspace&apos;s API as <code>Authorization: Bearer enc_…</code>. Each carries a role,
-        capped by yours for as long as it lives.
+        Tokens let scripts, CI and agents use this workspace&apos;s API as <code>Authorization: Bearer enc_…</code>. Each carries a role or a list
+        of scopes, never more than your own role allows for as long as it lives.
       </p>
       <h2>New token</h2>
-      <CreateTokenForm workspaceId={workspaceId} roles={tokenRoles.filter((role) => roleAtLeast(myRole, role))} />
+      <CreateTokenForm workspaceId={workspaceId} roles={tokenRoles.filter((role) => roleAtLeast(myRole, role))} scopes={grantableScopes} />
       <h2>Tokens</h2>
       {tokens.length === 0 ? (
         <p className="muted">No tokens yet.</p>
