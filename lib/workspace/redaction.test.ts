@@ -46,6 +46,17 @@ describe("every built-in kind is caught", () => {
     expect(result.report).toEqual({ count: 1, kinds: [kind] });
   });
 
+  // JSON escaped into a string (a log line quoting a request body): quotes arrive as \".
+  it.each(secretSamples.map((sample, index) => ({ ...sample, index })))("$kind sample $index escaped inside a JSON string", ({ kind, secret, text }) => {
+    const logLine = JSON.stringify({ level: "info", body: text });
+    const result = redactText(logLine, standard);
+    expect(result.report.kinds).toEqual([kind]);
+    // Still a valid document (the escaping around the secret intact), with the secret gone.
+    const inner = (JSON.parse(result.text) as { body: string }).body;
+    expect(inner).not.toContain(secret);
+    expect(inner).toContain(`[REDACTED:${kind}]`);
+  });
+
   it("has a sample for every kind the header promises", () => {
     expect(new Set(secretSamples.map((sample) => sample.kind))).toEqual(
       new Set([
@@ -77,6 +88,13 @@ describe("level off", () => {
 });
 
 describe("near misses are kept", () => {
+  it("also when escaped inside a JSON string", () => {
+    for (const text of nearMisses) {
+      const escaped = JSON.stringify(text).slice(1, -1);
+      expect(redactText(escaped, standard).text).toBe(escaped);
+    }
+  });
+
   it.each(nearMisses)("keeps %j at standard", (text) => {
     expect(redactText(text, standard)).toEqual({ text, report: emptyReport });
   });

@@ -121,10 +121,13 @@ const privateKeyDetector: SecretDetector = {
 export const REDACTION_MARKER = /\[REDACTED:[a-z0-9_:]{1,60}\]/g;
 
 const SECRET_KEY_WORD = String.raw`(?:passw(?:or)?d|passphrase|secret|api[_-]?key|access[_-]?key|token|credentials?|private[_-]?key)s?(?:[_.-]?key)?`;
-const ASSIGNMENT = String.raw`["']?\s{0,5}(?::=|=>|[=:])\s{0,5}`;
+const ASSIGNMENT = String.raw`(?:\\?["'])?\s{0,5}(?::=|=>|[=:])\s{0,5}`;
 // Quoted values may hold anything but their quote (JSON escapes included); unquoted values end
 // at whitespace, quotes or the separators of query strings, cookies and ADO-style strings.
-const VALUE = String.raw`(?:"((?:[^"\\\r\n]|\\.){1,1024})|'([^'\r\n]{1,1024})|([^\s"'\x60<>;,&]{1,1024}))`;
+// JSON that was itself escaped into a string (`{\"password\": \"…\"}` in a log line) has its
+// value between `\"` and `\"`: tried first. An unquoted value never swallows the backslash of
+// a following `\"`, or redacting it would leave the surrounding string wrongly escaped.
+const VALUE = String.raw`(?:\\"((?:[^"\\\r\n]|\\[^"\r\n]){1,1024})|"((?:[^"\\\r\n]|\\.){1,1024})|'([^'\r\n]{1,1024})|((?:[^\s"'\x60<>;,&\\]|\\(?!["'])){1,1024}))`;
 
 /** Built-in kinds with a recognisable shape, most specific first. */
 export const specificDetectors: SecretDetector[] = [
@@ -144,11 +147,11 @@ export const specificDetectors: SecretDetector[] = [
   regexDetector("openai_key", /(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{20,512}/g, { accept: hasLetterAndDigit }),
   regexDetector(
     "aws_secret_access_key",
-    /secret[ _-]?access[ _-]?key["']?\s{0,5}[=:]\s{0,5}["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/dgi,
+    /secret[ _-]?access[ _-]?key(?:\\?["'])?\s{0,5}[=:]\s{0,5}(?:\\?["'])?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/dgi,
   ),
   regexDetector(
     "razorpay_key",
-    /(?:razorpay[ _-]?(?:key[ _-]?)?secret|key[ _-]?secret)["']?\s{0,5}[=:]\s{0,5}["']?([A-Za-z0-9]{16,64})(?![A-Za-z0-9])/dgi,
+    /(?:razorpay[ _-]?(?:key[ _-]?)?secret|key[ _-]?secret)(?:\\?["'])?\s{0,5}[=:]\s{0,5}(?:\\?["'])?([A-Za-z0-9]{16,64})(?![A-Za-z0-9])/dgi,
   ),
   // Only the userinfo password of scheme://user:password@host; the authority ends at `/`, so
   // `https://example.com/a:b@c` is a path, not a password. `@`, `#` and `?` are allowed inside
@@ -160,7 +163,7 @@ export const specificDetectors: SecretDetector[] = [
 export const genericDetectors: SecretDetector[] = [
   regexDetector(
     "generic_secret",
-    /authorization["']?\s{0,5}[=:]\s{0,5}["']?(?:(?:bearer|basic|token|digest)\s{1,5})?([^\s"'`<>;,&]{1,4096})/dgi,
+    /authorization(?:\\?["'])?\s{0,5}[=:]\s{0,5}(?:\\?["'])?(?:(?:bearer|basic|token|digest)\s{1,5})?((?:[^\s"'`<>;,&\\]|\\(?!["'])){1,4096})/dgi,
     { accept: looksLikeGenericSecret },
   ),
   regexDetector("generic_secret", new RegExp(SECRET_KEY_WORD + ASSIGNMENT + VALUE, "dgi"), { accept: looksLikeGenericSecret }),
