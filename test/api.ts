@@ -24,31 +24,15 @@ export async function workspaceWithTokens(email = `owner-${Math.random().toStrin
   return { owner, workspaceId: workspace.id, viewer: await issue("viewer"), member: await issue("member"), admin: await issue("admin") };
 }
 
-/** Calls a REST route handler the way Next would, with a bearer token (or none). */
-export function callApi(
-  handler: Handler,
-  options: {
-    token?: string;
-    method?: string;
-    params: Record<string, string>;
-    body?: unknown;
-    rawBody?: BodyInit;
-    query?: Record<string, string>;
-    headers?: Record<string, string>;
-  },
-): Promise<Response> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-  let body: BodyInit | undefined = options.rawBody;
-  if (options.body !== undefined) {
-    headers["content-type"] ??= "application/json";
-    body = JSON.stringify(options.body);
-  }
-  const url = new URL(`${ORIGIN}/api/v1/test`);
-  for (const [key, value] of Object.entries(options.query ?? {})) url.searchParams.set(key, value);
-  const method = options.method ?? (body === undefined ? "GET" : "POST");
-  return handler(new Request(url, { method, headers, body }), { params: Promise.resolve(options.params) });
-}
+type ApiCallOptions = {
+  token?: string;
+  method?: string;
+  params: Record<string, string>;
+  body?: unknown;
+  rawBody?: BodyInit;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+};
 
 /** A `name=value` session cookie for `userId`, as the portal would set it after sign-in. */
 export async function sessionCookieForUser(userId: string): Promise<string> {
@@ -73,7 +57,7 @@ export async function userInWorkspace(workspaceId: string, role: Role | null, em
  */
 export function callApiAs(
   handler: Handler,
-  options: Parameters<typeof callApi>[1] & { cookie?: string; authorization?: string; signal?: AbortSignal },
+  options: ApiCallOptions & { cookie?: string; authorization?: string; signal?: AbortSignal },
 ): Promise<Response> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
@@ -92,6 +76,9 @@ export function callApiAs(
   const method = options.method ?? (body === undefined ? "GET" : "POST");
   return handler(new Request(url, { method, headers, body, signal: options.signal }), { params: Promise.resolve(options.params) });
 }
+
+/** Calls a REST route handler the way Next would, with a bearer token (or none). */
+export const callApi = (handler: Handler, options: ApiCallOptions) => callApiAs(handler, options);
 
 /** The JSON body of a response, typed loosely for assertions. */
 export async function jsonOf<T = Record<string, unknown>>(response: Response): Promise<T> {
