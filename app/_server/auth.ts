@@ -2,7 +2,7 @@ import "server-only";
 import { cookies } from "next/headers";
 import { notFound, redirect } from "next/navigation";
 import { cache } from "react";
-import { authorize, membershipRole, type WorkspaceAccess } from "@/lib/access/authorize";
+import { authorize, type WorkspaceAccess } from "@/lib/access/authorize";
 import type { Scope } from "@/lib/access/scopes";
 import { getAuthProvider } from "@/lib/auth/provider";
 import type { SignedIn } from "@/lib/auth/sessions";
@@ -25,14 +25,10 @@ export async function requireUser(): Promise<SignedIn> {
   return signedIn;
 }
 
-/** A workspace the person belongs to; one they do not (or that does not exist) is a 404. */
-export async function requireWorkspaceMember(workspaceId: string): Promise<SignedIn & { workspace: WorkspaceSummary }> {
-  const signedIn = await requireUser();
-  const workspace = await getWorkspaceForMember(signedIn.user.id, workspaceId);
-  if (!workspace) notFound();
-  noteActor(`user:${signedIn.user.id}`, workspace.id);
-  return { ...signedIn, workspace };
-}
+/** The workspace as this person sees it (name, role), or null; one lookup per request for layout and page. */
+export const getMemberWorkspace = cache((userId: string, workspaceId: string): Promise<WorkspaceSummary | null> =>
+  getWorkspaceForMember(userId, workspaceId),
+);
 
 export type PageAccess = SignedIn & { ok: true; access: WorkspaceAccess };
 /** A workspace the person can see, but a scope their role lacks: the page says so instead of rendering. */
@@ -52,7 +48,7 @@ export async function requireWorkspaceAccess(workspaceId: string, scope: Scope):
     if (!(error instanceof HttpError)) throw error;
     if (error.status === 404) notFound();
     if (error.status === 403) {
-      return { ok: false, scope, role: await membershipRole(signedIn.user.id, workspaceId) };
+      return { ok: false, scope, role: (await getMemberWorkspace(signedIn.user.id, workspaceId))?.role ?? null };
     }
     throw error;
   }

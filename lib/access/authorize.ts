@@ -29,7 +29,7 @@ export type WorkspaceAccess = {
 export const principalLabel = (principal: Principal) =>
   principal.kind === "user" ? `user:${principal.userId}` : `token:${principal.tokenId}`;
 
-export async function membershipRole(userId: string, workspaceId: string): Promise<Role | null> {
+async function membershipRole(userId: string, workspaceId: string): Promise<Role | null> {
   const control = await getControlDb();
   const [row] = await control.db
     .select({ role: memberships.role })

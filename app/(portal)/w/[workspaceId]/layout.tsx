@@ -1,11 +1,9 @@
 import { notFound } from "next/navigation";
 import type { ReactNode } from "react";
-import { requireUser } from "@/app/_server/auth";
+import { getMemberWorkspace, requireUser } from "@/app/_server/auth";
 import { workspacePath } from "@/app/_components/format";
 import { WorkspaceNav, type NavLink } from "@/app/_components/workspace-nav";
-import { accessTo } from "@/lib/access/authorize";
-import type { Scope } from "@/lib/access/scopes";
-import { getWorkspaceForMember } from "@/lib/workspace/workspaces";
+import { roleScopes, type Scope } from "@/lib/access/scopes";
 
 const sections: { segment: string; label: string; scope: Scope }[] = [
   { segment: "knowledge", label: "Knowledge", scope: "search" },
@@ -25,11 +23,12 @@ const sections: { segment: string; label: string; scope: Scope }[] = [
 export default async function WorkspaceLayout({ children, params }: { children: ReactNode; params: Promise<{ workspaceId: string }> }) {
   const { workspaceId } = await params;
   const { user } = await requireUser();
-  const [access, workspace] = await Promise.all([accessTo({ kind: "user", userId: user.id }, workspaceId), getWorkspaceForMember(user.id, workspaceId)]);
-  if (!access || !workspace) notFound();
+  const workspace = await getMemberWorkspace(user.id, workspaceId);
+  if (!workspace) notFound();
+  const scopes = roleScopes[workspace.role];
   const links: NavLink[] = [
     { href: workspacePath(workspaceId), label: "Overview" },
-    ...sections.filter((section) => access.scopes.includes(section.scope)).map((section) => ({ href: workspacePath(workspaceId, section.segment), label: section.label })),
+    ...sections.filter((section) => scopes.includes(section.scope)).map((section) => ({ href: workspacePath(workspaceId, section.segment), label: section.label })),
   ];
   return (
     <div className="workspace">

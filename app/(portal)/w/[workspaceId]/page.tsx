@@ -1,10 +1,9 @@
 import Link from "next/link";
 import { formatTime, workspacePath } from "@/app/_components/format";
 import { ScopeRequired } from "@/app/_components/scope-required";
-import { requireWorkspaceAccess } from "@/app/_server/auth";
+import { getMemberWorkspace, requireWorkspaceAccess } from "@/app/_server/auth";
 import { workspaceStats } from "@/lib/workspace/stats";
 import { listKnowledge } from "@/lib/workspace/knowledge";
-import { getWorkspaceForMember } from "@/lib/workspace/workspaces";
 
 export const metadata = { title: "Workspace · Enclave" };
 
@@ -13,7 +12,7 @@ export default async function WorkspacePage({ params }: { params: Promise<{ work
   const gate = await requireWorkspaceAccess(workspaceId, "search");
   if (!gate.ok) return <ScopeRequired workspaceId={workspaceId} missing={gate} />;
   const [workspace, stats, recent] = await Promise.all([
-    getWorkspaceForMember(gate.user.id, workspaceId),
+    getMemberWorkspace(gate.user.id, workspaceId),
     workspaceStats(workspaceId),
     listKnowledge(workspaceId, { limit: 5 }),
   ]);
