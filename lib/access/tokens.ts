@@ -83,8 +83,12 @@ export type TeamTokenSummary = {
   revokedAt: number | null;
 };
 
-const issuerCap = (issuer: { type: "user" | "operator"; role: Role | null }): readonly Scope[] =>
-  issuer.type === "operator" ? tokenScopes : issuer.role ? roleScopes[issuer.role].filter((s) => tokenScopes.includes(s)) : [];
+export const tokenStatus = (token: TeamTokenSummary, now = Date.now()): "active" | "revoked" | "expired" =>
+  token.revokedAt !== null ? "revoked" : token.expiresAt <= now ? "expired" : "active";
+
+/** The most a token may carry: the operator's are capped at admin, a user's at their current role (none once they leave). */
+const issuerCap = (issuerType: "user" | "operator", role: Role | null): readonly Scope[] =>
+  issuerType === "operator" ? tokenScopes : role ? roleScopes[role].filter((s) => tokenScopes.includes(s)) : [];
 
 export async function issueTeamToken(
   workspaceId: string,
@@ -92,7 +96,7 @@ export async function issueTeamToken(
   issuer: TokenIssuer,
 ): Promise<{ token: string; summary: TeamTokenSummary }> {
   const scopes = normalizeScopes(input.role ? roleScopes[input.role] : (input.scopes ?? []));
-  const cap = issuerCap(issuer.type === "user" ? { type: "user", role: issuer.role } : { type: "operator", role: null });
+  const cap = issuerCap(issuer.type, issuer.type === "user" ? issuer.role : null);
   const beyond = scopes.filter((scope) => !cap.includes(scope));
   if (beyond.length > 0) {
     throw new HttpError(403, "scope_exceeds_role", `You cannot issue a token with ${beyond.join(", ")}: it is more than your role allows.`);
@@ -196,7 +200,7 @@ export async function resolveTeamToken(token: string): Promise<TokenPrincipal | 
   const [row] = await tokenLookup(control, sha256Hex(token));
   const now = Date.now();
   if (!row || row.expiresAt <= now) return null;
-  const cap = issuerCap({ type: row.issuerType, role: row.issuerRole });
+  const cap = issuerCap(row.issuerType, row.issuerRole);
   const scopes = (JSON.parse(row.scopes) as Scope[]).filter((scope) => cap.includes(scope));
   if (scopes.length === 0) return null;
   if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_GRANULARITY_MS) {

@@ -1,13 +1,11 @@
-import { parseArgs } from "node:util";
-import { z } from "zod";
 import { credentialsSchema, createUser, findUserByEmail, emailSchema } from "../auth/users";
 import { ConfigError } from "../config";
 import { MasterKeyError } from "../crypto/keys";
-import { WORKSPACE_ID_PATTERN } from "../crypto/tokens";
 import { closeStore, getControlDb, withWorkspace } from "../db/store";
 import { controlAuditLog, verifyAuditChain, workspaceAuditLog, type ChainVerdict } from "../audit/audit";
 import { HttpError } from "../http/errors";
-import { CliUsageError, runTokenCommand, TOKEN_USAGE } from "./token-commands";
+import { CLI_ACTOR, CliUsageError, options, parse, requireWorkspace } from "./args";
+import { runTokenCommand, TOKEN_USAGE } from "./token-commands";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
 const USAGE = `usage:
@@ -17,40 +15,18 @@ const USAGE = `usage:
   enclave audit verify [--workspace ID]          (exit 1 if the hash chain is broken)
 ${TOKEN_USAGE}`;
 
-const CLI_ACTOR = { type: "system", id: "cli" } as const;
-
-
-function options(args: string[], names: string[]): Record<string, string | boolean | undefined> {
-  try {
-    const { values } = parseArgs({
-      args,
-      options: Object.fromEntries(names.map((name) => [name, { type: "string" as const }])),
-      strict: true,
-    });
-    return values;
-  } catch (error) {
-    throw new CliUsageError((error as Error).message);
-  }
-}
-
-function parse<T extends z.ZodType>(schema: T, value: unknown, flag: string): z.infer<T> {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new CliUsageError(`${flag}: ${result.error.issues[0]?.message ?? "invalid"}`);
-  return result.data;
-}
-
 async function run(argv: string[]): Promise<void> {
   const [noun, verb, ...rest] = argv;
   const command = `${noun ?? ""} ${verb ?? ""}`;
   if (command === "user create") {
-    const { email, password } = options(rest, ["email", "password"]);
+    const { email, password } = options(rest, ["email", "password"]).values;
     const credentials = parse(credentialsSchema, { email, password }, "--email/--password");
     await getControlDb();
     const user = await createUser(credentials, CLI_ACTOR);
     console.log(`created user ${user.email}`);
     console.log(user.id);
   } else if (command === "workspace create") {
-    const values = options(rest, ["owner", "name"]);
+    const { values } = options(rest, ["owner", "name"]);
     const owner = parse(emailSchema, values.owner, "--owner");
     const name = parse(workspaceNameSchema, values.name, "--name");
     await getControlDb();
@@ -66,18 +42,16 @@ async function run(argv: string[]): Promise<void> {
       console.log(`${workspace.id}\t${new Date(workspace.createdAt).toISOString()}\t${workspace.name}`);
     }
   } else if (command === "audit verify") {
-    const { workspace } = options(rest, ["workspace"]);
+    const { workspace } = options(rest, ["workspace"]).values;
     const control = await getControlDb();
     let verdict: ChainVerdict;
-    if (typeof workspace === "string") {
-      if (!WORKSPACE_ID_PATTERN.test(workspace) || !(await listAllWorkspaces()).some((w) => w.id === workspace)) {
-        throw new CliUsageError(`--workspace: no workspace ${workspace}`);
-      }
-      verdict = await withWorkspace(workspace, (db) => verifyAuditChain(db.db, workspaceAuditLog));
+    if (workspace !== undefined) {
+      const workspaceId = await requireWorkspace(workspace);
+      verdict = await withWorkspace(workspaceId, (db) => verifyAuditChain(db.db, workspaceAuditLog));
     } else {
       verdict = await verifyAuditChain(control.db, controlAuditLog);
     }
-    const which = typeof workspace === "string" ? `workspace ${workspace}` : "control.db";
+    const which = workspace !== undefined ? `workspace ${workspace}` : "control.db";
     if (verdict.ok) {
       console.log(`audit chain of ${which}: intact, ${verdict.rows} rows`);
     } else {

@@ -1,7 +1,6 @@
-import { parseArgs } from "node:util";
-import { issueTeamToken, issueTokenSchema, listTeamTokens, revokeTeamToken, tokenWorkspaceId } from "../access/tokens";
-import { WORKSPACE_ID_PATTERN } from "../crypto/tokens";
+import { issueTeamToken, issueTokenSchema, listTeamTokens, revokeTeamToken, tokenStatus, tokenWorkspaceId } from "../access/tokens";
 import { getControlDb } from "../db/store";
+import { CLI_ACTOR, CliUsageError, options, parse, requireWorkspace } from "./args";
 import { listAllWorkspaces } from "../workspace/workspaces";
 
 /**
@@ -12,27 +11,6 @@ export const TOKEN_USAGE = `  enclave token create --workspace W (--role viewer|
                                                   (prints the token last; it is shown only this once)
   enclave token list [--workspace W]
   enclave token revoke TOKEN_ID`;
-
-export class CliUsageError extends Error {}
-
-const CLI_ACTOR = { type: "system", id: "cli" } as const;
-
-function parse(args: string[], names: string[], positionals = 0) {
-  try {
-    const parsed = parseArgs({ args, options: Object.fromEntries(names.map((name) => [name, { type: "string" as const }])), strict: true, allowPositionals: positionals > 0 });
-    if (parsed.positionals.length !== positionals) throw new Error(`expected ${positionals} argument(s)`);
-    return parsed;
-  } catch (error) {
-    throw new CliUsageError((error as Error).message);
-  }
-}
-
-async function requireWorkspace(id: string | undefined): Promise<string> {
-  if (!id || !WORKSPACE_ID_PATTERN.test(id) || !(await listAllWorkspaces()).some((w) => w.id === id)) {
-    throw new CliUsageError(`--workspace: no workspace ${id ?? "(missing)"}`);
-  }
-  return id;
-}
 
 function days(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -46,34 +24,29 @@ const iso = (ms: number | null) => (ms === null ? "-" : new Date(ms).toISOString
 export async function runTokenCommand(verb: string | undefined, args: string[]): Promise<void> {
   await getControlDb();
   if (verb === "create") {
-    const { values } = parse(args, ["workspace", "role", "scope", "name", "expires-in"]);
+    const { values } = options(args, ["workspace", "role", "scope", "name", "expires-in"]);
     const workspaceId = await requireWorkspace(values.workspace);
-    const input = issueTokenSchema.safeParse({
+    const input = parse(issueTokenSchema, {
       name: values.name,
       role: values.role,
       scopes: values.scope?.split(",").map((scope) => scope.trim()),
       expiresInDays: days(values["expires-in"]),
     });
-    if (!input.success) {
-      const issue = input.error.issues[0];
-      throw new CliUsageError(`${issue?.path.join(".") ?? "input"}: ${issue?.message ?? "invalid"}`);
-    }
-    const { token, summary } = await issueTeamToken(workspaceId, input.data, { type: "operator" });
+    const { token, summary } = await issueTeamToken(workspaceId, input, { type: "operator" });
     console.log(`issued token ${summary.id} "${summary.name}" (${summary.role ?? summary.scopes.join(",")}), expires ${iso(summary.expiresAt)}`);
     console.log("store it now; it is not shown again:");
     console.log(token);
   } else if (verb === "list") {
-    const { values } = parse(args, ["workspace"]);
+    const { values } = options(args, ["workspace"]);
     const workspaceIds = values.workspace ? [await requireWorkspace(values.workspace)] : (await listAllWorkspaces()).map((w) => w.id);
     console.log(["id", "workspace", "name", "role/scopes", "created", "last used", "expires", "status"].join("\t"));
     for (const workspaceId of workspaceIds) {
       for (const token of await listTeamTokens(workspaceId)) {
-        const status = token.revokedAt ? "revoked" : token.expiresAt <= Date.now() ? "expired" : "active";
-        console.log([token.id, workspaceId, token.name, token.role ?? token.scopes.join(","), iso(token.createdAt), iso(token.lastUsedAt), iso(token.expiresAt), status].join("\t"));
+        console.log([token.id, workspaceId, token.name, token.role ?? token.scopes.join(","), iso(token.createdAt), iso(token.lastUsedAt), iso(token.expiresAt), tokenStatus(token)].join("\t"));
       }
     }
   } else if (verb === "revoke") {
-    const { positionals } = parse(args, [], 1);
+    const { positionals } = options(args, [], 1);
     const tokenId = positionals[0] ?? "";
     const workspaceId = await tokenWorkspaceId(tokenId);
     if (!workspaceId) throw new CliUsageError(`no token ${tokenId}`);

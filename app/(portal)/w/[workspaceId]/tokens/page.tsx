@@ -4,16 +4,11 @@ import { RevokeTokenButton } from "@/app/_components/revoke-token-button";
 import { ScopeRequired } from "@/app/_components/scope-required";
 import { requireWorkspaceAccess } from "@/app/_server/auth";
 import { roleAtLeast, scopeDescriptions, tokenScopes } from "@/lib/access/scopes";
-import { listTeamTokens, type TeamTokenSummary } from "@/lib/access/tokens";
+import { listTeamTokens, tokenStatus } from "@/lib/access/tokens";
 
 export const metadata = { title: "Team tokens · Enclave" };
 
 const tokenRoles = ["viewer", "member", "admin"] as const;
-
-function statusOf(token: TeamTokenSummary, now: number): "active" | "revoked" | "expired" {
-  if (token.revokedAt !== null) return "revoked";
-  return token.expiresAt <= now ? "expired" : "active";
-}
 
 export default async function TokensPage({ params }: { params: Promise<{ workspaceId: string }> }) {
   const { workspaceId } = await params;
@@ -52,7 +47,7 @@ export default async function TokensPage({ params }: { params: Promise<{ workspa
           </thead>
           <tbody>
             {tokens.map((token) => {
-              const status = statusOf(token, now);
+              const status = tokenStatus(token, now);
               return (
                 <tr key={token.id}>
                   <th scope="row">{token.name}</th>
