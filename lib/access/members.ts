@@ -29,12 +29,14 @@ function assertMayGrant(access: WorkspaceAccess, role: Role): void {
   }
 }
 
-export async function listMembers(workspaceId: string): Promise<Member[]> {
-  const control = await getControlDb();
-  return control.db
+const selectMembers = (control: ControlDb) =>
+  control.db
     .select({ userId: memberships.userId, email: users.email, role: memberships.role, createdAt: memberships.createdAt })
     .from(memberships)
-    .innerJoin(users, eq(users.id, memberships.userId))
+    .innerJoin(users, eq(users.id, memberships.userId));
+
+export async function listMembers(workspaceId: string): Promise<Member[]> {
+  return selectMembers(await getControlDb())
     .where(eq(memberships.workspaceId, workspaceId))
     .orderBy(asc(users.email));
 }
@@ -90,7 +92,7 @@ export async function changeMemberRole(access: WorkspaceAccess, userId: string, 
     await tx.update(memberships).set({ role }).where(and(eq(memberships.workspaceId, access.workspaceId), eq(memberships.userId, userId)));
     await auditControlTx(tx, { actor: access.actor, action: "member.role_change", target: userId, details: { workspaceId: access.workspaceId, from: current, to: role } });
   });
-  const member = (await listMembers(access.workspaceId)).find((m) => m.userId === userId);
+  const [member] = await selectMembers(control).where(and(eq(memberships.workspaceId, access.workspaceId), eq(memberships.userId, userId)));
   if (!member) throw notFound("No such member in this workspace.");
   return member;
 }
