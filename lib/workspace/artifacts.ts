@@ -20,12 +20,11 @@ const contentTypeSchema = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-
 export type ArtifactMeta = { name: string; contentType: string; size: number; sha256: string; createdAt: number; updatedAt: number; updatedBy: string };
 
 /**
- * Text we can scan (text/*, JSON, XML, YAML, JavaScript) and the encoding to write it back in.
+ * Text we can scan (by media type: text/*, JSON, XML, YAML, JavaScript) and the encoding to write it back in.
  * Bytes that are not valid UTF-8 (a Latin-1 log, say) are read as Latin-1, which maps every
  * byte to one character and back, so the unredacted parts round-trip byte for byte.
  */
-function textOf(contentType: string, bytes: Buffer): { text: string; encoding: "utf8" | "latin1" } | null {
-  const type = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
+function textOf(type: string, bytes: Buffer): { text: string; encoding: "utf8" | "latin1" } | null {
   const textual = type.startsWith("text/") || /^application\/(json|xml|yaml|x-yaml|javascript|x-ndjson|toml)$/.test(type) || /\+(json|xml)$/.test(type);
   if (!textual) return null;
   try {
@@ -51,8 +50,7 @@ const metaOf = (row: ArtifactMeta): ArtifactMeta => ({
  * it. Only when something was redacted is the document re-serialised (compactly). The text
  * pass then runs as for any text, so secrets in keys or in invalid JSON are still seen.
  */
-function redactArtifactText(contentType: string, text: string, policy: RedactionPolicy): { text: string; report: RedactionReport } {
-  const type = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
+function redactArtifactText(type: string, text: string, policy: RedactionPolicy): { text: string; report: RedactionReport } {
   let jsonReport = emptyReport;
   if (type === "application/json" || type.endsWith("+json")) {
     try {
@@ -84,11 +82,12 @@ export async function putArtifact(access: WorkspaceAccess, name: string, content
   parseArtifactName(name);
   return withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
-      const decoded = textOf(contentType, body);
+      const mediaType = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
+      const decoded = textOf(mediaType, body);
       let bytes = body;
       let report = emptyReport;
       if (decoded !== null) {
-        const redacted = redactArtifactText(contentType, decoded.text, await redactionPolicy(tx));
+        const redacted = redactArtifactText(mediaType, decoded.text, await redactionPolicy(tx));
         report = redacted.report;
         if (report.count > 0) bytes = Buffer.from(redacted.text, decoded.encoding);
       }

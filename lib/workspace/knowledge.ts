@@ -6,7 +6,7 @@ import { appendAudit } from "../audit/audit";
 import { randomId } from "../crypto/tokens";
 import { withWorkspace } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
-import { mergeReports, redactText, type RedactionReport } from "./redaction";
+import { mergeReports, redactText, type RedactionPolicy, type RedactionReport } from "./redaction";
 import { auditRedaction, redactionPolicy } from "./redaction-settings";
 import { decodeCursor, encodeCursor, plainText } from "./text";
 
@@ -42,7 +42,7 @@ export type KnowledgePatch = z.infer<typeof knowledgePatchSchema>;
 const toEntry = (row: KnowledgeRow): KnowledgeEntry => ({ ...row, tags: JSON.parse(row.tags) as string[] });
 
 /** Redacts every text field of an entry with one policy; the report covers them all. */
-function redactFields<T extends Partial<KnowledgeInput>>(input: T, policy: Awaited<ReturnType<typeof redactionPolicy>>) {
+function redactFields<T extends Partial<KnowledgeInput>>(input: T, policy: RedactionPolicy) {
   const reports: RedactionReport[] = [];
   const text = (value: string) => {
     const result = redactText(value, policy);
