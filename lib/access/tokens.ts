@@ -1,9 +1,8 @@
-import { crc32 } from "node:zlib";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { memberships, teamTokens, type Role } from "@/db/control/schema";
 import { auditControlTx, type Actor } from "../audit/audit";
-import { randomId, randomToken, sha256Hex } from "../crypto/tokens";
+import { isWellFormedSecret, mintPrefixedSecret, randomId, sha256Hex } from "../crypto/tokens";
 import { getControlDb, type ControlDb } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { logger } from "../http/log";
@@ -12,10 +11,7 @@ import { normalizeScopes, roleScopes, scopeSchema, tokenScopes, type Scope } fro
 /**
  * Team tokens, for scripts and agents.
  *
- * Format: `enc_` + 43 characters of base64url (256 random bits) + 6 base62 characters of
- * CRC-32 over everything before them. The prefix lets secret scanners (and our own redaction)
- * recognise a leaked token; the checksum lets us refuse a mistyped or made-up token without a
- * database lookup. The checksum is not a secret and adds no security.
+ * Format: `enc_` + 256 random bits + a checksum (see mintPrefixedSecret).
  *
  * Storage: only SHA-256(token) is kept, in a unique index, so a check is one indexed equality
  * lookup — never a scan, and never a comparison that leaks timing about the stored value.
@@ -27,31 +23,10 @@ import { normalizeScopes, roleScopes, scopeSchema, tokenScopes, type Scope } fro
  * operator, who holds the master key anyway) are capped at admin.
  */
 export const TEAM_TOKEN_PREFIX = "enc_";
-const RANDOM_PART = /^[A-Za-z0-9_-]{43}$/;
-const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 export const TEAM_TOKEN_PATTERN = /^enc_[A-Za-z0-9_-]{43}[0-9A-Za-z]{6}$/;
 
-function checksum(body: string): string {
-  let value = crc32(body);
-  let out = "";
-  for (let i = 0; i < 6; i += 1) {
-    out = BASE62[value % 62] + out;
-    value = Math.floor(value / 62);
-  }
-  return out;
-}
-
-export function mintTeamTokenSecret(): string {
-  const body = `${TEAM_TOKEN_PREFIX}${randomToken(32)}`;
-  return body + checksum(body);
-}
-
-/** Shape and checksum only: true does not mean the token exists. */
-export function isWellFormedTeamToken(token: string): boolean {
-  if (!TEAM_TOKEN_PATTERN.test(token)) return false;
-  const body = token.slice(0, -6);
-  return RANDOM_PART.test(body.slice(TEAM_TOKEN_PREFIX.length)) && checksum(body) === token.slice(-6);
-}
+export const mintTeamTokenSecret = () => mintPrefixedSecret(TEAM_TOKEN_PREFIX);
+export const isWellFormedTeamToken = (token: string) => isWellFormedSecret(token, TEAM_TOKEN_PREFIX);
 
 export const MAX_TOKEN_DAYS = 365;
 export const DEFAULT_TOKEN_DAYS = 90;

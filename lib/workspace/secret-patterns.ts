@@ -132,7 +132,7 @@ const VALUE = String.raw`(?:\\"((?:[^"\\\r\n]|\\[^"\r\n]){1,1024})|"((?:[^"\\\r\
 /** Built-in kinds with a recognisable shape, most specific first. */
 export const specificDetectors: SecretDetector[] = [
   privateKeyDetector,
-  regexDetector("enclave_token", /(?<![A-Za-z0-9_-])enc_(?:at_|rt_)?[A-Za-z0-9_-]{43}[A-Za-z0-9]{6}(?![A-Za-z0-9_-])/g),
+  regexDetector("enclave_token", /(?<![A-Za-z0-9_-])enc_(?:at_|rt_|ac_|cs_)?[A-Za-z0-9_-]{43}[A-Za-z0-9]{6}(?![A-Za-z0-9_-])/g),
   regexDetector("anthropic_key", /(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,512}/g),
   regexDetector("github_token", /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,255}/g),
   regexDetector("github_token", /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{82,255}/g),
