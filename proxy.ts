@@ -5,6 +5,8 @@ import { contentSecurityPolicy } from "@/lib/http/csp";
 
 // Pages anyone may see; every other page needs a session cookie before it is even rendered.
 const PUBLIC_PAGES = new Set(["/sign-in", "/sign-up"]);
+// Endpoints for machines (bearer tokens, OAuth clients): they answer for themselves, never with a redirect.
+const MACHINE_PATHS = /^\/(?:api\/|mcp(?:\/|$)|\.well-known\/|oauth\/(?:register|token|revoke|authorize\/decision)(?:\/|$))/;
 
 /**
  * The cheap, stateless front door: a fresh CSP nonce per request, and a redirect to sign-in
@@ -18,10 +20,13 @@ export function proxy(request: NextRequest) {
     dev: process.env.NODE_ENV === "development",
     https: config.secureCookies,
   });
-  const { pathname } = request.nextUrl;
-  const isPage = !pathname.startsWith("/api/");
+  const { pathname, search } = request.nextUrl;
+  const isPage = !MACHINE_PATHS.test(pathname);
   if (isPage && !PUBLIC_PAGES.has(pathname) && !request.cookies.has(sessionCookieName())) {
-    const response = NextResponse.redirect(new URL("/sign-in", config.ENCLAVE_PUBLIC_URL));
+    const signIn = new URL("/sign-in", config.ENCLAVE_PUBLIC_URL);
+    // Back to the consent page after signing in, so an AI client's connection carries on.
+    if (pathname === "/oauth/authorize") signIn.searchParams.set("returnTo", `${pathname}${search}`);
+    const response = NextResponse.redirect(signIn);
     response.headers.set("content-security-policy", csp);
     return response;
   }
@@ -34,5 +39,6 @@ export function proxy(request: NextRequest) {
 }
 
 export const config = {
-  matcher: ["/((?!_next/static|_next/image|favicon.ico).*)"],
+  // Machine endpoints (MCP, OAuth metadata and token calls) render no page: no nonce to make.
+  matcher: ["/((?!_next/static|_next/image|favicon.ico|mcp$|mcp/|\\.well-known/|oauth/token|oauth/register|oauth/revoke).*)"],
 };

@@ -9,6 +9,23 @@ const loopbackHosts = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** A comma-separated list of web origins (`https://inspector.example.com`), normalised as URL.origin. */
+const originList = z
+  .string()
+  .default("")
+  .transform((value, ctx) => {
+    const origins: string[] = [];
+    for (const entry of value.split(",").map((part) => part.trim()).filter(Boolean)) {
+      const url = URL.canParse(entry) ? new URL(entry) : null;
+      if (!url || !["http:", "https:"].includes(url.protocol) || url.pathname !== "/" || url.search || url.hash || url.username || url.password) {
+        ctx.addIssue({ code: "custom", message: `"${entry}" is not an origin such as https://inspector.example.com` });
+        return z.NEVER;
+      }
+      origins.push(url.origin);
+    }
+    return origins;
+  });
+
 const envSchema = z.object({
   ENCLAVE_DATA_DIR: z.string().min(1).default("./data"),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
@@ -44,8 +61,21 @@ const envSchema = z.object({
   ENCLAVE_SYNC_RATE_LIMIT_PER_MINUTE: positiveInt(1200),
   ENCLAVE_ADMIN_RATE_LIMIT_PER_MINUTE: positiveInt(120),
   ENCLAVE_SSE_HEARTBEAT_SECONDS: positiveInt(15),
+  /** Browser origins besides ENCLAVE_PUBLIC_URL that may call /mcp (an MCP Inspector, a web client). */
+  ENCLAVE_MCP_ALLOWED_ORIGINS: originList,
   ENCLAVE_TRUST_PROXY: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
   ENCLAVE_AUTH_PROVIDER: z.enum(["local"]).default("local"),
+  // Hosts a client metadata document may be fetched from although private/loopback, and over
+  // plain http (lib/oauth/client-metadata-document.ts): for tests and local setups only.
+  ENCLAVE_CIMD_ALLOWED_HOSTS: z
+    .string()
+    .default("")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((host) => host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1"))
+        .filter(Boolean),
+    ),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

@@ -5,7 +5,8 @@ import { Field, FormError } from "./field";
 import { postJson, type ApiError } from "./post-json";
 import { useHydrated } from "./use-hydrated";
 
-export function SignInForm() {
+/** `returnTo` is already checked to be a path on this site (see safeReturnPath). */
+export function SignInForm({ returnTo }: { returnTo: string }) {
   const hydrated = useHydrated();
   const [error, setError] = useState<ApiError>();
   const [needsCode, setNeedsCode] = useState(false);
@@ -22,7 +23,7 @@ export function SignInForm() {
     });
     setPending(false);
     if (result.ok) {
-      window.location.assign("/workspaces");
+      window.location.assign(returnTo);
       return;
     }
     if (result.error.error === "mfa_required") {

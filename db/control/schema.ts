@@ -109,10 +109,114 @@ export const teamTokens = sqliteTable(
   (t) => [uniqueIndex("team_tokens_hash").on(t.tokenHash), index("team_tokens_workspace").on(t.workspaceId)],
 );
 
+/**
+ * OAuth clients registered through dynamic client registration (RFC 7591). Clients that use a
+ * Client ID Metadata Document (an https URL as client_id) are not stored here: their document
+ * is fetched and cached instead. A confidential client's secret is kept only as its SHA-256.
+ */
+export const oauthClients = sqliteTable("oauth_clients", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  /** JSON array of exact redirect URIs. */
+  redirectUris: text("redirect_uris").notNull(),
+  tokenEndpointAuthMethod: text("token_endpoint_auth_method", { enum: ["none", "client_secret_post", "client_secret_basic"] }).notNull(),
+  secretHash: text("secret_hash"),
+  /** The validated metadata as registered (JSON), echoed back by registration. */
+  metadata: text("metadata").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * One person's consent for one client in one workspace, from the first code redemption on.
+ * Every access and refresh token descends from a grant; revoking the grant (the person, an
+ * admin, code reuse or refresh-token reuse) kills all of them at once. `clientId` is not a
+ * foreign key: metadata-document clients have no row.
+ */
+export const oauthGrants = sqliteTable(
+  "oauth_grants",
+  {
+    id: text("id").primaryKey(),
+    clientId: text("client_id").notNull(),
+    clientName: text("client_name").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    /** JSON array of the scopes consented to. */
+    scopes: text("scopes").notNull(),
+    resource: text("resource").notNull(),
+    redirectUri: text("redirect_uri").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+    revokedReason: text("revoked_reason"),
+  },
+  (t) => [index("oauth_grants_user").on(t.userId), index("oauth_grants_workspace").on(t.workspaceId)],
+);
+
+/** Authorization codes: single-use, short-lived, bound to everything the consent was for. */
+export const oauthCodes = sqliteTable("oauth_codes", {
+  codeHash: text("code_hash").primaryKey(),
+  clientId: text("client_id").notNull(),
+  clientName: text("client_name").notNull(),
+  redirectUri: text("redirect_uri").notNull(),
+  codeChallenge: text("code_challenge").notNull(),
+  resource: text("resource").notNull(),
+  workspaceId: text("workspace_id")
+    .notNull()
+    .references(() => workspaces.id, { onDelete: "cascade" }),
+  userId: text("user_id")
+    .notNull()
+    .references(() => users.id, { onDelete: "cascade" }),
+  scopes: text("scopes").notNull(),
+  offlineAccess: integer("offline_access", { mode: "boolean" }).notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  usedAt: integer("used_at"),
+  /** The grant its first redemption created: a second redemption revokes it. */
+  grantId: text("grant_id"),
+});
+
+/**
+ * Access and refresh tokens, by SHA-256 only. A refresh token is used once: redeeming it sets
+ * `usedAt`, and presenting it again is reuse, which revokes the grant.
+ */
+export const oauthTokens = sqliteTable(
+  "oauth_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    grantId: text("grant_id")
+      .notNull()
+      .references(() => oauthGrants.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: ["access", "refresh"] }).notNull(),
+    /** JSON array: a refresh may narrow the grant's scopes, never widen them. */
+    scopes: text("scopes").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("oauth_tokens_grant").on(t.grantId)],
+);
+
 export const auditLog = sqliteTable("audit_log", auditColumns);
 
-export const controlSchema = { users, backupCodes, sessions, workspaces, memberships, teamTokens, auditLog };
+export const controlSchema = {
+  users,
+  backupCodes,
+  sessions,
+  workspaces,
+  memberships,
+  teamTokens,
+  oauthClients,
+  oauthGrants,
+  oauthCodes,
+  oauthTokens,
+  auditLog,
+};
 export type ControlSchema = typeof controlSchema;
 export type User = typeof users.$inferSelect;
 export type Role = (typeof memberships.$inferSelect)["role"];
 export type TeamToken = typeof teamTokens.$inferSelect;
+export type OAuthClientRow = typeof oauthClients.$inferSelect;
+export type OAuthGrantRow = typeof oauthGrants.$inferSelect;

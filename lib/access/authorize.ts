@@ -6,13 +6,15 @@ import { getControlDb } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { noteActor } from "../http/context";
 import { roleScopes, type Scope } from "./scopes";
+import type { OAuthPrincipal } from "../oauth/access-tokens";
 import type { TokenIssuer, TokenPrincipal } from "./tokens";
 
 /**
- * Who is asking. A portal user acts through their membership; a token carries its own scopes
- * and is bound to one workspace. (OAuth access tokens join this union with the MCP issue.)
+ * Who is asking. A portal user acts through their membership; a team token carries its own
+ * scopes and is bound to one workspace; an OAuth access token is bound to one workspace and
+ * carries what its person consented to, capped again here by that person's current role.
  */
-export type Principal = { kind: "user"; userId: string } | TokenPrincipal;
+export type Principal = { kind: "user"; userId: string } | TokenPrincipal | OAuthPrincipal;
 
 /** What `authorize` grants: enough for a handler to act and to say who acted. */
 export type WorkspaceAccess = {
@@ -22,12 +24,16 @@ export type WorkspaceAccess = {
   role: Role | null;
   scopes: readonly Scope[];
   actor: Actor;
-  /** `user:<id>` or `token:<id>`: stored as the author of what this principal writes. */
+  /** `user:<id>`, `token:<id>` or `oauth:<grant id>`: stored as the author of what this principal writes. */
   label: string;
 };
 
 export const principalLabel = (principal: Principal) =>
-  principal.kind === "user" ? `user:${principal.userId}` : `token:${principal.tokenId}`;
+  principal.kind === "user"
+    ? `user:${principal.userId}`
+    : principal.kind === "token"
+      ? `token:${principal.tokenId}`
+      : `oauth:${principal.grantId}`;
 
 async function membershipRole(userId: string, workspaceId: string): Promise<Role | null> {
   const control = await getControlDb();
@@ -68,8 +74,14 @@ export async function accessTo(principal: Principal, workspaceId: string): Promi
     if (principal.workspaceId !== workspaceId) return null;
     return { workspaceId, principal, role: null, scopes: principal.scopes, actor: { type: "token", id: principal.tokenId }, label };
   }
+  if (principal.kind === "oauth" && principal.workspaceId !== workspaceId) return null;
   const role = await membershipRole(principal.userId, workspaceId);
   if (!role) return null;
+  if (principal.kind === "oauth") {
+    // A person demoted or removed after consenting takes their client down with them.
+    const scopes = principal.scopes.filter((scope) => roleScopes[role].includes(scope));
+    return { workspaceId, principal, role: null, scopes, actor: { type: "oauth", id: principal.grantId }, label };
+  }
   return { workspaceId, principal, role, scopes: roleScopes[role], actor: { type: "user", id: principal.userId }, label };
 }
 

@@ -32,7 +32,15 @@ export type AuditAction =
   | "knowledge.delete"
   | "artifact.delete"
   | "redaction.applied"
-  | "redaction.settings_change";
+  | "redaction.settings_change"
+  | "oauth.client_register"
+  | "oauth.consent"
+  | "oauth.consent_denied"
+  | "oauth.token_issue"
+  | "oauth.token_refresh"
+  | "oauth.code_reuse"
+  | "oauth.refresh_reuse"
+  | "oauth.grant_revoke";
 
 export type Actor = { type: "user" | "system" | "token" | "oauth" | "anonymous"; id?: string | null };
 

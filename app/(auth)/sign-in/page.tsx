@@ -2,15 +2,17 @@ import Link from "next/link";
 import { redirect } from "next/navigation";
 import { getUser } from "@/app/_server/auth";
 import { SignInForm } from "@/app/_components/sign-in-form";
+import { safeReturnPath } from "@/lib/auth/return-to";
 
 export const metadata = { title: "Sign in · Enclave" };
 
-export default async function SignInPage() {
-  if (await getUser()) redirect("/workspaces");
+export default async function SignInPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const returnTo = safeReturnPath((await searchParams).returnTo);
+  if (await getUser()) redirect(returnTo);
   return (
     <>
       <h1>Sign in</h1>
-      <SignInForm />
+      <SignInForm returnTo={returnTo} />
       <p>
         New here? <Link href="/sign-up">Create an account</Link>
       </p>

@@ -1,0 +1,198 @@
+import { createHash } from "node:crypto";
+import { and, eq, isNull } from "drizzle-orm";
+import { memberships, oauthCodes, oauthGrants, oauthTokens } from "@/db/control/schema";
+import { roleScopes } from "../access/scopes";
+import { auditControlTx, type Actor } from "../audit/audit";
+import { constantTimeEqual, mintPrefixedSecret, randomId, sha256Hex } from "../crypto/tokens";
+import { getControlDb } from "../db/store";
+import type { Drizzle } from "../db/database";
+import type { OAuthClient } from "./clients";
+import { isOurResource, parseScopes } from "./authorization-request";
+import { oauthError } from "./errors";
+import { OFFLINE_ACCESS, type OAuthScope } from "./resource";
+
+/**
+ * The token endpoint's two grants. Every token descends from a grant (one person, one
+ * client, one workspace, one resource); the grant is what dies when something is wrong:
+ *   - a code redeemed twice: whoever holds it is not only the client, so the tokens from the
+ *     first redemption are revoked too (RFC 6749 §4.1.2, OAuth 2.1 §4.1.3);
+ *   - a refresh token presented after it was rotated: one of two parties holds a stolen copy,
+ *     and we cannot tell which, so the whole family goes (OAuth 2.1 §4.3.1).
+ * Tokens are opaque 256-bit values stored only as SHA-256.
+ */
+export const ACCESS_TOKEN_LIFETIME_MS = 60 * 60 * 1000;
+export const REFRESH_TOKEN_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
+export const ACCESS_TOKEN_PREFIX = "enc_at_";
+const REFRESH_TOKEN_PREFIX = "enc_rt_";
+const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+
+type Tx = Drizzle<Record<string, unknown>>;
+
+export type TokenResponse = {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+};
+
+const invalidGrant = (why: string) => oauthError("invalid_grant", why);
+const clientActor = (client: OAuthClient): Actor => ({ type: "oauth", id: client.id });
+
+async function issueTokens(tx: Tx, grantId: string, scopes: OAuthScope[], withRefresh: boolean): Promise<TokenResponse> {
+  const now = Date.now();
+  const accessToken = mintPrefixedSecret(ACCESS_TOKEN_PREFIX);
+  const rows: (typeof oauthTokens.$inferInsert)[] = [{ tokenHash: sha256Hex(accessToken), grantId, kind: "access", scopes: JSON.stringify(scopes), createdAt: now, expiresAt: now + ACCESS_TOKEN_LIFETIME_MS }];
+  const refreshToken = withRefresh ? mintPrefixedSecret(REFRESH_TOKEN_PREFIX) : undefined;
+  if (refreshToken) {
+    rows.push({ tokenHash: sha256Hex(refreshToken), grantId, kind: "refresh", scopes: JSON.stringify(scopes), createdAt: now, expiresAt: now + REFRESH_TOKEN_LIFETIME_MS });
+  }
+  await tx.insert(oauthTokens).values(rows);
+  return {
+    access_token: accessToken,
+    token_type: "Bearer",
+    expires_in: ACCESS_TOKEN_LIFETIME_MS / 1000,
+    scope: [...scopes, ...(refreshToken ? [OFFLINE_ACCESS] : [])].join(" "),
+    ...(refreshToken ? { refresh_token: refreshToken } : {}),
+  };
+}
+
+async function revokeGrantTx(tx: Tx, grantId: string, reason: string): Promise<void> {
+  await tx.update(oauthGrants).set({ revokedAt: Date.now(), revokedReason: reason }).where(and(eq(oauthGrants.id, grantId), isNull(oauthGrants.revokedAt)));
+}
+
+function pkceMatches(verifier: string, challenge: string): boolean {
+  return constantTimeEqual(createHash("sha256").update(verifier, "ascii").digest("base64url"), challenge);
+}
+
+/**
+ * Reuse detection has to outlive the transaction that found it, so the reuse is recorded
+ * (grant revoked, audit row written) and committed, and only then is the client told no.
+ */
+async function refuseAfterCommit<T>(work: (tx: Tx) => Promise<T | Error>): Promise<T> {
+  const control = await getControlDb();
+  const result = await control.transaction(work);
+  if (result instanceof Error) throw result;
+  return result;
+}
+
+export function exchangeAuthorizationCode(client: OAuthClient, form: URLSearchParams): Promise<TokenResponse> {
+  const code = form.get("code");
+  const verifier = form.get("code_verifier");
+  if (!code) throw oauthError("invalid_request", "Send the authorization code (code).");
+  if (!verifier) throw oauthError("invalid_request", "PKCE is required: send code_verifier.");
+  return refuseAfterCommit<TokenResponse>(async (tx) => {
+    const [row] = await tx.select().from(oauthCodes).where(eq(oauthCodes.codeHash, sha256Hex(code))).limit(1);
+    if (!row || row.clientId !== client.id) return invalidGrant("The code is unknown, or was issued to another client.");
+    if (row.usedAt !== null) {
+      if (row.grantId) await revokeGrantTx(tx, row.grantId, "code_reuse");
+      await auditControlTx(tx, { actor: clientActor(client), action: "oauth.code_reuse", target: row.grantId, details: { workspaceId: row.workspaceId, userId: row.userId } });
+      return invalidGrant("The code was already used; every token issued from it is now revoked.");
+    }
+    // Any failed attempt burns the code: a stolen code gets one guess at the verifier.
+    await tx.update(oauthCodes).set({ usedAt: Date.now() }).where(eq(oauthCodes.codeHash, row.codeHash));
+    if (row.expiresAt <= Date.now()) return invalidGrant("The code has expired.");
+    const redirectUri = form.get("redirect_uri");
+    if (redirectUri !== null && redirectUri !== row.redirectUri) return invalidGrant("redirect_uri differs from the one the code was issued for.");
+    if (!CODE_VERIFIER.test(verifier) || !pkceMatches(verifier, row.codeChallenge)) return invalidGrant("The code_verifier does not match the code_challenge.");
+    const resource = form.get("resource");
+    if (resource !== null && !isOurResource(resource)) return oauthError("invalid_target", "The code was issued for another resource.");
+
+    const scopes = JSON.parse(row.scopes) as OAuthScope[];
+    const grantId = randomId("grt");
+    await tx.insert(oauthGrants).values({
+      id: grantId,
+      clientId: client.id,
+      clientName: row.clientName,
+      userId: row.userId,
+      workspaceId: row.workspaceId,
+      scopes: row.scopes,
+      resource: row.resource,
+      redirectUri: row.redirectUri,
+      createdAt: Date.now(),
+    });
+    await tx.update(oauthCodes).set({ grantId }).where(eq(oauthCodes.codeHash, row.codeHash));
+    const withRefresh = row.offlineAccess && client.grantTypes.includes("refresh_token");
+    const tokens = await issueTokens(tx, grantId, scopes, withRefresh);
+    await auditControlTx(tx, {
+      actor: clientActor(client),
+      action: "oauth.token_issue",
+      target: grantId,
+      details: { workspaceId: row.workspaceId, userId: row.userId, scopes, refresh: withRefresh },
+    });
+    return tokens;
+  });
+}
+
+export function refreshAccessToken(client: OAuthClient, form: URLSearchParams): Promise<TokenResponse> {
+  const token = form.get("refresh_token");
+  if (!token) throw oauthError("invalid_request", "Send the refresh_token.");
+  return refuseAfterCommit<TokenResponse>(async (tx) => {
+    const [row] = await tx
+      .select({ token: oauthTokens, grant: oauthGrants })
+      .from(oauthTokens)
+      .innerJoin(oauthGrants, eq(oauthGrants.id, oauthTokens.grantId))
+      .where(and(eq(oauthTokens.tokenHash, sha256Hex(token)), eq(oauthTokens.kind, "refresh")))
+      .limit(1);
+    if (!row || row.grant.clientId !== client.id) return invalidGrant("The refresh token is unknown, or was issued to another client.");
+    if (row.grant.revokedAt !== null) return invalidGrant("This connection was revoked; sign in again.");
+    if (row.token.usedAt !== null) {
+      await revokeGrantTx(tx, row.grant.id, "refresh_reuse");
+      await auditControlTx(tx, {
+        actor: clientActor(client),
+        action: "oauth.refresh_reuse",
+        target: row.grant.id,
+        details: { workspaceId: row.grant.workspaceId, userId: row.grant.userId },
+      });
+      return invalidGrant("The refresh token was already used; the whole connection is now revoked.");
+    }
+    if (row.token.expiresAt <= Date.now()) return invalidGrant("The refresh token has expired; sign in again.");
+    const [membership] = await tx
+      .select({ role: memberships.role })
+      .from(memberships)
+      .where(and(eq(memberships.workspaceId, row.grant.workspaceId), eq(memberships.userId, row.grant.userId)));
+    if (!membership) {
+      await revokeGrantTx(tx, row.grant.id, "member_removed");
+      return invalidGrant("The person who connected this client is no longer in the workspace.");
+    }
+    const resource = form.get("resource");
+    if (resource !== null && !isOurResource(resource)) return oauthError("invalid_target", "A refresh keeps the resource it was granted for.");
+    const held = JSON.parse(row.token.scopes) as OAuthScope[];
+    const wanted = form.get("scope");
+    let scopes = held;
+    if (wanted !== null) {
+      const asked = parseScopes(wanted).scopes;
+      if (asked.some((scope) => !held.includes(scope))) return oauthError("invalid_scope", "A refresh can only narrow the scopes granted.");
+      if (asked.length > 0) scopes = asked;
+    }
+    // A demoted person's client keeps only what their role still allows.
+    scopes = scopes.filter((scope) => roleScopes[membership.role].includes(scope));
+    if (scopes.length === 0) return invalidGrant("Your role no longer allows any of the scopes this client was granted.");
+    await tx.update(oauthTokens).set({ usedAt: Date.now() }).where(eq(oauthTokens.tokenHash, row.token.tokenHash));
+    const tokens = await issueTokens(tx, row.grant.id, scopes, true);
+    await auditControlTx(tx, { actor: clientActor(client), action: "oauth.token_refresh", target: row.grant.id, details: { scopes } });
+    return tokens;
+  });
+}
+
+/**
+ * RFC 7009. A client may revoke only its own tokens; anything else (unknown, someone else's)
+ * is answered the same 200 and changes nothing. Revoking either kind of token ends the grant:
+ * a client revoking a token is disconnecting.
+ */
+export async function revokeClientToken(client: OAuthClient, token: string): Promise<void> {
+  const control = await getControlDb();
+  await control.transaction(async (tx) => {
+    const [row] = await tx
+      .select({ grantId: oauthGrants.id, clientId: oauthGrants.clientId, revokedAt: oauthGrants.revokedAt, workspaceId: oauthGrants.workspaceId })
+      .from(oauthTokens)
+      .innerJoin(oauthGrants, eq(oauthGrants.id, oauthTokens.grantId))
+      .where(eq(oauthTokens.tokenHash, sha256Hex(token)))
+      .limit(1);
+    if (!row || row.clientId !== client.id || row.revokedAt !== null) return;
+    await revokeGrantTx(tx, row.grantId, "client_revoked");
+    await auditControlTx(tx, { actor: clientActor(client), action: "oauth.grant_revoke", target: row.grantId, details: { workspaceId: row.workspaceId, by: "client" } });
+  });
+}
+
+export { revokeGrantTx };
