@@ -86,6 +86,8 @@ function serve(config: Config, handle: Handle): http.RequestListener {
     void runWithRequestContext(context, async () => {
       try {
         if (!pathname?.startsWith("/_next/")) await rotateSession(req, res);
+        // Next answers `/mcp/` with a redirect, which some MCP clients do not follow with their POST.
+        if (pathname === "/mcp/") req.url = `/mcp${(req.url ?? "").slice("/mcp/".length)}`;
         await handle(req, res);
       } catch (error) {
         logger.error({ err: error, requestId: context.requestId }, "request failed");

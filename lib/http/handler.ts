@@ -52,6 +52,11 @@ export async function handleRequest(
     });
   } catch (error) {
     if (error instanceof HttpError) return errorResponse(error, requestId);
+    if (request.signal.aborted) {
+      // The client hung up mid-request (a closed tab, a benchmark ending): nobody to answer.
+      logger.info({ requestId }, "client aborted the request");
+      return errorResponse(new HttpError(400, "request_aborted", "The request was aborted."), requestId);
+    }
     logger.error({ err: error, requestId }, "unhandled error in route handler");
     return errorResponse(new HttpError(500, "internal_error", "Something went wrong on our side."), requestId);
   }

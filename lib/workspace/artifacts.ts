@@ -24,9 +24,14 @@ export type ArtifactMeta = { name: string; contentType: string; size: number; sh
  * Bytes that are not valid UTF-8 (a Latin-1 log, say) are read as Latin-1, which maps every
  * byte to one character and back, so the unredacted parts round-trip byte for byte.
  */
+/** Whether a media type (parameters allowed) is text: the one rule for redaction and for reading back as text. */
+export function isTextualMediaType(contentType: string): boolean {
+  const type = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
+  return type.startsWith("text/") || /^application\/(json|xml|yaml|x-yaml|javascript|x-ndjson|toml)$/.test(type) || /\+(json|xml)$/.test(type);
+}
+
 function textOf(type: string, bytes: Buffer): { text: string; encoding: "utf8" | "latin1" } | null {
-  const textual = type.startsWith("text/") || /^application\/(json|xml|yaml|x-yaml|javascript|x-ndjson|toml)$/.test(type) || /\+(json|xml)$/.test(type);
-  if (!textual) return null;
+  if (!isTextualMediaType(type)) return null;
   try {
     return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes), encoding: "utf8" };
   } catch {

@@ -1,0 +1,30 @@
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv-provider.js";
+import type { WorkspaceAccess } from "../access/authorize";
+import { logger } from "../http/log";
+import { registerKnowledgeResources } from "./resources";
+import { registerTools } from "./tools";
+
+const serverInfo = { name: "enclave", title: "Enclave", version: "0.1.0" };
+
+// One validator for the process: the SDK's default builds a new Ajv (and recompiles every
+// schema) for each server, which is each request here.
+const jsonSchemaValidator = new AjvJsonSchemaValidator();
+
+const instructions =
+  "Enclave is this team's shared memory. Search knowledge before answering from scratch, remember what the team will need again, and keep agent state in sessions (read its rev, write with that rev). Secrets are redacted when stored.";
+
+/**
+ * The MCP server for one request by one caller in one workspace: every tool and resource is
+ * bound to `access`, so nothing a client sends can point it at another workspace.
+ */
+export function createMcpServer(access: WorkspaceAccess): McpServer {
+  // Declared up front so tools/list and resources/list answer (empty) even for a caller
+  // whose scopes unlock none of them.
+  const server = new McpServer(serverInfo, { capabilities: { tools: {}, resources: {} }, instructions, jsonSchemaValidator });
+  registerTools(server, access);
+  registerKnowledgeResources(server, access);
+  // Client faults the transport refuses (bad Accept, unknown protocol version) land here: not our errors.
+  server.server.onerror = (error) => logger.warn({ err: error, workspace: access.workspaceId }, "mcp protocol error");
+  return server;
+}

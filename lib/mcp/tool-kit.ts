@@ -1,0 +1,65 @@
+import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { z } from "zod";
+import type { WorkspaceAccess } from "../access/authorize";
+import type { Scope } from "../access/scopes";
+import { getRequestContext } from "../http/context";
+import { HttpError } from "../http/errors";
+import { logger } from "../http/log";
+import { toolScopes, type ToolName } from "./tool-scopes";
+
+/**
+ * One MCP tool: its scope (from the one table), a zod input schema the SDK validates and
+ * publishes as JSON Schema, an output schema for `structuredContent`, and `run`, which does
+ * the work through the same lib/workspace functions the REST handlers call, so redaction,
+ * audit and validation are identical on both surfaces.
+ */
+export type McpTool = {
+  name: ToolName;
+  scope: Scope;
+  title: string;
+  description: string;
+  annotations: ToolAnnotations;
+  inputSchema: z.ZodObject;
+  outputSchema: z.ZodObject;
+  run: (access: WorkspaceAccess, args: unknown) => Promise<unknown>;
+};
+
+type ToolSpec<I extends z.ZodObject, O extends z.ZodObject> = Omit<McpTool, "scope" | "inputSchema" | "outputSchema" | "run"> & {
+  inputSchema: I;
+  outputSchema: O;
+  run: (access: WorkspaceAccess, args: z.output<I>) => Promise<z.input<O>>;
+};
+
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: ToolSpec<I, O>): McpTool {
+  return {
+    ...spec,
+    scope: toolScopes[spec.name],
+    // The SDK has parsed the arguments with `inputSchema` before calling the tool.
+    run: (access, args) => spec.run(access, args as z.output<I>),
+  };
+}
+
+export const readOnly: ToolAnnotations = { readOnlyHint: true, openWorldHint: false };
+export const writes: ToolAnnotations = { readOnlyHint: false, destructiveHint: false, openWorldHint: false };
+
+/**
+ * Runs a tool and shapes its answer. Failures a caller can act on (not found, a conflict, bad
+ * input, too large) come back as a tool error (`isError`) with the same code and sentence the
+ * REST API gives; anything else is logged and reported without detail, as a 500 would be.
+ */
+export async function callTool(tool: McpTool, access: WorkspaceAccess, args: unknown): Promise<CallToolResult> {
+  let output: Record<string, unknown>;
+  try {
+    // Parsed through the output schema: unknown keys are dropped, so `structuredContent` is
+    // exactly what the published schema (additionalProperties: false) promises.
+    output = tool.outputSchema.parse(await tool.run(access, args));
+  } catch (error) {
+    if (error instanceof HttpError) return toolError(`${error.code}: ${error.message}`);
+    const requestId = getRequestContext()?.requestId;
+    logger.error({ err: error, tool: tool.name, requestId, workspace: access.workspaceId }, "mcp tool failed");
+    return toolError(`internal_error: Something went wrong on our side${requestId ? ` (request ${requestId})` : ""}.`);
+  }
+  return { content: [{ type: "text", text: JSON.stringify(output) }], structuredContent: output };
+}
+
+export const toolError = (text: string): CallToolResult => ({ content: [{ type: "text", text }], isError: true });

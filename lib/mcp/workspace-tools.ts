@@ -1,0 +1,160 @@
+import { z } from "zod";
+import { getConfig } from "../config";
+import { parseInput } from "../http/body";
+import { HttpError } from "../http/errors";
+import { getAgentSession, putAgentSession, putSessionSchema, sessionNameSchema } from "../workspace/agent-sessions";
+import { artifactNameSchema, getArtifact, isTextualMediaType, parseContentType, putArtifact } from "../workspace/artifacts";
+import { listEvents, listEventsQuerySchema, publishEvent, publishEventSchema } from "../workspace/events";
+import { workspaceAuditTail } from "../audit/audit-tail";
+import { redactionReportSchema } from "./knowledge-tools";
+import { defineTool, readOnly, writes } from "./tool-kit";
+
+/** Tools over agent sessions, events, artifacts and the audit trail. */
+
+const sessionSchema = z.object({
+  name: z.string(),
+  channel: z.string().nullable(),
+  state: z.unknown(),
+  rev: z.number().int(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  updatedBy: z.string(),
+});
+
+const eventSchema = z.object({ seq: z.number().int(), type: z.string(), payload: z.unknown(), actor: z.string(), at: z.number() });
+
+const artifactMetaSchema = z.object({
+  name: z.string(),
+  contentType: z.string(),
+  size: z.number().int(),
+  sha256: z.string(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  updatedBy: z.string(),
+});
+
+/**
+ * The most of an artifact one tool call returns. Base64 adds a third and the whole answer is
+ * one JSON document in memory, so large artifacts are left to the REST download.
+ */
+export const MCP_ARTIFACT_READ_MAX_BYTES = 1024 * 1024;
+
+function utf8OrNull(bytes: Buffer): string | null {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+const getSession = defineTool({
+  name: "get_session",
+  title: "Read an agent session",
+  description: "An agent session's JSON state and its `rev`; pass that rev to update_session. A session never written is not found (write it with rev 0).",
+  annotations: readOnly,
+  inputSchema: z.object({ name: sessionNameSchema }),
+  outputSchema: z.object({ session: sessionSchema }),
+  run: async (access, { name }) => ({ session: await getAgentSession(access.workspaceId, name) }),
+});
+
+const updateSession = defineTool({
+  name: "update_session",
+  title: "Write an agent session",
+  description:
+    "Replaces an agent session's state. `rev` must be the rev you read (0 to create the session); if someone wrote in between, nothing is written and the error names the current rev. Secrets in the state are redacted.",
+  annotations: writes,
+  inputSchema: z.object({ name: sessionNameSchema, ...putSessionSchema.shape }),
+  outputSchema: z.object({ session: sessionSchema, redaction: redactionReportSchema }),
+  run: (access, { name, ...input }) => putAgentSession(access, name, parseInput(putSessionSchema, input)),
+});
+
+const listEventsTool = defineTool({
+  name: "list_events",
+  title: "List events",
+  description: "Events after the cursor `after` (a seq; 0 for the oldest), oldest first. Pass `nextCursor` back as `after` to continue.",
+  annotations: readOnly,
+  inputSchema: z.object({
+    after: z.number().int().min(0).default(0),
+    limit: z.number().int().min(1).max(500).default(100),
+  }),
+  outputSchema: z.object({ items: z.array(eventSchema), nextCursor: z.number().int() }),
+  run: (access, query) => listEvents(access.workspaceId, parseInput(listEventsQuerySchema, query)),
+});
+
+const publishEventTool = defineTool({
+  name: "publish_event",
+  title: "Publish an event",
+  description: "Appends an event (a type such as `build.finished` and a JSON payload) to the workspace's event stream. Secrets in the payload are redacted.",
+  annotations: writes,
+  inputSchema: publishEventSchema,
+  outputSchema: z.object({ event: eventSchema, redaction: redactionReportSchema }),
+  run: (access, input) => publishEvent(access, input),
+});
+
+const getArtifactTool = defineTool({
+  name: "get_artifact",
+  title: "Read an artifact",
+  description: `An artifact's content: as text when its media type is textual and it is valid UTF-8, else as base64. Artifacts over ${MCP_ARTIFACT_READ_MAX_BYTES} bytes are refused here (download them over the REST API).`,
+  annotations: readOnly,
+  inputSchema: z.object({ name: artifactNameSchema }),
+  outputSchema: artifactMetaSchema.extend({ encoding: z.enum(["utf8", "base64"]), content: z.string() }),
+  run: async (access, { name }) => {
+    const { bytes, ...meta } = await getArtifact(access.workspaceId, name);
+    if (bytes.length > MCP_ARTIFACT_READ_MAX_BYTES) {
+      throw new HttpError(413, "artifact_too_large", `The artifact is ${bytes.length} bytes; MCP returns at most ${MCP_ARTIFACT_READ_MAX_BYTES}. Download it over the REST API.`);
+    }
+    const text = isTextualMediaType(meta.contentType) ? utf8OrNull(bytes) : null;
+    return text === null ? { ...meta, encoding: "base64" as const, content: bytes.toString("base64") } : { ...meta, encoding: "utf8" as const, content: text };
+  },
+});
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const putArtifactTool = defineTool({
+  name: "put_artifact",
+  title: "Store an artifact",
+  description:
+    "Creates or replaces a named artifact. Give `content` (text, stored as UTF-8) or `base64` (bytes), and its `mediaType`. Textual artifacts are redacted like all text.",
+  annotations: { ...writes, idempotentHint: true },
+  inputSchema: z.object({
+    name: artifactNameSchema,
+    content: z.string().optional().describe("The artifact as text"),
+    base64: z.string().optional().describe("The artifact's bytes, base64-encoded"),
+    mediaType: z.string().max(200).default("text/plain; charset=utf-8"),
+  }),
+  outputSchema: z.object({ artifact: artifactMetaSchema, redaction: redactionReportSchema }),
+  run: async (access, { name, content, base64, mediaType }) => {
+    if ((content === undefined) === (base64 === undefined)) throw new HttpError(400, "invalid_request", "Give either `content` or `base64`, not both.");
+    if (base64 !== undefined && !BASE64.test(base64)) throw new HttpError(400, "invalid_request", "`base64` is not valid base64.");
+    const bytes = content !== undefined ? Buffer.from(content, "utf8") : Buffer.from(base64 ?? "", "base64");
+    const limit = getConfig().ENCLAVE_ARTIFACT_MAX_BYTES;
+    if (bytes.length > limit) throw new HttpError(413, "payload_too_large", `The artifact is larger than ${limit} bytes.`);
+    return putArtifact(access, name, parseContentType(mediaType), bytes);
+  },
+});
+
+const auditTail = defineTool({
+  name: "audit_tail",
+  title: "Recent audit trail",
+  description: "The newest rows of this workspace's audit trail (deletions, redactions, settings changes), newest first.",
+  annotations: readOnly,
+  inputSchema: z.object({ limit: z.number().int().min(1).max(200).default(50) }),
+  outputSchema: z.object({
+    items: z.array(
+      z.object({
+        seq: z.number().int(),
+        at: z.number(),
+        actorType: z.string(),
+        actorId: z.string().nullable(),
+        action: z.string(),
+        target: z.string().nullable(),
+        ip: z.string().nullable(),
+        requestId: z.string().nullable(),
+        details: z.unknown(),
+      }),
+    ),
+  }),
+  run: async (access, { limit }) => ({ items: await workspaceAuditTail(access.workspaceId, limit) }),
+});
+
+export const workspaceTools = [getSession, updateSession, listEventsTool, publishEventTool, getArtifactTool, putArtifactTool, auditTail];
