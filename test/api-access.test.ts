@@ -1,4 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import * as clientItem from "@/app/api/v1/workspaces/[workspaceId]/clients/[grantId]/route";
+import * as clientList from "@/app/api/v1/workspaces/[workspaceId]/clients/route";
 import * as artifactItem from "@/app/api/v1/workspaces/[workspaceId]/artifacts/[name]/route";
 import * as artifactList from "@/app/api/v1/workspaces/[workspaceId]/artifacts/route";
 import * as eventStream from "@/app/api/v1/workspaces/[workspaceId]/events/stream/route";
@@ -15,11 +17,14 @@ import * as sessionList from "@/app/api/v1/workspaces/[workspaceId]/sessions/rou
 import * as redactionSettings from "@/app/api/v1/workspaces/[workspaceId]/settings/redaction/route";
 import * as tokenItem from "@/app/api/v1/workspaces/[workspaceId]/tokens/[tokenId]/route";
 import * as tokenList from "@/app/api/v1/workspaces/[workspaceId]/tokens/route";
+import { oauthGrants } from "@/db/control/schema";
 import { accessTo, type WorkspaceAccess } from "@/lib/access/authorize";
 import { roleScopes, type Scope } from "@/lib/access/scopes";
 import { issueTeamToken, mintTeamTokenSecret, revokeTeamToken } from "@/lib/access/tokens";
 import type { Endpoint } from "@/lib/api/endpoint";
 import { endpointList, endpoints } from "@/lib/api/endpoints";
+import { randomId } from "@/lib/crypto/tokens";
+import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { putAgentSession } from "@/lib/workspace/agent-sessions";
 import { putArtifact } from "@/lib/workspace/artifacts";
@@ -78,6 +83,24 @@ async function makeFixture() {
   };
 }
 
+/** A live OAuth grant in the workspace, as the token endpoint leaves one (test/connected-clients.test.ts runs the real flow). */
+async function newGrant(fx: Fixture): Promise<string> {
+  const id = randomId("grt");
+  const control = await getControlDb();
+  await control.db.insert(oauthGrants).values({
+    id,
+    clientId: "cli_access_matrix",
+    clientName: "Matrix agent",
+    userId: fx.owner.id,
+    workspaceId: fx.workspaceId,
+    scopes: JSON.stringify(["search"]),
+    resource: "http://localhost:3000/mcp",
+    redirectUri: "http://127.0.0.1:43117/callback",
+    createdAt: Date.now(),
+  });
+  return id;
+}
+
 let counter = 0;
 const unique = (prefix: string) => `${prefix}-${++counter}`;
 
@@ -111,6 +134,8 @@ const routes: Record<OperationId, { module: RouteModule; prepare: (fx: Fixture) 
   listTokens: { module: tokenList, prepare: () => ({}) },
   issueToken: { module: tokenList, prepare: () => ({ body: { name: "ci", role: "viewer", expiresInDays: 7 } }) },
   revokeToken: { module: tokenItem, prepare: async (fx) => ({ params: { tokenId: (await fx.newAdminToken()).summary.id } }) },
+  listClients: { module: clientList, prepare: () => ({}) },
+  revokeClient: { module: clientItem, prepare: async (fx) => ({ params: { grantId: await newGrant(fx) } }) },
   listMembers: { module: memberList, prepare: () => ({}) },
   addMember: {
     module: memberList,

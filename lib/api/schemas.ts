@@ -111,3 +111,18 @@ export const memberSchema = z
   .meta({ id: "Member" });
 export const memberListSchema = z.object({ items: z.array(memberSchema) });
 export const emptySchema = z.null().describe("No content (204)");
+
+export const connectedClientSchema = z
+  .object({
+    grantId: z.string().describe("Revoke with DELETE …/clients/{grantId}"),
+    clientId: z.string(),
+    clientName: z.string().describe("As the client named itself: untrusted text"),
+    userId: z.string().describe("The person who consented"),
+    workspaceId: z.string(),
+    scopes: scopeListSchema,
+    createdAt: z.number().int(),
+    lastUsedAt: z.number().int().nullable(),
+    redirectUri: z.string(),
+  })
+  .meta({ id: "ConnectedClient" });
+export const connectedClientListSchema = z.object({ items: z.array(connectedClientSchema) });

@@ -1,3 +1,4 @@
+import Link from "next/link";
 import { requireUser } from "@/app/_server/auth";
 import { MfaPanel } from "@/app/_components/mfa-panel";
 import { isMfaEnabled } from "@/lib/auth/mfa";
@@ -14,6 +15,10 @@ export default async function AccountPage() {
       </p>
       <h2>Two-factor authentication</h2>
       <MfaPanel enabled={isMfaEnabled(user)} />
+      <h2>Connected AI clients</h2>
+      <p>
+        <Link href="/account/clients">See and revoke the AI clients you connected</Link>
+      </p>
     </>
   );
 }

@@ -13,6 +13,7 @@ const sections: { segment: string; label: string; scope: Scope }[] = [
   { segment: "artifacts", label: "Artifacts", scope: "search" },
   { segment: "tokens", label: "Tokens", scope: "tokens" },
   { segment: "members", label: "Members", scope: "members" },
+  { segment: "clients", label: "AI clients", scope: "clients" },
   { segment: "settings", label: "Settings", scope: "settings" },
 ];
 
