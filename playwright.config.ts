@@ -1,6 +1,7 @@
 import os from "node:os";
 import path from "node:path";
 import { defineConfig } from "@playwright/test";
+import { e2eCertificate } from "./e2e/oauth-client";
 
 /**
  * E2E against the production build, in Debian's Chromium (Playwright cannot download its own
@@ -49,6 +50,9 @@ export default defineConfig({
       PORT: String(E2E_PORT),
       ENCLAVE_PUBLIC_URL: E2E_URL,
       LOG_LEVEL: "warn",
+      // The metadata-document e2e publishes its client document on loopback https.
+      ENCLAVE_CIMD_ALLOWED_HOSTS: "127.0.0.1",
+      NODE_EXTRA_CA_CERTS: e2eCertificate().cert,
     },
   },
 });
