@@ -41,7 +41,8 @@ export async function closedLoop(concurrency: number, seconds: number, op: (i: n
 // ---------------------------------------------------------------------------------------------
 // HTTP side
 
-export type HttpStats = Stats & { non2xx: number; errors: number; timeouts: number; codes: string };
+/** `mismatches`: 2xx responses whose body failed the run's `verifyBody` (0 when there is none). */
+export type HttpStats = Stats & { non2xx: number; errors: number; timeouts: number; mismatches: number; codes: string };
 
 export function runCannon(options: autocannon.Options): Promise<HttpStats> {
   return new Promise((resolve, reject) => {
@@ -54,7 +55,14 @@ export function runCannon(options: autocannon.Options): Promise<HttpStats> {
       const codes = Object.entries(result.statusCodeStats ?? {})
         .map(([code, { count }]) => `${code}×${count ?? 0}`)
         .join(" ");
-      resolve({ ...stats(latencies, result.duration), non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, codes });
+      resolve({
+        ...stats(latencies, result.duration),
+        non2xx: result.non2xx,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        mismatches: result.mismatches,
+        codes,
+      });
     });
     // autocannon's own histogram keeps whole milliseconds; keep the exact 2xx times instead.
     instance.on("response", (_client, statusCode, _bytes, responseTime) => {
@@ -111,12 +119,23 @@ export class ServerProcess {
     private readonly child: ChildProcess,
     readonly url: string,
     readonly logFile: string,
+    /** ENCLAVE_PUBLIC_URL: routes that check the Host header (e.g. /mcp) want its host, not `url`'s. */
+    readonly publicUrl: string,
   ) {
     this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
   }
 
-  /** `env` adds to (and overrides) the server's environment: ENCLAVE_* from this process are not passed on. */
-  static async start(dataDir: string, logFile: string, extraEnv: Record<string, string>): Promise<ServerProcess> {
+  /**
+   * `env` adds to (and overrides) the server's environment: ENCLAVE_* from this process are not passed on.
+   * `script` and `healthPath` let another server (a benchmark's baseline) run under the same
+   * process-group handling: it must listen on $HOST:$PORT and answer 200 on `healthPath`.
+   */
+  static async start(
+    dataDir: string,
+    logFile: string,
+    extraEnv: Record<string, string>,
+    { script = "server.ts", healthPath = "/api/health" }: { script?: string; healthPath?: string } = {},
+  ): Promise<ServerProcess> {
     const port = await freePort();
     const env = {
       ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("ENCLAVE_"))),
@@ -130,15 +149,15 @@ export class ServerProcess {
     };
     const log = fs.openSync(logFile, "a");
     // Its own process group: npx → tsx → node, all stopped together.
-    const child = spawn("npx", ["tsx", "server.ts"], { cwd: ROOT, env, stdio: ["ignore", log, log], detached: true });
+    const child = spawn("npx", ["tsx", script], { cwd: ROOT, env, stdio: ["ignore", log, log], detached: true });
     fs.closeSync(log);
-    const server = new ServerProcess(child, `http://127.0.0.1:${port}`, logFile);
+    const server = new ServerProcess(child, `http://127.0.0.1:${port}`, logFile, env.ENCLAVE_PUBLIC_URL);
     running = server;
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null || child.signalCode !== null) break;
       try {
-        const response = await fetch(`${server.url}/api/health`);
+        const response = await fetch(server.url + healthPath);
         await response.arrayBuffer();
         if (response.status === 200) return server;
       } catch {
