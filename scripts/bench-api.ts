@@ -24,25 +24,22 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type autocannon from "autocannon";
-import { buildVocabulary, corpusGenerator, pickQueries, type Text } from "./bench/corpus";
+import { buildVocabulary, corpusGenerator, type Text } from "./bench/corpus";
+import { seedWorkspace } from "./bench/seed";
 import { closedLoop, ensureBuild, killServers, percentile, runCannon, ServerProcess, tail, type HttpStats, type Stats } from "./bench/harness";
 import { teamTokens } from "../db/control/schema";
-import { knowledge, type KnowledgeRow } from "../db/workspace/schema";
 import { authorize } from "../lib/access/authorize";
-import { issueTeamToken, resolveTeamToken, tokenLookup } from "../lib/access/tokens";
-import { createUser } from "../lib/auth/users";
+import { resolveTeamToken, tokenLookup } from "../lib/access/tokens";
 import { parseConfig, setConfigForTests } from "../lib/config";
 import { randomId, randomToken, sha256Hex } from "../lib/crypto/tokens";
-import { closeStore, getControlDb, getStore, withWorkspace } from "../lib/db/store";
+import { closeStore, getControlDb, getStore } from "../lib/db/store";
 import { logger } from "../lib/http/log";
 import { createKnowledge } from "../lib/workspace/knowledge";
 import { searchKnowledge } from "../lib/workspace/search";
-import { createWorkspace } from "../lib/workspace/workspaces";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Math.min(3, Math.max(1, SECONDS / 3));
 const ENTRIES = 10_000;
-const INSERT_BATCH = 250;
 const EXTRA_TOKENS = 10_000;
 const CONNECTIONS = [1, 50] as const;
 const TARGET_P50_MS = 10;
@@ -52,54 +49,6 @@ const MASTER_KEY = "5eb1e5c0ffee0ddba11ca7f00d5eed1e5eb1e5c0ffee0ddba11ca7f00d5e
 const SYNC_RATE_LIMIT = 100_000_000;
 
 if (!Number.isFinite(SECONDS) || SECONDS <= 0) throw new Error(`BENCH_SECONDS must be a positive number, not ${process.env.BENCH_SECONDS}`);
-
-async function seed(dataDir: string, generate: () => Text, vocabulary: string[]) {
-  setConfigForTests(parseConfig({ ENCLAVE_DATA_DIR: dataDir, ENCLAVE_MASTER_KEY: MASTER_KEY }));
-  await getStore().control;
-  const owner = await createUser({ email: "bench@example.com", password: "correct horse battery staple" });
-  const workspace = await createWorkspace(owner.id, "Bench");
-  const { token } = await issueTeamToken(
-    workspace.id,
-    { name: "bench", role: "member", expiresInDays: 90 },
-    { type: "user", userId: owner.id, role: "owner" },
-  );
-
-  const documentFrequency = new Map<string, number>();
-  let words = 0;
-  const now = Date.now();
-  const started = performance.now();
-  for (let i = 0; i < ENTRIES; i += INSERT_BATCH) {
-    const rows: KnowledgeRow[] = [];
-    for (let j = i; j < Math.min(ENTRIES, i + INSERT_BATCH); j++) {
-      const text = generate();
-      const tokens = `${text.title} ${text.body} ${text.tags.join(" ")}`.toLowerCase().match(/[a-z0-9]+/g) ?? [];
-      words += tokens.length;
-      for (const w of new Set(tokens)) documentFrequency.set(w, (documentFrequency.get(w) ?? 0) + 1);
-      const at = now - (ENTRIES - j) * 60_000;
-      rows.push({
-        id: randomId("kn"),
-        title: text.title,
-        body: text.body,
-        tags: JSON.stringify(text.tags),
-        source: null,
-        author: `user:${owner.id}`,
-        createdAt: at,
-        updatedAt: at,
-        version: 1,
-      });
-    }
-    await withWorkspace(workspace.id, (db) =>
-      db.transaction(async (tx) => {
-        await tx.insert(knowledge).values(rows);
-      }),
-    );
-  }
-  const seedSeconds = (performance.now() - started) / 1000;
-  const [count] = await withWorkspace(workspace.id, (db) => db.rows("SELECT count(*) AS n FROM knowledge_fts"));
-  if (Number(count?.n) !== ENTRIES) throw new Error(`the FTS index holds ${String(count?.n)} rows, expected ${ENTRIES}`);
-  await closeStore();
-  return { workspaceId: workspace.id, token, words, seedSeconds, queries: pickQueries(documentFrequency, vocabulary) };
-}
 
 async function main(): Promise<void> {
   logger.level = "error";
@@ -111,7 +60,7 @@ async function main(): Promise<void> {
     await ensureBuild(path.join(dataDir, "build.log"));
 
     const vocabulary = buildVocabulary();
-    const seeded = await seed(path.join(dataDir, "data"), corpusGenerator(vocabulary, 42), vocabulary);
+    const seeded = await seedWorkspace({ dataDir: path.join(dataDir, "data"), masterKey: MASTER_KEY, entries: ENTRIES, role: "member", vocabulary });
     const { workspaceId, token, queries } = seeded;
     seededWorkspace = workspaceId;
     const workspaceDir = path.join(dataDir, "data", "workspaces", workspaceId);

@@ -1,6 +1,6 @@
 import { CreateTokenForm } from "@/app/_components/create-token-form";
-import { formatTime } from "@/app/_components/format";
-import { RevokeTokenButton } from "@/app/_components/revoke-token-button";
+import { apiPath, formatTime } from "@/app/_components/format";
+import { RevokeButton } from "@/app/_components/revoke-button";
 import { ScopeRequired } from "@/app/_components/scope-required";
 import { requireWorkspaceAccess } from "@/app/_server/auth";
 import { roleAtLeast, scopeDescriptions, tokenScopes } from "@/lib/access/scopes";
@@ -62,7 +62,15 @@ export default async function TokensPage({ params }: { params: Promise<{ workspa
                   <td>
                     <span className={`status status-${status}`}>{status}</span>
                   </td>
-                  <td>{status === "active" ? <RevokeTokenButton workspaceId={workspaceId} tokenId={token.id} name={token.name} /> : null}</td>
+                  <td>
+                    {status === "active" ? (
+                      <RevokeButton
+                        url={apiPath(workspaceId, "tokens", token.id)}
+                        name={token.name}
+                        question={`Revoke “${token.name}”? Anything using it stops working at once.`}
+                      />
+                    ) : null}
+                  </td>
                 </tr>
               );
             })}

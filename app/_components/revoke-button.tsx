@@ -6,11 +6,11 @@ import { FormError } from "./field";
 import { useApiCall } from "./use-api-call";
 
 /**
- * Disconnects one AI client. The caller passes the DELETE URL, so the admin list (workspace
- * API) and the person's own list (account API) share this button; the server decides again.
- * `clientName` comes from the client itself and is only ever rendered as text.
+ * Revoke with a confirmation step, then refresh the page: for team tokens and connected AI
+ * clients alike. The caller passes the DELETE URL; the server decides again. `name` may come
+ * from an AI client itself and is only ever rendered as text.
  */
-export function RevokeClientButton({ url, clientName }: { url: string; clientName: string }) {
+export function RevokeButton({ url, name, question }: { url: string; name: string; question: string }) {
   const router = useRouter();
   const { error, ready, call } = useApiCall();
   return (
@@ -18,8 +18,8 @@ export function RevokeClientButton({ url, clientName }: { url: string; clientNam
       <FormError message={error?.message} />
       <ConfirmButton
         label="Revoke"
-        accessibleName={`Revoke ${clientName}`}
-        question={`Disconnect “${clientName}”? It loses access on its next request and must be connected again.`}
+        accessibleName={`Revoke ${name}`}
+        question={question}
         confirmLabel="Yes, revoke"
         disabled={!ready}
         onConfirm={async () => {
