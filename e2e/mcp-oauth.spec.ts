@@ -3,7 +3,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Page } from "@playwright/test";
 import { createWorkspace, expect, signUp, test, uniqueEmail } from "./fixtures";
-import { callbackListener, documentServer, E2eOAuthProvider, type Listener } from "./oauth-client";
+import { MemoryOAuthProvider } from "../test/oauth-provider";
+import { callbackListener, documentServer, type Listener } from "./oauth-client";
 
 /**
  * What a person does to connect an AI client, end to end: the client (the MCP SDK's own)
@@ -21,7 +22,7 @@ async function personWithWorkspace(page: Page, name: string) {
 }
 
 /** The browser half: open the authorization URL, check what the consent page says, approve. */
-async function approveInBrowser(page: Page, provider: E2eOAuthProvider, callback: Listener, clientName: string, workspace: string, vouchedBy?: string) {
+async function approveInBrowser(page: Page, provider: MemoryOAuthProvider, callback: Listener, clientName: string, workspace: string, vouchedBy?: string) {
   const code = callback.nextCallback();
   await page.goto(provider.authorizationUrl!.toString());
   await expect(page.getByRole("heading", { name: `Connect “${clientName}”?` })).toBeVisible();
@@ -44,7 +45,7 @@ const rawToolsList = (url: string, token: string) =>
     body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
   });
 
-async function connect(serverUrl: string, provider: E2eOAuthProvider) {
+async function connect(serverUrl: string, provider: MemoryOAuthProvider) {
   const client = new Client({ name: "e2e", version: "1.0.0" });
   await client.connect(new StreamableHTTPClientTransport(new URL(serverUrl), { authProvider: provider }));
   return client;
@@ -55,7 +56,7 @@ test("an AI client registers, is approved in the browser, calls tools, refreshes
   const callback = await callbackListener();
   listeners.push(callback);
   const serverUrl = `${baseURL}/mcp`;
-  const provider = new E2eOAuthProvider({
+  const provider = new MemoryOAuthProvider({
     client_name: "E2E Agent",
     redirect_uris: [`${callback.origin}/callback`],
     grant_types: ["authorization_code", "refresh_token"],
@@ -114,7 +115,7 @@ test("a client identified by a metadata document on loopback https connects the 
     token_endpoint_auth_method: "none",
   };
   documents.set("/oauth/client.json", { client_id: clientId, ...metadata });
-  const provider = new E2eOAuthProvider(metadata, clientId);
+  const provider = new MemoryOAuthProvider(metadata, clientId);
   const serverUrl = `${baseURL}/mcp`;
 
   expect(await auth(provider, { serverUrl })).toBe("REDIRECT");

@@ -5,49 +5,13 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 
 /**
- * The AI client's side of the e2e OAuth flows: an in-memory OAuthClientProvider for the
- * SDK's `auth()`, and a loopback listener that receives the browser's redirect (as Claude
- * Code and Cursor do) and can also publish a Client ID Metadata Document over https.
+ * The AI client's side of the e2e OAuth flows, beside the SDK's `auth()` and the shared
+ * in-memory provider (test/oauth-provider.ts): a loopback listener that receives the
+ * browser's redirect (as Claude Code and Cursor do) and can also publish a Client ID Metadata
+ * Document over https.
  */
-export class E2eOAuthProvider implements OAuthClientProvider {
-  information?: OAuthClientInformationMixed;
-  savedTokens?: OAuthTokens;
-  authorizationUrl?: URL;
-  private verifier = "";
-  constructor(
-    readonly clientMetadata: OAuthClientMetadata,
-    readonly clientMetadataUrl?: string,
-  ) {}
-  get redirectUrl() {
-    return this.clientMetadata.redirect_uris[0]!;
-  }
-  clientInformation() {
-    return this.information;
-  }
-  saveClientInformation(information: OAuthClientInformationMixed) {
-    this.information = information;
-  }
-  tokens() {
-    return this.savedTokens;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.savedTokens = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-}
-
 export type Listener = { origin: string; close: () => Promise<void>; nextCallback: () => Promise<URLSearchParams> };
 
 function listen(server: http.Server | https.Server, scheme: "http" | "https", documents: Map<string, unknown>): Promise<Listener> {

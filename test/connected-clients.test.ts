@@ -12,7 +12,8 @@ import { resetRateLimits } from "@/lib/http/rate-limits";
 import { resolveOAuthAccessToken } from "@/lib/oauth/access-tokens";
 import { callApiAs, jsonOf, sessionCookieForUser, userInWorkspace, workspaceWithTokens } from "./api";
 import { call, ORIGIN } from "./http";
-import { CALLBACK_URL, consent, inProcessFetch, MemoryOAuthProvider, redirectParams, tokenRequest } from "./oauth";
+import { CALLBACK_URL, MemoryOAuthProvider } from "./oauth-provider";
+import { consent, inProcessFetch, redirectParams, tokenRequest } from "./oauth";
 import { useTempStore } from "./store";
 
 useTempStore();

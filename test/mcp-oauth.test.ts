@@ -14,7 +14,8 @@ import { getKnowledge } from "@/lib/workspace/knowledge";
 import { jsonOf, userInWorkspace, workspaceWithTokens } from "./api";
 import { ORIGIN } from "./http";
 import { callOk, mcpRequest, rpc, toolCall } from "./mcp-client";
-import { consent, inProcessFetch, MemoryOAuthProvider, mountRoute, redirectParams } from "./oauth";
+import { MemoryOAuthProvider } from "./oauth-provider";
+import { consent, inProcessFetch, mountRoute, redirectParams } from "./oauth";
 import { useTempStore } from "./store";
 
 useTempStore();

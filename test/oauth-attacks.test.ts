@@ -11,7 +11,8 @@ import { consentFormToken } from "@/lib/oauth/consent";
 import * as knowledge from "@/app/api/v1/workspaces/[workspaceId]/knowledge/route";
 import { callApi, sessionCookieForUser, userInWorkspace, workspaceWithTokens } from "./api";
 import { ORIGIN } from "./http";
-import { CALLBACK_URL, consent, redirectParams } from "./oauth";
+import { CALLBACK_URL } from "./oauth-provider";
+import { consent, redirectParams } from "./oauth";
 import {
   auditRows,
   authorizeUrl,

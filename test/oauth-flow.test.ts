@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { resolveOAuthAccessToken } from "@/lib/oauth/access-tokens";
 import { workspaceWithTokens, userInWorkspace } from "./api";
 import { ORIGIN } from "./http";
-import { consent, inProcessFetch, MemoryOAuthProvider, redirectParams } from "./oauth";
+import { MemoryOAuthProvider } from "./oauth-provider";
+import { consent, inProcessFetch, redirectParams } from "./oauth";
 import { useTempStore } from "./store";
 
 useTempStore();
