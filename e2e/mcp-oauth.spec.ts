@@ -2,7 +2,7 @@ import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Page } from "@playwright/test";
-import { createWorkspace, expect, signUp, test, uniqueEmail } from "./fixtures";
+import { createWorkspace, expect, PASSWORD, signUp, test, uniqueEmail, watchCsp } from "./fixtures";
 import { MemoryOAuthProvider } from "../test/oauth-provider";
 import { callbackListener, documentServer, type Listener } from "./oauth-client";
 
@@ -16,15 +16,26 @@ test.afterEach(async () => {
   await Promise.all(listeners.splice(0).map((listener) => listener.close()));
 });
 
-async function personWithWorkspace(page: Page, name: string) {
-  await signUp(page, uniqueEmail("mcp"));
+async function personWithWorkspace(page: Page, name: string): Promise<string> {
+  const email = uniqueEmail("mcp");
+  await signUp(page, email);
   await createWorkspace(page, name);
+  return email;
 }
 
 /** The browser half: open the authorization URL, check what the consent page says, approve. */
-async function approveInBrowser(page: Page, provider: MemoryOAuthProvider, callback: Listener, clientName: string, workspace: string, vouchedBy?: string) {
+type Approval = { clientName: string; workspace: string; vouchedBy?: string; signInAs?: string };
+
+async function approveInBrowser(page: Page, provider: MemoryOAuthProvider, callback: Listener, { clientName, workspace, vouchedBy, signInAs }: Approval) {
   const code = callback.nextCallback();
   await page.goto(provider.authorizationUrl!.toString());
+  if (signInAs) {
+    // Not signed in yet: sign-in first, then straight back to this consent page.
+    await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+    await page.getByLabel("Email").fill(signInAs);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+  }
   await expect(page.getByRole("heading", { name: `Connect “${clientName}”?` })).toBeVisible();
   await expect(page.getByText(vouchedBy ? `published by ${vouchedBy}` : "has not verified it")).toBeVisible();
   await expect(page.getByRole("note")).toContainText("on your own computer");
@@ -65,7 +76,7 @@ test("an AI client registers, is approved in the browser, calls tools, refreshes
   });
 
   expect(await auth(provider, { serverUrl })).toBe("REDIRECT");
-  const code = await approveInBrowser(page, provider, callback, "E2E Agent", "Agents");
+  const code = await approveInBrowser(page, provider, callback, { clientName: "E2E Agent", workspace: "Agents" });
   expect(await auth(provider, { serverUrl, authorizationCode: code })).toBe("AUTHORIZED");
 
   const client = await connect(serverUrl, provider);
@@ -100,8 +111,8 @@ test("an AI client registers, is approved in the browser, calls tools, refreshes
   expect(refused.headers.get("www-authenticate")).toContain('error="invalid_token"');
 });
 
-test("a client identified by a metadata document on loopback https connects the same way", async ({ page, baseURL }) => {
-  await personWithWorkspace(page, "Documents");
+test("a client identified by a metadata document on loopback https connects the same way, the person signing in on the way", async ({ page, browser, baseURL, cspViolations }) => {
+  const email = await personWithWorkspace(page, "Documents");
   const callback = await callbackListener();
   const documents = new Map<string, unknown>();
   const publisher = await documentServer(documents);
@@ -120,7 +131,9 @@ test("a client identified by a metadata document on loopback https connects the 
 
   expect(await auth(provider, { serverUrl })).toBe("REDIRECT");
   expect(provider.authorizationUrl!.searchParams.get("client_id")).toBe(clientId);
-  const code = await approveInBrowser(page, provider, callback, "Document Agent", "Documents", new URL(clientId).host);
+  const signedOut = await (await browser.newContext()).newPage();
+  watchCsp(signedOut, cspViolations);
+  const code = await approveInBrowser(signedOut, provider, callback, { clientName: "Document Agent", workspace: "Documents", vouchedBy: new URL(clientId).host, signInAs: email });
   expect(await auth(provider, { serverUrl, authorizationCode: code })).toBe("AUTHORIZED");
   const client = await connect(serverUrl, provider);
   const result = await client.callTool({ name: "search", arguments: { query: "anything" } });
