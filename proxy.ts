@@ -40,5 +40,5 @@ export function proxy(request: NextRequest) {
 
 export const config = {
   // Machine endpoints (MCP, OAuth metadata and token calls) render no page: no nonce to make.
-  matcher: ["/((?!_next/static|_next/image|favicon.ico|mcp$|mcp/|\\.well-known/|oauth/token|oauth/register|oauth/revoke).*)"],
+  matcher: ["/((?!_next/static|_next/image|favicon.ico|mcp$|\\.well-known/|oauth/token|oauth/register|oauth/revoke).*)"],
 };

@@ -17,6 +17,7 @@ import { runWithRequestContext, type RequestContext } from "./lib/http/context";
 import { logger } from "./lib/http/log";
 import { sessionCookie, sessionCookieName } from "./lib/auth/cookies";
 import { rotateSessionIfDue } from "./lib/auth/sessions";
+import { sweepExpiredOAuthRows } from "./lib/oauth/sweep";
 
 type Handle = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
 
@@ -114,7 +115,16 @@ async function main(): Promise<void> {
   server.listen(config.PORT, config.HOST, () => {
     logger.info({ url: config.ENCLAVE_PUBLIC_URL.origin, listen: `${config.HOST}:${config.PORT}`, dataDir: config.dataDir }, "enclave is ready");
   });
+  // Expired OAuth codes, tokens and emptied grants are forgotten at start and every hour.
+  const sweep = () =>
+    void sweepExpiredOAuthRows()
+      .then((swept) => logger.debug(swept, "swept expired oauth rows"))
+      .catch((error: unknown) => logger.warn({ err: error }, "oauth sweep failed"));
+  sweep();
+  const sweeper = setInterval(sweep, 60 * 60 * 1000);
+  sweeper.unref();
   const shutdown = () => {
+    clearInterval(sweeper);
     server.close();
     void closeStore().finally(() => process.exit(0));
   };

@@ -4,7 +4,7 @@ import { resetRateLimits } from "@/lib/http/rate-limits";
 import * as protectedResourceAtRoot from "@/app/.well-known/oauth-protected-resource/route";
 import * as protectedResourceForMcp from "@/app/.well-known/oauth-protected-resource/mcp/route";
 import * as authorizationServer from "@/app/.well-known/oauth-authorization-server/route";
-import * as openidConfiguration from "@/app/.well-known/openid-configuration/route";
+import * as otherWellKnown from "@/app/.well-known/[...rest]/route";
 import * as registerRoute from "@/app/oauth/register/route";
 import * as tokenRoute from "@/app/oauth/token/route";
 import * as revokeRoute from "@/app/oauth/revoke/route";
@@ -93,13 +93,16 @@ describe("authorization server metadata (RFC 8414)", () => {
     expect(metadata.code_challenge_methods_supported).not.toContain("plain");
   });
 
-  it("is not an OpenID provider: openid-configuration is a JSON 404", async () => {
-    const response = await get(openidConfiguration.GET, "/.well-known/openid-configuration");
-    expect(response.status).toBe(404);
-    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
-    expect(((await response.json()) as { error: string }).error).toBe("not_found");
-    expectOpenCors(response);
-  });
+  it.each(["/.well-known/openid-configuration", "/.well-known/openid-configuration/mcp", "/.well-known/oauth-authorization-server/mcp"])(
+    "is not an OpenID provider and has no path-suffixed metadata: %s is a JSON 404",
+    async (path) => {
+      const response = await get(otherWellKnown.GET, path);
+      expect(response.status).toBe(404);
+      expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+      expect(((await response.json()) as { error: string }).error).toBe("not_found");
+      expectOpenCors(response);
+    },
+  );
 });
 
 describe("CORS on the endpoints machines call", () => {
@@ -107,7 +110,7 @@ describe("CORS on the endpoints machines call", () => {
     ["/.well-known/oauth-protected-resource/mcp", protectedResourceForMcp.OPTIONS],
     ["/.well-known/oauth-protected-resource", protectedResourceAtRoot.OPTIONS],
     ["/.well-known/oauth-authorization-server", authorizationServer.OPTIONS],
-    ["/.well-known/openid-configuration", openidConfiguration.OPTIONS],
+    ["/.well-known/openid-configuration", otherWellKnown.OPTIONS],
     ["/oauth/register", registerRoute.OPTIONS],
     ["/oauth/token", tokenRoute.OPTIONS],
     ["/oauth/revoke", revokeRoute.OPTIONS],

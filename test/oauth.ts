@@ -5,7 +5,7 @@ import { checkAuthorizationRequest } from "@/lib/oauth/authorization-request";
 import { consentFormToken } from "@/lib/oauth/consent";
 import * as protectedResource from "@/app/.well-known/oauth-protected-resource/route";
 import * as authorizationServer from "@/app/.well-known/oauth-authorization-server/route";
-import * as openidConfiguration from "@/app/.well-known/openid-configuration/route";
+import * as otherWellKnown from "@/app/.well-known/[...rest]/route";
 import * as register from "@/app/oauth/register/route";
 import * as token from "@/app/oauth/token/route";
 import * as revoke from "@/app/oauth/revoke/route";
@@ -19,7 +19,9 @@ const routes = new Map<string, RouteModule>([
   ["/.well-known/oauth-protected-resource", protectedResource],
   ["/.well-known/oauth-protected-resource/mcp", protectedResource],
   ["/.well-known/oauth-authorization-server", authorizationServer],
-  ["/.well-known/openid-configuration", openidConfiguration],
+  ["/.well-known/openid-configuration", otherWellKnown],
+  ["/.well-known/openid-configuration/mcp", otherWellKnown],
+  ["/.well-known/oauth-authorization-server/mcp", otherWellKnown],
   ["/oauth/register", register],
   ["/oauth/token", token],
   ["/oauth/revoke", revoke],
