@@ -12,18 +12,26 @@ import { resolveTeamToken } from "./tokens";
  */
 const BEARER = /^Bearer ([\x21-\x7e]+)$/i;
 
+/** The token in an `Authorization: Bearer <token>` header, or null when the header is not that shape. */
+export const bearerToken = (header: string): string | null => BEARER.exec(header.trim())?.[1] ?? null;
+
+/** URLs end up in proxy logs and browser history: a token there is a leaked token. */
+export function assertNoTokenInQuery(request: Request): void {
+  if (new URL(request.url).searchParams.has("access_token")) {
+    throw new HttpError(400, "token_in_query", "Send the token in the Authorization header, never in the URL.");
+  }
+}
+
 const unauthenticated = (code: string, message: string, challenge: string) =>
   new HttpError(401, code, message, { "WWW-Authenticate": challenge });
 
 export async function principalFromRequest(request: Request): Promise<Principal> {
-  if (new URL(request.url).searchParams.has("access_token")) {
-    throw new HttpError(400, "token_in_query", "Send the token in the Authorization header, never in the URL.");
-  }
+  assertNoTokenInQuery(request);
   const header = request.headers.get("authorization");
   if (header !== null) {
-    const match = BEARER.exec(header.trim());
-    if (!match?.[1]) throw unauthenticated("invalid_token", "Use `Authorization: Bearer <token>`.", 'Bearer error="invalid_request"');
-    const principal = await resolveTeamToken(match[1]);
+    const token = bearerToken(header);
+    if (!token) throw unauthenticated("invalid_token", "Use `Authorization: Bearer <token>`.", 'Bearer error="invalid_request"');
+    const principal = await resolveTeamToken(token);
     if (!principal) {
       throw unauthenticated("invalid_token", "The token is unknown, expired or revoked.", 'Bearer error="invalid_token"');
     }

@@ -143,9 +143,15 @@ export async function revokeTeamToken(workspaceId: string, tokenId: string, acto
 
 export type TokenPrincipal = { kind: "token"; tokenId: string; workspaceId: string; scopes: Scope[] };
 
-// last_used_at is for people reading the token list, not for security: writing it at most
-// once a minute keeps a busy token from turning every read into a control.db write.
+// last_used_at is for people reading a token or client list, not for security: writing it at
+// most once a minute keeps a busy token from turning every read into a control.db write.
 const LAST_USED_GRANULARITY_MS = 60_000;
+
+/** Writes a bearer credential's last use when the recorded one is over a minute old, without making the caller wait. */
+export function recordUse(lastUsedAt: number | null, now: number, write: () => Promise<unknown>): void {
+  if (lastUsedAt !== null && now - lastUsedAt <= LAST_USED_GRANULARITY_MS) return;
+  write().catch((error: unknown) => logger.warn({ err: error }, "could not record a token's last use"));
+}
 
 /**
  * The one query behind every bearer check: an equality match on the unique token_hash index,
@@ -178,13 +184,7 @@ export async function resolveTeamToken(token: string): Promise<TokenPrincipal | 
   const cap = issuerCap(row.issuerType, row.issuerRole);
   const scopes = (JSON.parse(row.scopes) as Scope[]).filter((scope) => cap.includes(scope));
   if (scopes.length === 0) return null;
-  if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_GRANULARITY_MS) {
-    control.db
-      .update(teamTokens)
-      .set({ lastUsedAt: now })
-      .where(eq(teamTokens.id, row.id))
-      .catch((error: unknown) => logger.warn({ err: error }, "could not record token use"));
-  }
+  recordUse(row.lastUsedAt, now, () => control.db.update(teamTokens).set({ lastUsedAt: now }).where(eq(teamTokens.id, row.id)));
   return { kind: "token", tokenId: row.id, workspaceId: row.workspaceId, scopes };
 }
 

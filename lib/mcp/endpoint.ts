@@ -1,6 +1,7 @@
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { z } from "zod";
 import type { WorkspaceAccess } from "../access/authorize";
+import { assertNoTokenInQuery } from "../access/principal";
 import { readJson } from "../http/body";
 import { corsPreflight, withCors } from "../http/cors";
 import { HttpError } from "../http/errors";
@@ -9,7 +10,6 @@ import { limitApiCall } from "../http/rate-limits";
 import {
   accessFromBearer,
   assertAllowedOrigin,
-  assertNoTokenInQuery,
   assertPublicHost,
   assertProtocolVersion,
   assertScopesFor,

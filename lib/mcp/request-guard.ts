@@ -1,5 +1,6 @@
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { accessTo, type WorkspaceAccess } from "../access/authorize";
+import { bearerToken } from "../access/principal";
 import { resolveTeamToken } from "../access/tokens";
 import { getConfig } from "../config";
 import { noteActor } from "../http/context";
@@ -56,15 +57,6 @@ export function assertAllowedOrigin(request: Request): void {
   }
 }
 
-/** URLs end up in proxy logs and browser history: a token there is a leaked token. */
-export function assertNoTokenInQuery(request: Request): void {
-  if (new URL(request.url).searchParams.has("access_token")) {
-    throw new HttpError(400, "token_in_query", "Send the token in the Authorization header, never in the URL.");
-  }
-}
-
-const BEARER = /^Bearer ([\x21-\x7e]+)$/i;
-
 /**
  * Who is calling, and what they may do in their workspace: a team token, or an OAuth access
  * token issued for this resource. Bearer only: a portal cookie is never accepted here, since
@@ -73,7 +65,7 @@ const BEARER = /^Bearer ([\x21-\x7e]+)$/i;
 export async function accessFromBearer(request: Request): Promise<WorkspaceAccess> {
   const header = request.headers.get("authorization");
   if (header === null) throw missingTokenError();
-  const token = BEARER.exec(header.trim())?.[1];
+  const token = bearerToken(header);
   if (!token) throw invalidTokenError("Use `Authorization: Bearer <token>`.");
   const principal = (await resolveTeamToken(token)) ?? (await resolveOAuthAccessToken(token, mcpResourceUrl()));
   if (!principal) throw invalidTokenError();

@@ -3,7 +3,7 @@ import { oauthGrants, oauthTokens } from "@/db/control/schema";
 import type { Scope } from "../access/scopes";
 import { isWellFormedSecret, sha256Hex } from "../crypto/tokens";
 import { getControlDb } from "../db/store";
-import { logger } from "../http/log";
+import { recordUse } from "../access/tokens";
 import { ACCESS_TOKEN_PREFIX } from "./grants";
 
 /** An OAuth access token's holder: a client acting for one person in one workspace. */
@@ -16,8 +16,6 @@ export type OAuthPrincipal = {
   scopes: Scope[];
 };
 
-// As for team tokens: last-used is for people reading the list, so at most one write a minute.
-const LAST_USED_GRANULARITY_MS = 60_000;
 
 /**
  * The principal an OAuth access token stands for, or null when it is unknown, expired, its
@@ -44,12 +42,6 @@ export async function resolveOAuthAccessToken(token: string, resource: string): 
     .where(and(eq(oauthTokens.tokenHash, sha256Hex(token)), eq(oauthTokens.kind, "access"), gt(oauthTokens.expiresAt, now), isNull(oauthGrants.revokedAt)))
     .limit(1);
   if (!row || row.resource !== resource) return null;
-  if (row.lastUsedAt === null || now - row.lastUsedAt > LAST_USED_GRANULARITY_MS) {
-    control.db
-      .update(oauthGrants)
-      .set({ lastUsedAt: now })
-      .where(eq(oauthGrants.id, row.grantId))
-      .catch((error: unknown) => logger.warn({ err: error }, "could not record grant last use"));
-  }
+  recordUse(row.lastUsedAt, now, () => control.db.update(oauthGrants).set({ lastUsedAt: now }).where(eq(oauthGrants.id, row.grantId)));
   return { kind: "oauth", grantId: row.grantId, clientId: row.clientId, userId: row.userId, workspaceId: row.workspaceId, scopes: JSON.parse(row.scopes) as Scope[] };
 }
