@@ -57,6 +57,8 @@ describe("tools/list", () => {
     for (const tool of tools) {
       expect(tool.inputSchema.type, tool.name).toBe("object");
       expect(tool.outputSchema?.type, tool.name).toBe("object");
+      // The REST response shapes, written out in place: no $ref into OpenAPI definitions.
+      expect(JSON.stringify(tool.outputSchema), tool.name).not.toContain("$ref");
     }
     expect(tools.find((tool) => tool.name === "forget")?.annotations?.destructiveHint).toBe(true);
   });

@@ -13,27 +13,14 @@ import {
 } from "../workspace/knowledge";
 import { createLink, createLinkSchema, neighbors } from "../workspace/links";
 import { searchKnowledge, searchQuerySchema, type SnippetPart } from "../workspace/search";
-import { defineTool, readOnly, writes } from "./tool-kit";
+import * as api from "../api/schemas";
+import { defineTool, inlined, readOnly, writes } from "./tool-kit";
 import { knowledgeUri } from "./tool-scopes";
 
 /** Tools over knowledge and its graph: search, read, remember, forget, link, neighbours. */
 
-export const redactionReportSchema = z
-  .object({ count: z.number().int(), kinds: z.array(z.string()) })
-  .describe("Secrets replaced by [REDACTED:<kind>] before storing");
-
-const entrySchema = z.object({
-  id: z.string(),
-  uri: z.string(),
-  title: z.string(),
-  body: z.string(),
-  tags: z.array(z.string()),
-  source: z.string().nullable(),
-  author: z.string(),
-  createdAt: z.number(),
-  updatedAt: z.number(),
-  version: z.number().int(),
-});
+export const redactionReportSchema = inlined(api.redactionReportSchema);
+const entrySchema = inlined(api.knowledgeEntrySchema, { uri: z.string() });
 
 const withUri = (entry: KnowledgeEntry) => ({ ...entry, uri: knowledgeUri(entry.id) });
 
@@ -119,7 +106,7 @@ const link = defineTool({
   description: "Adds a labelled, directed link `from` → `to` in the knowledge graph (e.g. relation `depends-on`). Linking the same pair twice keeps one link.",
   annotations: { ...writes, idempotentHint: true },
   inputSchema: createLinkSchema,
-  outputSchema: z.object({ link: z.object({ from: z.string(), to: z.string(), relation: z.string(), createdAt: z.number(), createdBy: z.string() }) }),
+  outputSchema: z.object({ link: api.linkSchema }),
   run: async (access, input) => ({ link: await createLink(access, input) }),
 });
 
@@ -129,9 +116,7 @@ const neighborsTool = defineTool({
   description: "Entries linked from (`out`) or to (`in`) one knowledge entry, with the link's relation.",
   annotations: readOnly,
   inputSchema: z.object({ id: knowledgeIdSchema }),
-  outputSchema: z.object({
-    items: z.array(z.object({ direction: z.enum(["out", "in"]), relation: z.string(), id: z.string(), title: z.string() })),
-  }),
+  outputSchema: api.neighborsSchema,
   run: async (access, { id }) => ({ items: await neighbors(access.workspaceId, id) }),
 });
 

@@ -39,6 +39,13 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: T
   };
 }
 
+/**
+ * A REST response schema (lib/api/schemas.ts) as a tool's output schema, so both surfaces
+ * promise one shape. `.extend` makes a copy without the OpenAPI id, so the tool's JSON Schema
+ * is written out in place rather than as `$ref`s into `definitions`.
+ */
+export const inlined = <T extends z.ZodObject>(schema: T, changes: z.ZodRawShape = {}) => schema.extend(changes);
+
 export const readOnly: ToolAnnotations = { readOnlyHint: true, openWorldHint: false };
 export const writes: ToolAnnotations = { readOnlyHint: false, destructiveHint: false, openWorldHint: false };
 

@@ -7,31 +7,16 @@ import { artifactNameSchema, getArtifact, isTextualMediaType, parseContentType, 
 import { listEvents, listEventsQuerySchema, publishEvent, publishEventSchema } from "../workspace/events";
 import { workspaceAuditTail } from "../audit/audit-tail";
 import { redactionReportSchema } from "./knowledge-tools";
-import { defineTool, readOnly, writes } from "./tool-kit";
+import * as api from "../api/schemas";
+import { defineTool, inlined, readOnly, writes } from "./tool-kit";
 
 /** Tools over agent sessions, events, artifacts and the audit trail. */
 
-const sessionSchema = z.object({
-  name: z.string(),
-  channel: z.string().nullable(),
-  state: z.unknown(),
-  rev: z.number().int(),
-  createdAt: z.number(),
-  updatedAt: z.number(),
-  updatedBy: z.string(),
-});
-
-const eventSchema = z.object({ seq: z.number().int(), type: z.string(), payload: z.unknown(), actor: z.string(), at: z.number() });
-
-const artifactMetaSchema = z.object({
-  name: z.string(),
-  contentType: z.string(),
-  size: z.number().int(),
-  sha256: z.string(),
-  createdAt: z.number(),
-  updatedAt: z.number(),
-  updatedBy: z.string(),
-});
+// Session state and event payloads as plain JSON values in the tool schemas (z.json() would
+// publish a recursive definition).
+const sessionSchema = inlined(api.agentSessionSchema, { state: z.unknown() });
+const eventSchema = inlined(api.eventSchema, { payload: z.unknown() });
+const artifactMetaSchema = inlined(api.artifactMetaSchema);
 
 /**
  * The most of an artifact one tool call returns. Base64 adds a third and the whole answer is
