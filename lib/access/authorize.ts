@@ -35,7 +35,8 @@ export const principalLabel = (principal: Principal) =>
       ? `token:${principal.tokenId}`
       : `oauth:${principal.grantId}`;
 
-async function membershipRole(userId: string, workspaceId: string): Promise<Role | null> {
+/** A person's role in a workspace, or null when they are not a member. */
+export async function membershipRole(userId: string, workspaceId: string): Promise<Role | null> {
   const control = await getControlDb();
   const [row] = await control.db
     .select({ role: memberships.role })

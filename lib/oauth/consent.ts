@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
-import { and, eq } from "drizzle-orm";
 import { z } from "zod";
-import { memberships, oauthCodes } from "@/db/control/schema";
+import { oauthCodes } from "@/db/control/schema";
+import { membershipRole } from "../access/authorize";
 import { roleScopes } from "../access/scopes";
 import { auditControlTx } from "../audit/audit";
 import type { SignedIn } from "../auth/sessions";
@@ -63,15 +63,10 @@ export async function decideConsent(signedIn: SignedIn, decision: ConsentDecisio
     return { redirectTo: clientRedirect(request.redirectUri, { error: "access_denied", error_description: "The person declined.", state: request.state }) };
   }
   const workspaceId = decision.workspaceId ?? "";
-  const [membership] = WORKSPACE_ID_PATTERN.test(workspaceId)
-    ? await control.db
-        .select({ role: memberships.role })
-        .from(memberships)
-        .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)))
-    : [];
-  if (!membership) throw notFound("No such workspace.");
+  const role = WORKSPACE_ID_PATTERN.test(workspaceId) ? await membershipRole(userId, workspaceId) : null;
+  if (!role) throw notFound("No such workspace.");
   // Only what was asked for, what the person ticked, and what their role allows.
-  const scopes = request.scopes.filter((scope) => decision.scopes.includes(scope) && roleScopes[membership.role].includes(scope));
+  const scopes = request.scopes.filter((scope) => decision.scopes.includes(scope) && roleScopes[role].includes(scope));
   if (scopes.length === 0) {
     throw new HttpError(403, "scope_exceeds_role", "Pick at least one permission that your role in this workspace allows.");
   }
