@@ -42,6 +42,12 @@ export async function signUp(page: Page, email: string, password = PASSWORD): Pr
   await expect(page.getByRole("heading", { name: "Workspaces" })).toBeVisible();
 }
 
+/** Signs out and waits for the sign-in page it lands on (navigating again before then interrupts it). */
+export async function signOut(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+}
+
 export async function signIn(page: Page, email: string, password = PASSWORD): Promise<void> {
   await page.goto("/sign-in");
   await page.getByLabel("Email").fill(email);

@@ -1,5 +1,5 @@
 import { generate } from "otplib";
-import { createWorkspace, expect, PASSWORD, signIn, signUp, test, uniqueEmail } from "./fixtures";
+import { createWorkspace, expect, PASSWORD, signIn, signOut, signUp, test, uniqueEmail } from "./fixtures";
 
 test("sign up, create a workspace, sign out, and the old cookie is refused", async ({ page, context }) => {
   const email = uniqueEmail("flow");
@@ -13,8 +13,7 @@ test("sign up, create a workspace, sign out, and the old cookie is refused", asy
   expect(session?.httpOnly).toBe(true);
   expect(session?.sameSite).toBe("Lax");
 
-  await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await signOut(page);
 
   // Put the signed-out cookie back: the server deleted the session, so it opens nothing.
   await context.addCookies([session!]);
@@ -44,7 +43,7 @@ test("another user opening the first user's workspace URL gets 404", async ({ br
 test("a wrong password shows one clear message", async ({ page }) => {
   const email = uniqueEmail("wrong");
   await signUp(page, email);
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await signOut(page);
   await signIn(page, email, "not the right password");
   await expect(page.getByRole("form", { name: "Sign in" }).getByRole("alert")).toHaveText("Email or password is incorrect.");
 });
@@ -63,7 +62,7 @@ test("turn on TOTP, then sign in with a code from the authenticator", async ({ p
   await page.getByRole("button", { name: "I have saved my backup codes" }).click();
   await expect(page.getByText("Two-factor authentication is on.")).toBeVisible();
 
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await signOut(page);
   await signIn(page, email, PASSWORD);
   const codeField = page.getByLabel("Authentication code");
   await expect(codeField).toBeVisible();
