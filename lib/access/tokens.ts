@@ -6,6 +6,7 @@ import { isWellFormedSecret, mintPrefixedSecret, randomId, sha256Hex } from "../
 import { getControlDb, type ControlDb } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { logger } from "../http/log";
+import { nameText } from "../http/text";
 import { normalizeScopes, roleScopes, scopeSchema, tokenScopes, type Scope } from "./scopes";
 
 /**
@@ -34,7 +35,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 export const issueTokenSchema = z
   .object({
-    name: z.string().trim().min(1, "Give the token a name.").max(80).default("token"),
+    name: nameText(80, "Give the token a name.").default("token"),
     role: z.enum(["viewer", "member", "admin"]).optional(),
     scopes: z.array(scopeSchema).min(1).max(32).optional(),
     expiresInDays: z.number().int().min(1).max(MAX_TOKEN_DAYS).default(DEFAULT_TOKEN_DAYS),

@@ -1,15 +1,12 @@
 import { hash, verify, type Algorithm } from "@node-rs/argon2";
-import { z } from "zod";
+import { text } from "../http/text";
 
 // OWASP's Argon2id baseline: 19 MiB, 2 passes, 1 lane.
 const ARGON2_OPTIONS = { algorithm: 2 as Algorithm /* Argon2id */, memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 };
 
 export const PASSWORD_MIN_LENGTH = 12;
 // A cap keeps one request from making Argon2 hash megabytes.
-export const passwordSchema = z
-  .string()
-  .min(PASSWORD_MIN_LENGTH, `Use at least ${PASSWORD_MIN_LENGTH} characters.`)
-  .max(1024, "Use at most 1024 characters.");
+export const passwordSchema = text(1024).min(PASSWORD_MIN_LENGTH, `Use at least ${PASSWORD_MIN_LENGTH} characters.`);
 
 export function hashPassword(password: string): Promise<string> {
   return hash(password, ARGON2_OPTIONS);

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { User } from "@/db/control/schema";
 import { auditControl } from "../audit/audit";
 import { HttpError } from "../http/errors";
+import { text } from "../http/text";
 import { isMfaEnabled, verifySecondFactor } from "./mfa";
 import { verifyPassword } from "./password";
 import { clearSignInFailures, limitSignInAttempt, recordSignInFailure } from "../http/rate-limits";
@@ -10,8 +11,8 @@ import { emailSchema, findUserByEmail } from "./users";
 export const signInSchema = z.object({
   email: emailSchema,
   // Length only: sign-in must not reveal the sign-up rules, and the cap bounds Argon2's input.
-  password: z.string().min(1, "Enter your password.").max(1024),
-  code: z.string().trim().max(64).optional(),
+  password: text(1024).min(1, "Enter your password."),
+  code: text(64).trim().optional(),
 });
 
 // The same words for an unknown email and a wrong password, so the answer names no account.

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { getConfig } from "../config";
 import { HttpError } from "./errors";
+import { findBadText } from "./text";
 
 /**
  * Reads a JSON body no larger than the configured cap (ENCLAVE_BODY_LIMIT_BYTES), counting the
@@ -23,6 +24,9 @@ export async function readJson<T extends z.ZodType>(request: Request, schema: T)
   if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
     throw new HttpError(400, "invalid_request", `The JSON is nested more than ${MAX_JSON_DEPTH} levels deep.`);
   }
+  // Before the schema, so free-form values (session state, event payloads) are held to it too.
+  const bad = findBadText(value);
+  if (bad) throw new HttpError(400, "invalid_request", `${bad.path || "body"}: ${bad.problem}`, {}, { [bad.path || "_"]: [bad.problem] });
   return parseInput(schema, value);
 }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { HttpError } from "../http/errors";
+import { text } from "../http/text";
 import { parseInput } from "../http/body";
 import {
   createKnowledge,
@@ -33,7 +34,7 @@ const search = defineTool({
   description: "Full-text search over the workspace's knowledge entries, best matches first. Any word may match.",
   annotations: readOnly,
   inputSchema: z.object({
-    query: z.string().max(500).describe("Words to look for"),
+    query: text(500).describe("Words to look for"),
     limit: z.number().int().min(1).max(50).default(10),
   }),
   outputSchema: z.object({

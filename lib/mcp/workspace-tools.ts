@@ -2,6 +2,7 @@ import { z } from "zod";
 import { getConfig } from "../config";
 import { parseInput } from "../http/body";
 import { HttpError } from "../http/errors";
+import { text } from "../http/text";
 import { getAgentSession, putAgentSession, putSessionSchema, sessionNameSchema } from "../workspace/agent-sessions";
 import { artifactNameSchema, getArtifact, isTextualMediaType, parseContentType, putArtifact } from "../workspace/artifacts";
 import { listEvents, listEventsQuerySchema, publishEvent, publishEventSchema } from "../workspace/events";
@@ -93,6 +94,8 @@ const getArtifactTool = defineTool({
   },
 });
 
+// A tool call is one JSON body (ENCLAVE_BODY_LIMIT_BYTES); the artifact cap is checked on the bytes.
+const MAX_TOOL_TEXT = 8 * 1024 * 1024;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 const putArtifactTool = defineTool({
@@ -103,9 +106,9 @@ const putArtifactTool = defineTool({
   annotations: { ...writes, idempotentHint: true },
   inputSchema: z.object({
     name: artifactNameSchema,
-    content: z.string().optional().describe("The artifact as text"),
-    base64: z.string().optional().describe("The artifact's bytes, base64-encoded"),
-    mediaType: z.string().max(200).default("text/plain; charset=utf-8"),
+    content: text(MAX_TOOL_TEXT).optional().describe("The artifact as text"),
+    base64: text(MAX_TOOL_TEXT).optional().describe("The artifact's bytes, base64-encoded"),
+    mediaType: text(200).default("text/plain; charset=utf-8"),
   }),
   outputSchema: z.object({ artifact: artifactMetaSchema, redaction: redactionReportSchema }),
   run: async (access, { name, content, base64, mediaType }) => {

@@ -6,7 +6,8 @@ import { withWorkspace } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { mergeReports, redactJson, redactText, type RedactionReport } from "./redaction";
 import { auditRedaction, redactionPolicy } from "./redaction-settings";
-import { jsonWithin, plainText, urlName } from "./text";
+import { storedText, urlName } from "../http/text";
+import { jsonWithin } from "./text";
 
 /**
  * Agent sessions: named JSON state that agents read, change and write back. Every write names
@@ -20,7 +21,7 @@ export const sessionNameSchema = urlName(128);
 export const putSessionSchema = z.object({
   rev: z.number().int().min(0),
   state: z.json(),
-  channel: plainText(128).trim().min(1).nullish(),
+  channel: storedText(128).trim().min(1).nullish(),
 });
 
 export type AgentSession = { name: string; channel: string | null; state: unknown; rev: number; createdAt: number; updatedAt: number; updatedBy: string };

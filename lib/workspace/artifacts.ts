@@ -7,7 +7,7 @@ import { withWorkspace } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { mergeReports, redactJson, redactText, type RedactionPolicy, type RedactionReport, emptyReport } from "./redaction";
 import { auditRedaction, redactionPolicy } from "./redaction-settings";
-import { urlName } from "./text";
+import { urlName } from "../http/text";
 
 /**
  * Artifacts: named blobs stored inside the workspace's encrypted database (so never plaintext

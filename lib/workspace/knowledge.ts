@@ -8,18 +8,19 @@ import { withWorkspace } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { mergeReports, redactText, type RedactionPolicy, type RedactionReport } from "./redaction";
 import { auditRedaction, redactionPolicy } from "./redaction-settings";
-import { decodeCursor, encodeCursor, plainText } from "./text";
+import { storedText, text } from "../http/text";
+import { decodeCursor, encodeCursor } from "./text";
 
 export const KNOWLEDGE_BODY_MAX = 256 * 1024;
 
-const tagSchema = plainText(64).trim().min(1).regex(/^[^,]+$/, "A tag cannot contain a comma.");
+const tagSchema = storedText(64).trim().min(1).regex(/^[^,]+$/, "A tag cannot contain a comma.");
 export const knowledgeIdSchema = z.string().regex(/^kn_[0-9a-f]{32}$/, "Not a knowledge id.");
 
 export const knowledgeInputSchema = z.object({
-  title: plainText(200).trim().min(1, "Give it a title."),
-  body: plainText(KNOWLEDGE_BODY_MAX),
+  title: storedText(200).trim().min(1, "Give it a title."),
+  body: storedText(KNOWLEDGE_BODY_MAX),
   tags: z.array(tagSchema).max(32).default([]),
-  source: plainText(500).trim().min(1).nullish(),
+  source: storedText(500).trim().min(1).nullish(),
 });
 
 /** A patch changes only what it names; `version`, when sent, must be the one the editor read. */
@@ -31,7 +32,7 @@ export const knowledgePatchSchema = knowledgeInputSchema
   .refine((patch) => Object.keys(patch).some((key) => key !== "version"), "Change at least one field.");
 
 export const listQuerySchema = z.object({
-  cursor: z.string().max(200).optional(),
+  cursor: text(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 
@@ -44,16 +45,16 @@ const toEntry = (row: KnowledgeRow): KnowledgeEntry => ({ ...row, tags: JSON.par
 /** Redacts every text field of an entry with one policy; the report covers them all. */
 function redactFields<T extends Partial<KnowledgeInput>>(input: T, policy: RedactionPolicy) {
   const reports: RedactionReport[] = [];
-  const text = (value: string) => {
+  const redact = (value: string) => {
     const result = redactText(value, policy);
     reports.push(result.report);
     return result.text;
   };
   const out = { ...input };
-  if (out.title !== undefined) out.title = text(out.title);
-  if (out.body !== undefined) out.body = text(out.body);
-  if (out.tags !== undefined) out.tags = out.tags.map(text);
-  if (out.source) out.source = text(out.source);
+  if (out.title !== undefined) out.title = redact(out.title);
+  if (out.body !== undefined) out.body = redact(out.body);
+  if (out.tags !== undefined) out.tags = out.tags.map(redact);
+  if (out.source) out.source = redact(out.source);
   return { values: out, report: mergeReports(...reports) };
 }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { withWorkspace } from "../db/store";
+import { text } from "../http/text";
 
 /**
  * Full-text search over knowledge (FTS5, bm25-ranked, title weighted above tags above body).
@@ -10,7 +11,7 @@ import { withWorkspace } from "../db/store";
  * Any term may match (OR); bm25 ranks entries that match more, and rarer, terms first.
  */
 export const searchQuerySchema = z.object({
-  q: z.string().max(500).default(""),
+  q: text(500).default(""),
   limit: z.coerce.number().int().min(1).max(50).default(20),
 });
 
