@@ -5,6 +5,11 @@ import { contentSecurityPolicy } from "@/lib/http/csp";
 
 // Pages anyone may see; every other page needs a session cookie before it is even rendered.
 const PUBLIC_PAGES = new Set(["/sign-in", "/sign-up"]);
+// An AI client may open the consent page in a popup and wait for its callback with
+// `window.opener`: these pages (and sign-in on the way to one) keep the opener, every other
+// page takes the default Cross-Origin-Opener-Policy: same-origin (lib/http/security-headers.ts).
+const isConsentFlow = (pathname: string, returnTo: string | null) =>
+  pathname === "/oauth/authorize" || (pathname === "/sign-in" && (returnTo ?? "").startsWith("/oauth/authorize"));
 // Endpoints for machines (bearer tokens, OAuth clients): they answer for themselves, never with a redirect.
 const MACHINE_PATHS = /^\/(?:api\/|mcp(?:\/|$)|\.well-known\/|oauth\/(?:register|token|revoke|authorize\/decision)(?:\/|$))/;
 
@@ -28,6 +33,7 @@ export function proxy(request: NextRequest) {
     if (pathname === "/oauth/authorize") signIn.searchParams.set("returnTo", `${pathname}${search}`);
     const response = NextResponse.redirect(signIn);
     response.headers.set("content-security-policy", csp);
+    if (isConsentFlow(pathname, null)) response.headers.set("cross-origin-opener-policy", "unsafe-none");
     return response;
   }
   const requestHeaders = new Headers(request.headers);
@@ -35,6 +41,7 @@ export function proxy(request: NextRequest) {
   requestHeaders.set("content-security-policy", csp);
   const response = NextResponse.next({ request: { headers: requestHeaders } });
   response.headers.set("content-security-policy", csp);
+  if (isConsentFlow(pathname, request.nextUrl.searchParams.get("returnTo"))) response.headers.set("cross-origin-opener-policy", "unsafe-none");
   return response;
 }
 

@@ -1,13 +1,18 @@
 /**
  * Enclave's process: validates the environment, opens control.db with the master key (and
  * stops with one clear line if either is wrong), builds the app if there is no build yet,
- * then serves Next.js behind a thin wrapper that gives each request its id, rotates
- * session ids that are due, and writes one JSON log line per request.
+ * then serves Next.js behind a thin wrapper that gives each request its id and the security
+ * headers, refuses methods and request targets nothing here serves, rotates session ids that
+ * are due, and writes one JSON log line per request.
  */
+// Enclave sends nothing anywhere: Next's build and server telemetry are off, before Next loads.
+process.env.NEXT_TELEMETRY_DISABLED = "1";
+
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
+import type { Duplex } from "node:stream";
 import path from "node:path";
 import { parse } from "cookie";
 import { ConfigError, getConfig, type Config } from "./lib/config";
@@ -15,6 +20,9 @@ import { MasterKeyError } from "./lib/crypto/keys";
 import { closeStore, getStore } from "./lib/db/store";
 import { runWithRequestContext, type RequestContext } from "./lib/http/context";
 import { logger } from "./lib/http/log";
+import { errorResponse, HttpError } from "./lib/http/errors";
+import { requestTargetProblem } from "./lib/http/request-target";
+import { securityHeaders } from "./lib/http/security-headers";
 import { sessionCookie, sessionCookieName } from "./lib/auth/cookies";
 import { rotateSessionIfDue } from "./lib/auth/sessions";
 import { sweepExpiredOAuthRows } from "./lib/oauth/sweep";
@@ -60,6 +68,25 @@ async function rotateSession(req: http.IncomingMessage, res: http.ServerResponse
   req.headers.cookie = (req.headers.cookie ?? "").replace(`${name}=${token}`, `${name}=${rotated.token}`);
 }
 
+/**
+ * Every response gets each security header it has not set itself, whoever writes it: Next,
+ * a route, or this wrapper. Patching writeHead catches implicit writes too (a bare res.end).
+ */
+function withSecurityHeaders(res: http.ServerResponse): void {
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => http.ServerResponse;
+  res.writeHead = ((...args: unknown[]) => {
+    for (const [name, value] of Object.entries(securityHeaders)) if (!res.hasHeader(name)) res.setHeader(name, value);
+    return writeHead(...args);
+  }) as typeof res.writeHead;
+}
+
+/** Writes an error in the one JSON shape (HEAD gets the status and headers alone). */
+async function sendError(req: http.IncomingMessage, res: http.ServerResponse, error: HttpError, requestId: string): Promise<void> {
+  const response = errorResponse(error, requestId);
+  res.writeHead(response.status, Object.fromEntries(response.headers));
+  res.end(req.method === "HEAD" ? undefined : await response.text());
+}
+
 function serve(config: Config, handle: Handle): http.RequestListener {
   return (req, res) => {
     const started = performance.now();
@@ -71,6 +98,7 @@ function serve(config: Config, handle: Handle): http.RequestListener {
     };
     req.headers["x-request-id"] = context.requestId;
     res.setHeader("x-request-id", context.requestId);
+    withSecurityHeaders(res);
     const pathname = (req.url ?? "/").split("?")[0];
     res.on("finish", () => {
       // The path only: query strings may carry codes or tokens.
@@ -86,19 +114,51 @@ function serve(config: Config, handle: Handle): http.RequestListener {
     });
     void runWithRequestContext(context, async () => {
       try {
+        const refused = requestTargetProblem(req.method ?? "", req.url ?? "/");
+        if (refused) return await sendError(req, res, refused, context.requestId);
         if (!pathname?.startsWith("/_next/")) await rotateSession(req, res);
         // Next answers `/mcp/` with a redirect, which some MCP clients do not follow with their POST.
         if (pathname === "/mcp/") req.url = `/mcp${(req.url ?? "").slice("/mcp/".length)}`;
         await handle(req, res);
       } catch (error) {
         logger.error({ err: error, requestId: context.requestId }, "request failed");
-        if (!res.headersSent) {
-          res.writeHead(500, { "content-type": "application/json" });
-          res.end(JSON.stringify({ error: "internal_error", message: "Something went wrong on our side.", requestId: context.requestId }));
-        }
+        if (!res.headersSent) await sendError(req, res, new HttpError(500, "internal_error", "Something went wrong on our side."), context.requestId);
       }
     });
   };
+}
+
+/**
+ * Requests Node answers before any handler runs still get our error shape and headers, not
+ * Node's bare 400 or a dropped socket: a method its parser does not know, a broken request
+ * line, oversized headers (clientError) and CONNECT, which nothing here serves.
+ */
+function answerOnSocket(socket: Duplex, status: number, reason: string, error: HttpError): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const requestId = randomUUID();
+  const body = JSON.stringify({ error: error.code, message: error.message, requestId });
+  const headers = {
+    ...securityHeaders,
+    ...error.headers,
+    "content-type": "application/json",
+    "content-length": String(Buffer.byteLength(body)),
+    "x-request-id": requestId,
+    connection: "close",
+  };
+  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}`).join("\r\n");
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head}\r\n\r\n${body}`);
+  logger.info({ requestId, status, error: error.code }, "refused a request Node could not hand on");
+}
+
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === "HPE_HEADER_OVERFLOW") {
+    answerOnSocket(socket, 431, "Request Header Fields Too Large", new HttpError(431, "headers_too_large", "The request headers are too large."));
+  } else {
+    answerOnSocket(socket, 400, "Bad Request", new HttpError(400, "malformed_request", "The request could not be read as HTTP."));
+  }
 }
 
 async function main(): Promise<void> {
@@ -112,6 +172,11 @@ async function main(): Promise<void> {
   const app = next({ dev, dir: root, hostname: config.HOST, port: config.PORT });
   await app.prepare();
   const server = http.createServer(serve(config, app.getRequestHandler()));
+  server.on("clientError", answerClientError);
+  server.on("connect", (_req: http.IncomingMessage, socket: Duplex) => {
+    const refusal = requestTargetProblem("CONNECT", "/");
+    if (refusal) answerOnSocket(socket, 405, "Method Not Allowed", refusal);
+  });
   server.listen(config.PORT, config.HOST, () => {
     logger.info({ url: config.ENCLAVE_PUBLIC_URL.origin, listen: `${config.HOST}:${config.PORT}`, dataDir: config.dataDir }, "enclave is ready");
   });

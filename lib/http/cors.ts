@@ -28,6 +28,8 @@ export function withCors(response: Response, allowOrigin: string): Response {
   const headers = new Headers(response.headers);
   setOriginHeaders(headers, allowOrigin);
   headers.set("Access-Control-Expose-Headers", exposedHeaders.join(", "));
+  // Meant to be read from other origins: the default same-origin CORP would say otherwise.
+  headers.set("Cross-Origin-Resource-Policy", "cross-origin");
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
