@@ -1,4 +1,5 @@
-import { assertSameOrigin, sessionFromCookies } from "../http/handler";
+import { sessionFromCookies } from "../auth/provider";
+import { assertSameOrigin } from "../http/origin";
 import { HttpError } from "../http/errors";
 import { accessTo, type Principal } from "./authorize";
 import type { Scope } from "./scopes";

@@ -1,18 +1,18 @@
 import type { z } from "zod";
-import { authorize, type WorkspaceAccess } from "../access/authorize";
-import { principalFromRequest } from "../access/principal";
 import type { Scope } from "../access/scopes";
-import { parseInput, readJson } from "../http/body";
-import { handleRequest, type RouteContext } from "../http/handler";
-import { limitApiCall, type ApiLimitGroup } from "../http/rate-limits";
+import type { ApiLimitGroup } from "../http/rate-limits";
 
 /**
- * One REST endpoint, described once: the route handler is built from this description and the
- * OpenAPI document is generated from the same list, so the two cannot drift apart.
+ * Endpoints, each described once: its route handler is built from the description (see
+ * route.ts), the OpenAPI document and the input fuzz test are generated from the same lists,
+ * so none of them can drift from what the server does.
  */
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** A REST endpoint under /api/v1, for team tokens (and the portal's cookie), bound to one workspace. */
 export type Endpoint = {
   operationId: string;
-  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  method: HttpMethod;
   /** OpenAPI path under /api/v1, e.g. `/workspaces/{workspaceId}/knowledge/{id}`. */
   path: string;
   summary: string;
@@ -30,34 +30,18 @@ export type Endpoint = {
 
 export const defineEndpoint = <const E extends Endpoint>(endpoint: E): E => endpoint;
 
-type Infer<T> = T extends z.ZodType ? z.infer<T> : undefined;
-
-export type ApiCtx<E extends Endpoint> = {
-  access: WorkspaceAccess;
-  body: Infer<E["body"]>;
-  query: Infer<E["query"]>;
-  params: Record<string, string>;
-  request: Request;
-  requestId: string;
+/**
+ * One of the portal's own JSON endpoints (sign-in, account, workspaces, the consent answer):
+ * `public` — anyone, state-changing calls still same-origin; `user` — a signed-in person.
+ */
+export type PortalEndpoint = {
+  operationId: string;
+  method: HttpMethod;
+  /** The full path, e.g. `/api/account/clients/{grantId}`. */
+  path: string;
+  summary: string;
+  trust: "public" | "user";
+  body?: z.ZodType;
 };
 
-/**
- * The REST route wrapper, in the order that keeps refusals cheap and uninformative:
- * rate limit (per IP, per endpoint) → who is calling (401) → may they, in this workspace
- * (404 for a workspace they cannot see, 403 naming the missing scope) → query and body
- * (400/413/415) → the handler. Nothing is read or written before all checks pass.
- */
-export function apiRoute<E extends Endpoint>(endpoint: E, fn: (ctx: ApiCtx<E>) => Promise<unknown>) {
-  return (request: Request, routeContext?: RouteContext): Promise<Response> =>
-    handleRequest(request, routeContext, async ({ params, ip, requestId }) => {
-      await limitApiCall(endpoint.limit, endpoint.operationId, ip);
-      const principal = await principalFromRequest(request);
-      const access = await authorize(principal, params.workspaceId ?? "", endpoint.scope);
-      const query = endpoint.query ? parseInput(endpoint.query, Object.fromEntries(new URL(request.url).searchParams)) : undefined;
-      const body = endpoint.body ? await readJson(request, endpoint.body) : undefined;
-      const result = await fn({ access, body, query, params, request, requestId } as ApiCtx<E>);
-      if (result instanceof Response) return result;
-      if (endpoint.status === 204) return new Response(null, { status: 204 });
-      return Response.json(result, { status: endpoint.status ?? 200, headers: { "cache-control": "no-store" } });
-    });
-}
+export const definePortalEndpoint = <const E extends PortalEndpoint>(endpoint: E): E => endpoint;

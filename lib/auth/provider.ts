@@ -1,3 +1,4 @@
+import { parse } from "cookie";
 import { getConfig } from "../config";
 import { sessionCookieName } from "./cookies";
 import { resolveSession, type SignedIn } from "./sessions";
@@ -22,4 +23,10 @@ export function getAuthProvider(): AuthProvider {
     case "local":
       return localProvider;
   }
+}
+
+/** The person a request's cookies sign in, or null. */
+export function sessionFromCookies(request: Request): Promise<SignedIn | null> {
+  const cookies = parse(request.headers.get("cookie") ?? "");
+  return getAuthProvider().signedIn((name) => cookies[name]);
 }

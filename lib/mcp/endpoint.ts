@@ -5,7 +5,7 @@ import { assertNoTokenInQuery } from "../access/principal";
 import { readJson } from "../http/body";
 import { corsPreflight, withCors } from "../http/cors";
 import { HttpError } from "../http/errors";
-import { handleRequest } from "../http/handler";
+import { handleRequest } from "../api/route";
 import { limitApiCall } from "../http/rate-limits";
 import {
   accessFromBearer,

@@ -1,4 +1,4 @@
-import { handleRequest, type BaseCtx, type RouteContext } from "../http/handler";
+import { handleRequest, type BaseCtx, type RouteContext } from "../api/route";
 import { readBody } from "../http/body";
 import { corsPreflight, withCors } from "../http/cors";
 import { oauthError } from "./errors";

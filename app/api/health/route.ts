@@ -1,7 +1,8 @@
 import { getControlDb } from "@/lib/db/store";
-import { handler, otherMethods } from "@/lib/http/handler";
+import { portalEndpoints } from "@/lib/api/portal-endpoints";
+import { otherMethods, portalRoute } from "@/lib/api/route";
 
-export const GET = handler({ trust: "public" }, async () => {
+export const GET = portalRoute(portalEndpoints.health, async () => {
   await getControlDb();
   return Response.json({ status: "ok" }, { headers: { "cache-control": "no-store" } });
 });

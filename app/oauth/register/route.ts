@@ -1,5 +1,5 @@
 import { readJson } from "@/lib/http/body";
-import { otherMethods } from "@/lib/http/handler";
+import { otherMethods } from "@/lib/api/route";
 import { limitClientRegistration } from "@/lib/http/rate-limits";
 import { registerClient } from "@/lib/oauth/clients";
 import { oauthEndpoint, oauthPreflight } from "@/lib/oauth/http";

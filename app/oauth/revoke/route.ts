@@ -1,4 +1,4 @@
-import { otherMethods } from "@/lib/http/handler";
+import { otherMethods } from "@/lib/api/route";
 import { limitApiCall } from "@/lib/http/rate-limits";
 import { authenticateClient } from "@/lib/oauth/clients";
 import { oauthError } from "@/lib/oauth/errors";

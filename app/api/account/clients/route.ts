@@ -1,4 +1,5 @@
-import { handler, otherMethods } from "@/lib/http/handler";
+import { portalEndpoints } from "@/lib/api/portal-endpoints";
+import { otherMethods, portalRoute } from "@/lib/api/route";
 import { limitApiCall } from "@/lib/http/rate-limits";
 import { listConnectedClients, type ConnectedClient } from "@/lib/oauth/connected-clients";
 
@@ -15,7 +16,7 @@ const personView = (client: ConnectedClient) => ({
   redirectUri: client.redirectUri,
 });
 
-export const GET = handler({ trust: "user" }, async ({ session, ip }) => {
+export const GET = portalRoute(portalEndpoints.listAccountClients, async ({ session, ip }) => {
   await limitApiCall("admin", "listAccountClients", ip);
   const items = (await listConnectedClients({ userId: session.user.id })).map(personView);
   return Response.json({ items }, { headers: { "cache-control": "no-store" } });

@@ -1,8 +1,9 @@
 import { signedInResponse } from "@/lib/auth/responses";
-import { signIn, signInSchema } from "@/lib/auth/sign-in";
-import { handler, otherMethods } from "@/lib/http/handler";
+import { signIn } from "@/lib/auth/sign-in";
+import { portalEndpoints } from "@/lib/api/portal-endpoints";
+import { otherMethods, portalRoute } from "@/lib/api/route";
 
-export const POST = handler({ trust: "public", body: signInSchema }, async ({ body, ip, userAgent }) => {
+export const POST = portalRoute(portalEndpoints.signIn, async ({ body, ip, userAgent }) => {
   const user = await signIn(body, ip);
   return signedInResponse(user.id, { ip, userAgent }, { user: { id: user.id, email: user.email } });
 });

@@ -1,11 +1,12 @@
 import { auditControl } from "@/lib/audit/audit";
 import { clearedSessionCookie, readSessionToken } from "@/lib/auth/cookies";
 import { deleteSession } from "@/lib/auth/sessions";
-import { handler, otherMethods } from "@/lib/http/handler";
+import { portalEndpoints } from "@/lib/api/portal-endpoints";
+import { otherMethods, portalRoute } from "@/lib/api/route";
 
 // Public so an already-ended session can still clear its cookie; same-origin is enforced.
 // Answers a plain form post (the portal's button works without JavaScript) with a redirect.
-export const POST = handler({ trust: "public" }, async ({ request }) => {
+export const POST = portalRoute(portalEndpoints.signOut, async ({ request }) => {
   const token = readSessionToken(request.headers.get("cookie"));
   const userId = token ? await deleteSession(token) : null;
   if (userId) await auditControl({ actor: { type: "user", id: userId }, action: "user.sign_out", target: userId });

@@ -1,9 +1,10 @@
 import { limitSignUp } from "@/lib/http/rate-limits";
 import { signedInResponse } from "@/lib/auth/responses";
-import { createUser, credentialsSchema } from "@/lib/auth/users";
-import { handler, otherMethods } from "@/lib/http/handler";
+import { createUser } from "@/lib/auth/users";
+import { portalEndpoints } from "@/lib/api/portal-endpoints";
+import { otherMethods, portalRoute } from "@/lib/api/route";
 
-export const POST = handler({ trust: "public", body: credentialsSchema }, async ({ body, ip, userAgent }) => {
+export const POST = portalRoute(portalEndpoints.signUp, async ({ body, ip, userAgent }) => {
   await limitSignUp(ip);
   const user = await createUser(body);
   return signedInResponse(user.id, { ip, userAgent }, { user: { id: user.id, email: user.email } }, 201);

@@ -1,8 +1,9 @@
 import { openApiDocument } from "@/lib/api/openapi";
 import { getConfig } from "@/lib/config";
-import { handler, otherMethods } from "@/lib/http/handler";
+import { portalEndpoints } from "@/lib/api/portal-endpoints";
+import { otherMethods, portalRoute } from "@/lib/api/route";
 
-export const GET = handler({ trust: "public" }, () =>
+export const GET = portalRoute(portalEndpoints.openApi, () =>
   Promise.resolve(Response.json(openApiDocument(getConfig().ENCLAVE_PUBLIC_URL.origin), { headers: { "cache-control": "no-cache" } })),
 );
 export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

@@ -1,6 +1,5 @@
-import { apiRoute } from "@/lib/api/endpoint";
 import { endpoints } from "@/lib/api/endpoints";
-import { otherMethods } from "@/lib/http/handler";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { listArtifacts } from "@/lib/workspace/artifacts";
 
 export const GET = apiRoute(endpoints.listArtifacts, async ({ access }) => ({ items: await listArtifacts(access.workspaceId) }));

@@ -1,6 +1,5 @@
-import { apiRoute } from "@/lib/api/endpoint";
 import { endpoints } from "@/lib/api/endpoints";
-import { otherMethods } from "@/lib/http/handler";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { listConnectedClients, type ConnectedClient } from "@/lib/oauth/connected-clients";
 
 // Field by field, so the API answers with what its schema documents and nothing a later column adds.

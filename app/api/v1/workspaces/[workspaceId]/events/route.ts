@@ -1,6 +1,5 @@
-import { apiRoute } from "@/lib/api/endpoint";
 import { endpoints } from "@/lib/api/endpoints";
-import { otherMethods } from "@/lib/http/handler";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { listEvents, publishEvent } from "@/lib/workspace/events";
 
 export const GET = apiRoute(endpoints.listEvents, ({ access, query }) => listEvents(access.workspaceId, query));

@@ -1,6 +1,5 @@
-import { apiRoute } from "@/lib/api/endpoint";
 import { endpoints } from "@/lib/api/endpoints";
-import { otherMethods } from "@/lib/http/handler";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { createKnowledge, listKnowledge } from "@/lib/workspace/knowledge";
 
 export const GET = apiRoute(endpoints.listKnowledge, ({ access, query }) => listKnowledge(access.workspaceId, query));

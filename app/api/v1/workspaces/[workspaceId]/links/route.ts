@@ -1,6 +1,5 @@
-import { apiRoute } from "@/lib/api/endpoint";
 import { endpoints } from "@/lib/api/endpoints";
-import { otherMethods } from "@/lib/http/handler";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { createLink } from "@/lib/workspace/links";
 
 export const POST = apiRoute(endpoints.createLink, ({ access, body }) => createLink(access, body));

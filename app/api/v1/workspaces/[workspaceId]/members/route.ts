@@ -1,7 +1,6 @@
 import { addMember, listMembers } from "@/lib/access/members";
-import { apiRoute } from "@/lib/api/endpoint";
 import { endpoints } from "@/lib/api/endpoints";
-import { otherMethods } from "@/lib/http/handler";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 
 export const GET = apiRoute(endpoints.listMembers, async ({ access }) => ({ items: await listMembers(access.workspaceId) }));
 export const POST = apiRoute(endpoints.addMember, ({ access, body }) => addMember(access, body));

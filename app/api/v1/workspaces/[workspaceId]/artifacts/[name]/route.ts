@@ -1,8 +1,7 @@
-import { apiRoute } from "@/lib/api/endpoint";
 import { endpoints } from "@/lib/api/endpoints";
 import { getConfig } from "@/lib/config";
 import { readBody } from "@/lib/http/body";
-import { otherMethods } from "@/lib/http/handler";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { artifactResponse, deleteArtifact, getArtifact, parseArtifactName, parseContentType, putArtifact } from "@/lib/workspace/artifacts";
 
 export const GET = apiRoute(endpoints.getArtifact, async ({ access, params }) => artifactResponse(await getArtifact(access.workspaceId, params.name ?? "")));

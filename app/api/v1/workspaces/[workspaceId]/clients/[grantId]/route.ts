@@ -1,6 +1,5 @@
-import { apiRoute } from "@/lib/api/endpoint";
 import { endpoints } from "@/lib/api/endpoints";
-import { otherMethods } from "@/lib/http/handler";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { revokeConnectedClient } from "@/lib/oauth/connected-clients";
 
 // Scoped to the workspace the caller was authorized for: a grant id from elsewhere is a 404.

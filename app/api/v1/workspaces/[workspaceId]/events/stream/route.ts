@@ -1,7 +1,6 @@
 import { stillAuthorized } from "@/lib/access/principal";
-import { apiRoute } from "@/lib/api/endpoint";
 import { endpoints } from "@/lib/api/endpoints";
-import { otherMethods } from "@/lib/http/handler";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { openEventStream, resumeAfter } from "@/lib/workspace/event-stream";
 
 export const GET = apiRoute(endpoints.streamEvents, ({ access, request }) => {

@@ -1,6 +1,5 @@
-import { apiRoute } from "@/lib/api/endpoint";
 import { endpoints } from "@/lib/api/endpoints";
-import { otherMethods } from "@/lib/http/handler";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { deleteKnowledge, getKnowledge, updateKnowledge } from "@/lib/workspace/knowledge";
 
 export const GET = apiRoute(endpoints.getKnowledge, ({ access, params }) => getKnowledge(access.workspaceId, params.id ?? ""));

@@ -1,7 +1,6 @@
 import { changeMemberRole, removeMember } from "@/lib/access/members";
-import { apiRoute } from "@/lib/api/endpoint";
 import { endpoints } from "@/lib/api/endpoints";
-import { otherMethods } from "@/lib/http/handler";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 
 export const PATCH = apiRoute(endpoints.changeMemberRole, ({ access, params, body }) => changeMemberRole(access, params.userId ?? "", body.role));
 export const DELETE = apiRoute(endpoints.removeMember, ({ access, params }) => removeMember(access, params.userId ?? ""));

@@ -1,6 +1,5 @@
-import { apiRoute } from "@/lib/api/endpoint";
 import { endpoints } from "@/lib/api/endpoints";
-import { otherMethods } from "@/lib/http/handler";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { getAgentSession, putAgentSession } from "@/lib/workspace/agent-sessions";
 
 export const GET = apiRoute(endpoints.getSession, ({ access, params }) => getAgentSession(access.workspaceId, params.name ?? ""));

@@ -1,6 +1,5 @@
-import { apiRoute } from "@/lib/api/endpoint";
 import { endpoints } from "@/lib/api/endpoints";
-import { otherMethods } from "@/lib/http/handler";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { getRedactionSettings, setRedactionSettings } from "@/lib/workspace/redaction-settings";
 
 export const GET = apiRoute(endpoints.getRedactionSettings, ({ access }) => getRedactionSettings(access.workspaceId));

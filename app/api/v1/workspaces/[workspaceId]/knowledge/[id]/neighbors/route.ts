@@ -1,6 +1,5 @@
-import { apiRoute } from "@/lib/api/endpoint";
 import { endpoints } from "@/lib/api/endpoints";
-import { otherMethods } from "@/lib/http/handler";
+import { apiRoute, otherMethods } from "@/lib/api/route";
 import { neighbors } from "@/lib/workspace/links";
 
 export const GET = apiRoute(endpoints.neighbors, async ({ access, params }) => ({ items: await neighbors(access.workspaceId, params.id ?? "") }));

@@ -1,0 +1,25 @@
+import { credentialsSchema } from "../auth/users";
+import { mfaCodeSchema } from "../auth/mfa-schemas";
+import { signInSchema } from "../auth/sign-in";
+import { consentDecisionSchema } from "../oauth/consent";
+import { createWorkspaceSchema } from "../workspace/workspaces";
+import { definePortalEndpoint as endpoint } from "./endpoint";
+
+/** The portal's own JSON endpoints (besides /api/v1). Route files build their handlers from these entries. */
+export const portalEndpoints = {
+  health: endpoint({ operationId: "health", method: "GET", path: "/api/health", summary: "Liveness: 200 once control.db is open", trust: "public" }),
+  openApi: endpoint({ operationId: "openApi", method: "GET", path: "/api/v1/openapi.json", summary: "The OpenAPI document of /api/v1", trust: "public" }),
+  signUp: endpoint({ operationId: "signUp", method: "POST", path: "/api/auth/sign-up", summary: "Create an account and sign in", trust: "public", body: credentialsSchema }),
+  signIn: endpoint({ operationId: "signIn", method: "POST", path: "/api/auth/sign-in", summary: "Sign in with email, password and (when on) a second factor", trust: "public", body: signInSchema }),
+  signOut: endpoint({ operationId: "signOut", method: "POST", path: "/api/auth/sign-out", summary: "End this session", trust: "public" }),
+  listWorkspaces: endpoint({ operationId: "listWorkspaces", method: "GET", path: "/api/workspaces", summary: "The workspaces you belong to", trust: "user" }),
+  createWorkspace: endpoint({ operationId: "createWorkspace", method: "POST", path: "/api/workspaces", summary: "Create a workspace you own", trust: "user", body: createWorkspaceSchema }),
+  startMfa: endpoint({ operationId: "startMfa", method: "POST", path: "/api/account/mfa/setup", summary: "Start setting up TOTP", trust: "user" }),
+  confirmMfa: endpoint({ operationId: "confirmMfa", method: "POST", path: "/api/account/mfa/confirm", summary: "Turn TOTP on with a first code", trust: "user", body: mfaCodeSchema }),
+  disableMfa: endpoint({ operationId: "disableMfa", method: "POST", path: "/api/account/mfa/disable", summary: "Turn TOTP off with a code", trust: "user", body: mfaCodeSchema }),
+  listAccountClients: endpoint({ operationId: "listAccountClients", method: "GET", path: "/api/account/clients", summary: "Your connected AI clients, in every workspace", trust: "user" }),
+  revokeAccountClient: endpoint({ operationId: "revokeAccountClient", method: "DELETE", path: "/api/account/clients/{grantId}", summary: "Disconnect one of your AI clients", trust: "user" }),
+  decideConsent: endpoint({ operationId: "decideConsent", method: "POST", path: "/oauth/authorize/decision", summary: "The consent page's answer", trust: "user", body: consentDecisionSchema }),
+};
+
+export const portalEndpointList = Object.values(portalEndpoints);
