@@ -61,6 +61,7 @@ const envSchema = z.object({
   ENCLAVE_SYNC_RATE_LIMIT_PER_MINUTE: positiveInt(1200),
   ENCLAVE_ADMIN_RATE_LIMIT_PER_MINUTE: positiveInt(120),
   ENCLAVE_SSE_HEARTBEAT_SECONDS: positiveInt(15),
+  ENCLAVE_MAX_WORKSPACES_PER_USER: positiveInt(50),
   /** Browser origins besides ENCLAVE_PUBLIC_URL that may call /mcp (an MCP Inspector, a web client). */
   ENCLAVE_MCP_ALLOWED_ORIGINS: originList,
   ENCLAVE_TRUST_PROXY: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),

@@ -17,7 +17,7 @@ type Handler = (request: Request, context?: { params: Promise<Record<string, str
 /** A workspace with an owner and a fresh team token per role (as the owner issued them). */
 export async function workspaceWithTokens(email = `owner-${Math.random().toString(36).slice(2)}@example.com`) {
   const owner = await createUser({ email, password: "correct horse battery" });
-  const workspace = await createWorkspace(owner.id, "Team");
+  const workspace = await createWorkspace({ type: "user", userId: owner.id }, "Team");
   const issuer = { type: "user" as const, userId: owner.id, role: "owner" as const };
   const issue = async (role: "viewer" | "member" | "admin") =>
     (await issueTeamToken(workspace.id, { name: role, role, expiresInDays: 90 }, issuer)).token;

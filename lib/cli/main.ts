@@ -32,7 +32,7 @@ async function run(argv: string[]): Promise<void> {
     await getControlDb();
     const user = await findUserByEmail(owner);
     if (!user) throw new CliUsageError(`--owner: no user with email ${owner}`);
-    const workspace = await createWorkspace(user.id, name, CLI_ACTOR);
+    const workspace = await createWorkspace({ type: "operator", ownerId: user.id }, name);
     console.log(`created workspace "${workspace.name}" owned by ${user.email}`);
     console.log(workspace.id);
   } else if (command === "workspace list") {

@@ -3,10 +3,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { setConfigForTests } from "@/lib/config";
-import { auditControl, auditWorkspace, controlAuditLog, verifyAuditChain, workspaceAuditLog } from "@/lib/audit/audit";
+import { appendAudit, auditControl, auditWorkspace, controlAuditLog, verifyAuditChain, workspaceAuditLog } from "@/lib/audit/audit";
 import { MasterKeyError } from "@/lib/crypto/keys";
 import { randomId } from "@/lib/crypto/tokens";
 import { makeTempDir, testConfig } from "@/test/store";
+import { workspaces } from "@/db/control/schema";
 import { Connection } from "./connection";
 import type { WorkspaceDb } from "./store";
 import { closeStore, createWorkspaceFile, getControlDb, getStore, withWorkspace } from "./store";
@@ -237,8 +238,10 @@ describe("evicting workspace handles keeps data and never closes one in use", ()
       return db.db.select({ seq: workspaceAuditLog.seq }).from(workspaceAuditLog);
     });
     await inside;
-    await createWorkspaceFile(other1);
-    await createWorkspaceFile(other2); // `held` is now the least recently used of three: evicted
+    for (const id of [other1, other2]) {
+      await createWorkspaceFile(id);
+      await withWorkspace(id, () => Promise.resolve());
+    } // `held` is now the least recently used of three: evicted
     expect(getStore().openWorkspaceCount).toBe(2);
 
     release();
@@ -313,3 +316,47 @@ describe("evicting workspace handles keeps data and never closes one in use", ()
 function auditRow(seq: number): typeof workspaceAuditLog.$inferInsert {
   return { seq, at: Date.now(), actorType: "system", action: "workspace.create", details: "{}", prevHash: "0".repeat(64), hash: "x" };
 }
+
+describe("a workspace file exists only once the rows naming it committed", () => {
+  it("a commit that fails leaves no file and no folder", async () => {
+    const dataDir = useDataDir();
+    await getStore().control;
+    const before = tree(dataDir);
+    const id = randomId("ws");
+    await expect(
+      createWorkspaceFile(id, {
+        init: (db) => db.transaction((tx) => appendAudit(tx, workspaceAuditLog, { actor: { type: "system" }, action: "workspace.create" })),
+        commit: () => Promise.reject(new Error("control transaction failed")),
+      }),
+    ).rejects.toThrow(/control transaction failed/);
+    expect(tree(dataDir)).toEqual(before);
+    await expect(withWorkspace(id, () => Promise.resolve())).rejects.toThrow(/does not exist/);
+  });
+
+  it("an init that fails leaves nothing either, and commit never runs", async () => {
+    const dataDir = useDataDir();
+    await getStore().control;
+    const before = tree(dataDir);
+    const commit = vi.fn(() => Promise.resolve());
+    await expect(createWorkspaceFile(randomId("ws"), { init: () => Promise.reject(new Error("no")), commit })).rejects.toThrow("no");
+    expect(commit).not.toHaveBeenCalled();
+    expect(tree(dataDir)).toEqual(before);
+  });
+
+  it("after a crash mid-creation, the next start keeps a pending file whose row committed and removes one whose row did not", async () => {
+    const dataDir = useDataDir();
+    const control = await getControlDb();
+    const [committed, abandoned] = [randomId("ws"), randomId("ws")];
+    // What a crash between the control COMMIT and the rename leaves, and one before the COMMIT.
+    for (const id of [committed, abandoned]) {
+      await createWorkspaceFile(id, { init: (db) => db.transaction((tx) => appendAudit(tx, workspaceAuditLog, { actor: { type: "system" }, action: "workspace.create" })) });
+      fs.renameSync(path.join(dataDir, "workspaces", id), path.join(dataDir, "workspaces", `${id}.pending`));
+    }
+    await control.db.insert(workspaces).values({ id: committed, name: "Survivor", createdAt: Date.now(), createdBy: null });
+    await restart(dataDir);
+    await getStore().control;
+    expect(fs.readdirSync(path.join(dataDir, "workspaces")).sort()).toEqual([committed]);
+    expect(await workspaceChain(committed)).toMatchObject({ ok: true });
+    await expect(withWorkspace(abandoned, () => Promise.resolve())).rejects.toThrow(/does not exist/);
+  });
+});

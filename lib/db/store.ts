@@ -1,6 +1,8 @@
+import fs from "node:fs";
 import path from "node:path";
+import { eq } from "drizzle-orm";
 import { LRUCache } from "lru-cache";
-import { controlSchema, type ControlSchema } from "@/db/control/schema";
+import { controlSchema, workspaces, type ControlSchema } from "@/db/control/schema";
 import { workspaceSchema, type WorkspaceSchema } from "@/db/workspace/schema";
 import { getConfig } from "../config";
 import { deriveControlKey, deriveWorkspaceKey, loadMasterKey, MasterKeyError } from "../crypto/keys";
@@ -20,6 +22,9 @@ const MIGRATIONS = {
   workspace: path.join(process.cwd(), "db/workspace/migrations"),
 };
 
+/** A workspace folder being created is named `<id>.pending` until its control row commits. */
+const PENDING_SUFFIX = ".pending";
+
 type WorkspaceEntry = { db: Promise<WorkspaceDb>; users: number; evicted: boolean };
 
 class Store {
@@ -32,10 +37,13 @@ class Store {
   private readonly closing = new Set<Promise<void>>();
 
   constructor(readonly dataDir: string, masterKeyFromEnv: Buffer | undefined, cacheSize: number) {
-    ensurePrivateDir(dataDir);
+    ensurePrivateDir(path.join(dataDir, "workspaces"));
     enforceDataDirModes(dataDir);
     this.masterKey = loadMasterKey(dataDir, masterKeyFromEnv);
-    this.control = this.openControl();
+    this.control = this.openControl().then(async (control) => {
+      await this.settlePendingWorkspaces(control);
+      return control;
+    });
     this.workspaces = new LRUCache({
       max: cacheSize,
       // Closing waits for the handle's last user: an evicted handle may still be mid-request.
@@ -63,26 +71,77 @@ class Store {
     }
   }
 
-  workspaceFile(workspaceId: string): string {
+  private workspaceDir(workspaceId: string, pending = false): string {
     // The id names a folder, so nothing but our own id format may reach path.join.
     if (!WORKSPACE_ID_PATTERN.test(workspaceId)) throw new Error("invalid workspace id");
-    return path.join(this.dataDir, "workspaces", workspaceId, "workspace.db");
+    return path.join(this.dataDir, "workspaces", pending ? `${workspaceId}${PENDING_SUFFIX}` : workspaceId);
   }
 
-  private async openWorkspace(workspaceId: string, create: boolean): Promise<WorkspaceDb> {
-    const file = this.workspaceFile(workspaceId);
-    if (create) ensurePrivateDir(path.dirname(file));
+  workspaceFile(workspaceId: string): string {
+    return path.join(this.workspaceDir(workspaceId), "workspace.db");
+  }
+
+  private async openWorkspaceAt(file: string, workspaceId: string, create: boolean): Promise<WorkspaceDb> {
     const connection = await Connection.open(file, deriveWorkspaceKey(this.masterKey, workspaceId), { create });
     const db = new Database(connection, workspaceSchema);
     await db.migrate(MIGRATIONS.workspace);
     return db;
   }
 
-  /** Runs `fn` with the workspace's handle, opening it (or, with `create`, making the file) if needed. */
-  async withWorkspace<T>(workspaceId: string, fn: (db: WorkspaceDb) => Promise<T>, options = { create: false }): Promise<T> {
+  /**
+   * A new workspace file that exists only if `commit` (the control rows naming it) succeeds:
+   * it is made and filled (`init`) under a pending name, `commit` runs, and only then is it
+   * renamed into place; a failed commit removes it. A crash in between leaves a pending
+   * folder, which the next start settles by the control rows (see settlePendingWorkspaces).
+   */
+  async createWorkspaceFile(
+    workspaceId: string,
+    steps: { init?: (db: WorkspaceDb) => Promise<void>; commit?: () => Promise<void> } = {},
+  ): Promise<void> {
+    const pending = this.workspaceDir(workspaceId, true);
+    const final = this.workspaceDir(workspaceId);
+    // Pending folders left by a crash are settled once control.db is open: not this one.
+    await this.control;
+    if (fs.existsSync(final)) throw new Error(`workspace ${workspaceId} already exists`);
+    try {
+      ensurePrivateDir(pending);
+      const db = await this.openWorkspaceAt(path.join(pending, "workspace.db"), workspaceId, true);
+      try {
+        await steps.init?.(db);
+      } finally {
+        await db.close();
+      }
+      await steps.commit?.();
+    } catch (error) {
+      fs.rmSync(pending, { recursive: true, force: true });
+      throw error;
+    }
+    fs.renameSync(pending, final);
+  }
+
+  /** After a crash mid-creation: a pending file whose control row committed is moved into place; any other is removed. */
+  private async settlePendingWorkspaces(control: ControlDb): Promise<void> {
+    const root = path.join(this.dataDir, "workspaces");
+    if (!fs.existsSync(root)) return;
+    for (const name of fs.readdirSync(root)) {
+      const workspaceId = name.endsWith(PENDING_SUFFIX) ? name.slice(0, -PENDING_SUFFIX.length) : null;
+      if (!workspaceId || !WORKSPACE_ID_PATTERN.test(workspaceId)) continue;
+      const [row] = await control.db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, workspaceId));
+      if (row && !fs.existsSync(this.workspaceDir(workspaceId))) {
+        fs.renameSync(path.join(root, name), this.workspaceDir(workspaceId));
+        logger.warn({ workspaceId }, "completed a workspace creation interrupted by a crash");
+      } else {
+        fs.rmSync(path.join(root, name), { recursive: true, force: true });
+        logger.warn({ workspaceId }, "removed the file of a workspace whose creation never committed");
+      }
+    }
+  }
+
+  /** Runs `fn` with the workspace's handle, opening it if needed. */
+  async withWorkspace<T>(workspaceId: string, fn: (db: WorkspaceDb) => Promise<T>): Promise<T> {
     let entry = this.workspaces.get(workspaceId) ?? this.revive(workspaceId);
     if (!entry) {
-      const opening: WorkspaceEntry = { db: this.openWorkspace(workspaceId, options.create), users: 0, evicted: false };
+      const opening: WorkspaceEntry = { db: this.openWorkspaceAt(this.workspaceFile(workspaceId), workspaceId, false), users: 0, evicted: false };
       this.workspaces.set(workspaceId, opening);
       opening.db.catch(() => {
         if (this.workspaces.get(workspaceId) === opening) this.workspaces.delete(workspaceId);
@@ -161,8 +220,8 @@ export function withWorkspace<T>(workspaceId: string, fn: (db: WorkspaceDb) => P
   return getStore().withWorkspace(workspaceId, fn);
 }
 
-export async function createWorkspaceFile(workspaceId: string): Promise<void> {
-  await getStore().withWorkspace(workspaceId, () => Promise.resolve(), { create: true });
+export function createWorkspaceFile(workspaceId: string, steps?: Parameters<Store["createWorkspaceFile"]>[1]): Promise<void> {
+  return getStore().createWorkspaceFile(workspaceId, steps);
 }
 
 /** Closes every handle and forgets the store (tests, shutdown). */

@@ -24,6 +24,9 @@ function makeLimiters() {
     // Counts failures only; a success clears it.
     signInFailuresPerAccount: new RateLimiterMemory({ keyPrefix: "signin-acct", points: 10, duration: 15 * 60 }),
     signUpPerIp: new RateLimiterMemory({ keyPrefix: "signup-ip", points: 20, duration: 60 * 60 }),
+    // Each workspace is a file on disk: a brake on making them, beside the per-person cap.
+    workspaceCreatePerUser: new RateLimiterMemory({ keyPrefix: "workspace-user", points: 10, duration: 60 * 60 }),
+    workspaceCreatePerIp: new RateLimiterMemory({ keyPrefix: "workspace-ip", points: 30, duration: 60 * 60 }),
     // Some clients register afresh on every connect (and some twice): room for that, not for a flood.
     clientRegistrationPerIp: new RateLimiterMemory({ keyPrefix: "oauth-register-ip", points: 60, duration: 60 * 60 }),
     // Each use of a metadata-document client id may make us fetch a URL someone else chose.
@@ -63,6 +66,10 @@ export async function clearSignInFailures(email: string): Promise<void> {
 }
 
 export const limitSignUp = (ip: string) => consume(limiters().signUpPerIp, ip);
+export async function limitWorkspaceCreation(ip: string, userId: string): Promise<void> {
+  await consume(limiters().workspaceCreatePerIp, ip);
+  await consume(limiters().workspaceCreatePerUser, userId);
+}
 export const limitClientRegistration = (ip: string) => consume(limiters().clientRegistrationPerIp, ip);
 export const limitClientDocumentFetch = (ip: string) => consume(limiters().clientDocumentPerIp, ip);
 

@@ -1,39 +1,57 @@
 import { and, asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { memberships, workspaces, type Role } from "@/db/control/schema";
-import { auditControlTx, auditWorkspace, type Actor } from "../audit/audit";
+import { auditLog as workspaceAuditLog } from "@/db/workspace/schema";
+import { appendAudit, auditControlTx, type Actor } from "../audit/audit";
+import { getConfig } from "../config";
 import { randomId, WORKSPACE_ID_PATTERN } from "../crypto/tokens";
-import { createWorkspaceFile, getControlDb } from "../db/store";
+import { createWorkspaceFile, getControlDb, type ControlDb } from "../db/store";
+import { HttpError } from "../http/errors";
+import { nameText } from "../http/text";
 
-export const workspaceNameSchema = z
-  .string()
-  .trim()
-  .min(1, "Give the workspace a name.")
-  .max(80, "Keep the name under 80 characters.")
-  .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), "The name cannot contain control characters.");
+export const workspaceNameSchema = nameText(80, "Give the workspace a name.");
 
 export const createWorkspaceSchema = z.object({ name: workspaceNameSchema });
 
 export type WorkspaceSummary = { id: string; name: string; role: Role; createdAt: number };
 
+/** Who is creating a workspace: a person through the portal (capped) or the operator's CLI (not). */
+export type WorkspaceCreator = { type: "user"; userId: string } | { type: "operator"; ownerId: string };
+
 /**
- * A new workspace: its own encrypted file first, then the control rows (workspace, owner
- * membership, audit) in one transaction. A crash between the two leaves an unreferenced file,
- * never a listed workspace without a file.
+ * A new workspace: its encrypted file, made and migrated under a pending name, and the control
+ * rows (workspace, owner membership, audit) in one transaction; the file takes its real name
+ * only once the rows have committed (createWorkspaceFile), so a failed or refused creation
+ * leaves nothing behind. A person may own at most ENCLAVE_MAX_WORKSPACES_PER_USER workspaces,
+ * counted inside the transaction so concurrent requests cannot slip past it together.
  */
-export async function createWorkspace(ownerId: string, name: string, actor?: Actor): Promise<WorkspaceSummary> {
+export async function createWorkspace(creator: WorkspaceCreator, name: string): Promise<WorkspaceSummary> {
   const id = randomId("ws");
   const createdAt = Date.now();
-  await createWorkspaceFile(id);
+  const ownerId = creator.type === "user" ? creator.userId : creator.ownerId;
+  const actor: Actor = creator.type === "user" ? { type: "user", id: ownerId } : { type: "system", id: "cli" };
   const control = await getControlDb();
-  const by: Actor = actor ?? { type: "user", id: ownerId };
-  await control.transaction(async (tx) => {
-    await tx.insert(workspaces).values({ id, name, createdAt, createdBy: ownerId });
-    await tx.insert(memberships).values({ workspaceId: id, userId: ownerId, role: "owner", createdAt });
-    await auditControlTx(tx, { actor: by, action: "workspace.create", target: id, details: { name, owner: ownerId } });
+  await createWorkspaceFile(id, {
+    init: (db) => db.transaction((tx) => appendAudit(tx, workspaceAuditLog, { actor, action: "workspace.create", target: id, details: { name } })),
+    commit: () =>
+      control.transaction(async (tx) => {
+        if (creator.type === "user") await assertBelowWorkspaceCap(tx, ownerId);
+        await tx.insert(workspaces).values({ id, name, createdAt, createdBy: ownerId });
+        await tx.insert(memberships).values({ workspaceId: id, userId: ownerId, role: "owner", createdAt });
+        await auditControlTx(tx, { actor, action: "workspace.create", target: id, details: { name, owner: ownerId } });
+      }),
   });
-  await auditWorkspace(id, { actor: by, action: "workspace.create", target: id, details: { name } });
   return { id, name, role: "owner", createdAt };
+}
+
+type ControlTx = Parameters<Parameters<ControlDb["transaction"]>[0]>[0];
+
+async function assertBelowWorkspaceCap(tx: ControlTx, userId: string): Promise<void> {
+  const cap = getConfig().ENCLAVE_MAX_WORKSPACES_PER_USER;
+  const owned = await tx.$count(memberships, and(eq(memberships.userId, userId), eq(memberships.role, "owner")));
+  if (owned >= cap) {
+    throw new HttpError(403, "workspace_limit", `You already own ${owned} workspaces, the most this server allows (${cap}). Delete or hand over one first.`);
+  }
 }
 
 export async function listWorkspacesForUser(userId: string): Promise<WorkspaceSummary[]> {

@@ -37,7 +37,7 @@ export async function seedWorkspace(options: {
   setConfigForTests(parseConfig({ ENCLAVE_DATA_DIR: dataDir, ENCLAVE_MASTER_KEY: masterKey }));
   await getStore().control;
   const owner = await createUser({ email: "bench@example.com", password: "correct horse battery staple" });
-  const workspace = await createWorkspace(owner.id, "Bench");
+  const workspace = await createWorkspace({ type: "user", userId: owner.id }, "Bench");
   const { token } = await issueTeamToken(
     workspace.id,
     { name: "bench", role, expiresInDays: 90 },

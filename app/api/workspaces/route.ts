@@ -1,12 +1,15 @@
-import { handler, otherMethods } from "@/lib/http/handler";
-import { createWorkspace, createWorkspaceSchema, listWorkspacesForUser } from "@/lib/workspace/workspaces";
+import { portalEndpoints } from "@/lib/api/portal-endpoints";
+import { otherMethods, portalRoute } from "@/lib/api/route";
+import { limitWorkspaceCreation } from "@/lib/http/rate-limits";
+import { createWorkspace, listWorkspacesForUser } from "@/lib/workspace/workspaces";
 
-export const GET = handler({ trust: "user" }, async ({ session }) =>
+export const GET = portalRoute(portalEndpoints.listWorkspaces, async ({ session }) =>
   Response.json({ workspaces: await listWorkspacesForUser(session.user.id) }),
 );
 
-export const POST = handler({ trust: "user", body: createWorkspaceSchema }, async ({ session, body }) =>
-  Response.json({ workspace: await createWorkspace(session.user.id, body.name) }, { status: 201 }),
-);
+export const POST = portalRoute(portalEndpoints.createWorkspace, async ({ session, body, ip }) => {
+  await limitWorkspaceCreation(ip, session.user.id);
+  return Response.json({ workspace: await createWorkspace({ type: "user", userId: session.user.id }, body.name) }, { status: 201 });
+});
 
 export const { PUT, PATCH, DELETE } = otherMethods("GET", "POST");
