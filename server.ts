@@ -26,6 +26,7 @@ import { securityHeaders } from "./lib/http/security-headers";
 import { sessionCookie, sessionCookieName } from "./lib/auth/cookies";
 import { rotateSessionIfDue } from "./lib/auth/sessions";
 import { sweepExpiredOAuthRows } from "./lib/oauth/sweep";
+import { startAuditCheckpoints } from "./lib/audit/checkpoint-emitter";
 
 type Handle = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
 
@@ -74,10 +75,10 @@ async function rotateSession(req: http.IncomingMessage, res: http.ServerResponse
  */
 function withSecurityHeaders(res: http.ServerResponse): void {
   const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => http.ServerResponse;
-  res.writeHead = ((...args: unknown[]) => {
+  res.writeHead = (...args: unknown[]) => {
     for (const [name, value] of Object.entries(securityHeaders)) if (!res.hasHeader(name)) res.setHeader(name, value);
     return writeHead(...args);
-  }) as typeof res.writeHead;
+  };
 }
 
 /** Writes an error in the one JSON shape (HEAD gets the status and headers alone). */
@@ -188,10 +189,12 @@ async function main(): Promise<void> {
   sweep();
   const sweeper = setInterval(sweep, 60 * 60 * 1000);
   sweeper.unref();
+  // Signed audit checkpoints to the log every hour, and a last one before the store closes.
+  const checkpoints = startAuditCheckpoints();
   const shutdown = () => {
     clearInterval(sweeper);
     server.close();
-    void closeStore().finally(() => process.exit(0));
+    void checkpoints.stop().then(closeStore).finally(() => process.exit(0));
   };
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);

@@ -2,8 +2,12 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
+import pino from "pino";
+import { auditWorkspace } from "@/lib/audit/audit";
+import { verifyCheckpointLine } from "@/lib/audit/checkpoint";
+import { emitAuditCheckpoints } from "@/lib/audit/checkpoint-emitter";
 import { setConfigForTests } from "@/lib/config";
-import { closeStore, getControlDb } from "@/lib/db/store";
+import { closeStore, getControlDb, withWorkspace } from "@/lib/db/store";
 import { makeTempDir, testConfig } from "./store";
 
 const dataDir = makeTempDir();
@@ -104,5 +108,85 @@ describe("enclave token", () => {
     expect(JSON.stringify(rows)).not.toContain(token);
     await closeStore();
     setConfigForTests(undefined);
+  });
+});
+
+describe("enclave audit", () => {
+  it("public-key prints the checkpoint key as PEM and its key id, the same each time, and it verifies this instance's checkpoint lines", async () => {
+    const printed = enclave("audit", "public-key");
+    expect(printed.status).toBe(0);
+    const pem = /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+\n-----END PUBLIC KEY-----$/m.exec(printed.stdout)?.[0];
+    const keyId = /^key id: ([A-Za-z0-9_-]{43})$/m.exec(printed.stdout)?.[1];
+    expect(pem).toBeDefined();
+    expect(keyId).toBeDefined();
+    expect(enclave("audit", "public-key").stdout).toBe(printed.stdout);
+    expect(enclave("audit", "public-key", "--workspace", "ws_x").status).toBe(2);
+
+    setConfigForTests(testConfig(dataDir));
+    const lines: string[] = [];
+    await emitAuditCheckpoints(pino({ base: undefined }, { write: (line: string) => void lines.push(line) }));
+    await closeStore();
+    setConfigForTests(undefined);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(JSON.parse(line)).toMatchObject({ msg: "audit checkpoint", keyId });
+      expect(verifyCheckpointLine(line, pem!)).toMatchObject({ ok: true });
+    }
+  });
+
+  it("verify --checkpoint proves the chain still holds an earlier head: exit 0 if so, 1 with the reason if not, 2 if malformed", async () => {
+    enclave("user", "create", "--email", "auditor@example.com", "--password", "a long passphrase");
+    const workspace = enclave("workspace", "create", "--owner", "auditor@example.com", "--name", "Audited").stdout.split("\n").at(-1)!;
+    setConfigForTests(testConfig(dataDir));
+    for (let i = 0; i < 3; i++) await auditWorkspace(workspace, { actor: { type: "system" }, action: "knowledge.delete", target: `k${i}` });
+    await closeStore();
+
+    const intact = enclave("audit", "verify", "--workspace", workspace);
+    expect(intact.status).toBe(0);
+    const checkpoint = /intact, 4 rows, head (4:[0-9a-f]{64})$/.exec(intact.stdout)?.[1];
+    expect(checkpoint).toBeDefined();
+    const holds = enclave("audit", "verify", "--workspace", workspace, "--checkpoint", checkpoint!);
+    expect(holds.status).toBe(0);
+    expect(holds.stdout).toContain(`holds checkpoint ${checkpoint}`);
+
+    for (const malformed of ["4", `x:${"a".repeat(64)}`, `4:${"g".repeat(64)}`, `4:${"a".repeat(63)}`, ""]) {
+      const refused = enclave("audit", "verify", "--workspace", workspace, "--checkpoint", malformed);
+      expect(refused.status, malformed).toBe(2);
+      expect(refused.stderr).toMatch(/--checkpoint: expected <seq>:<64 hex hash>/);
+    }
+
+    // Whoever can write the file deletes the two newest rows and rewrites the head to match.
+    setConfigForTests(testConfig(dataDir));
+    await withWorkspace(workspace, async (db) => {
+      await db.db.run(sql`DELETE FROM audit_log WHERE seq > 2`);
+      await db.db.run(sql`UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_log WHERE seq = 2)`);
+    });
+    await closeStore();
+    setConfigForTests(undefined);
+    expect(enclave("audit", "verify", "--workspace", workspace).stdout).toMatch(/intact, 2 rows/);
+    const caught = enclave("audit", "verify", "--workspace", workspace, "--checkpoint", checkpoint!);
+    expect(caught.status).toBe(1);
+    expect(caught.stdout).toBe(
+      `audit chain of workspace ${workspace}: BROKEN at row 4 (checkpoint ${checkpoint} is not in the chain: row 4 is missing (the chain ends at 2))`,
+    );
+  });
+
+  it("verify fails, naming the seq, when the newest row or every row is gone but the head remains", async () => {
+    enclave("user", "create", "--email", "trunc@example.com", "--password", "a long passphrase");
+    const workspace = enclave("workspace", "create", "--owner", "trunc@example.com", "--name", "Truncated").stdout.split("\n").at(-1)!;
+    setConfigForTests(testConfig(dataDir));
+    await auditWorkspace(workspace, { actor: { type: "system" }, action: "knowledge.delete" });
+    await withWorkspace(workspace, (db) => db.db.run(sql`DELETE FROM audit_log WHERE seq = 2`));
+    await closeStore();
+    const newest = enclave("audit", "verify", "--workspace", workspace);
+    expect(newest.status).toBe(1);
+    expect(newest.stdout).toMatch(/BROKEN at row 2 \(row 2 is missing: the chain ends at 1 but its head is at 2\)/);
+
+    await withWorkspace(workspace, (db) => db.db.run(sql`DELETE FROM audit_log`));
+    await closeStore();
+    setConfigForTests(undefined);
+    const all = enclave("audit", "verify", "--workspace", workspace);
+    expect(all.status).toBe(1);
+    expect(all.stdout).toMatch(/BROKEN at row 1 \(rows 1–2 are missing/);
   });
 });

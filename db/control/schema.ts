@@ -1,5 +1,5 @@
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { auditColumns } from "../audit-columns";
+import { auditColumns, auditHeadTable } from "../audit-columns";
 
 // Times are integer milliseconds since the epoch throughout.
 
@@ -200,6 +200,7 @@ export const oauthTokens = sqliteTable(
 );
 
 export const auditLog = sqliteTable("audit_log", auditColumns);
+export const auditHead = auditHeadTable();
 
 export const controlSchema = {
   users,
@@ -213,6 +214,7 @@ export const controlSchema = {
   oauthCodes,
   oauthTokens,
   auditLog,
+  auditHead,
 };
 export type ControlSchema = typeof controlSchema;
 export type User = typeof users.$inferSelect;

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { blob, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { auditColumns } from "../audit-columns";
+import { auditColumns, auditHeadTable } from "../audit-columns";
 
 // Times are integer milliseconds since the epoch. `author`/`updatedBy`/`actor` hold a principal
 // label (`user:<id>`, `token:<id>`), never a secret. The FTS5 index over knowledge lives in a
@@ -78,7 +78,8 @@ export const settings = sqliteTable("settings", {
 });
 
 export const auditLog = sqliteTable("audit_log", auditColumns);
+export const auditHead = auditHeadTable();
 
-export const workspaceSchema = { knowledge, agentSessions, events, artifacts, links, settings, auditLog };
+export const workspaceSchema = { knowledge, agentSessions, events, artifacts, links, settings, auditLog, auditHead };
 export type WorkspaceSchema = typeof workspaceSchema;
 export type KnowledgeRow = typeof knowledge.$inferSelect;

@@ -1,17 +1,19 @@
+import path from "node:path";
 import canonicalize from "canonicalize";
-import { desc, asc } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { auditLog as controlAuditLog } from "@/db/control/schema";
 import { auditLog as workspaceAuditLog } from "@/db/workspace/schema";
 import type { Drizzle } from "../db/database";
 import { getControlDb, withWorkspace } from "../db/store";
-import { sha256Hex } from "../crypto/tokens";
+import { WORKSPACE_ID_PATTERN } from "../crypto/tokens";
 import { getRequestContext } from "../http/context";
+import { logger } from "../http/log";
+import { HEAD_ID, headTableOf, readAuditHead, rowHash, type AuditRow, type AuditTable } from "./chain";
 
 /**
- * The audit trail: one append-only, hash-chained table in control.db and one in each
- * workspace.db. Each row's `hash` is SHA-256 over the RFC 8785 (JCS) encoding of the row's
- * fields and the previous row's hash, so editing, reordering or deleting a row breaks the
- * chain from that row on; `verifyAuditChain` finds the first row where it breaks.
+ * The audit writer: one append-only, hash-chained table in control.db and one in each
+ * workspace.db, each with its head (chain.ts says how rows are hashed and verified). It also
+ * remembers which chains this process wrote, so the checkpoint emitter signs only those.
  */
 export type AuditAction =
   | "user.sign_up"
@@ -51,25 +53,30 @@ export type AuditEntry = {
   details?: Record<string, unknown>;
 };
 
-// Both databases build the table from the same columns, so one type serves both.
-type AuditTable = typeof controlAuditLog;
-type AuditRow = AuditTable["$inferSelect"];
 type AnyDrizzle = Drizzle<Record<string, unknown>>;
 
-export const GENESIS_HASH = "0".repeat(64);
+/** A chain is named by its file: control.db's, or one workspace's. Checkpoints carry this name. */
+export type AuditChain = "control" | `workspace:${string}`;
 
-function rowHash(row: Omit<AuditRow, "hash">): string {
-  const encoded = canonicalize(row);
-  if (encoded === undefined) throw new Error("audit row cannot be encoded");
-  return sha256Hex(encoded);
+/** The chain cannot take a row without hiding what happened to it: refuse the act instead. */
+export class AuditChainError extends Error {
+  override name = "AuditChainError";
 }
 
-/** Appends one row inside the caller's transaction, so the act and its record commit together. */
+/**
+ * Appends one row inside the caller's transaction, so the act and its record commit together,
+ * and moves the head in the same transaction. The new row follows the stored head, not the
+ * newest row: after the newest rows were deleted, the next row leaves a visible gap instead of
+ * quietly closing it. Transactions are BEGIN IMMEDIATE, so no other writer, in this process or
+ * another, runs between the head read and the head write.
+ */
 export async function appendAudit(tx: AnyDrizzle, table: AuditTable, entry: AuditEntry): Promise<void> {
   const context = getRequestContext();
-  const [last] = await tx.select({ seq: table.seq, hash: table.hash }).from(table).orderBy(desc(table.seq)).limit(1);
+  const headTable = headTableOf(table);
+  const head = await readAuditHead(tx, table);
+  if (!head) throw new AuditChainError("the audit head is missing; run `enclave audit verify` and restore the database from a backup");
   const row: Omit<AuditRow, "hash"> = {
-    seq: (last?.seq ?? 0) + 1,
+    seq: head.seq + 1,
     at: Date.now(),
     actorType: entry.actor.type,
     actorId: entry.actor.id ?? null,
@@ -79,9 +86,46 @@ export async function appendAudit(tx: AnyDrizzle, table: AuditTable, entry: Audi
     userAgent: context?.userAgent ?? null,
     requestId: context?.requestId ?? null,
     details: canonicalize(entry.details ?? {}) ?? "{}",
-    prevHash: last?.hash ?? GENESIS_HASH,
+    prevHash: head.hash,
   };
-  await tx.insert(table).values({ ...row, hash: rowHash(row) });
+  const hash = rowHash(row);
+  await tx.insert(table).values({ ...row, hash });
+  await tx.update(headTable).set({ seq: row.seq, hash }).where(eq(headTable.id, HEAD_ID));
+  noteChainWritten(await chainOf(tx, table));
+}
+
+// Kept on globalThis: Next's bundle appends and the custom server emits checkpoints, each with
+// its own copy of this module. Noted before the commit; a rolled-back append only costs an
+// extra checkpoint of an unchanged head.
+const globalForChains = globalThis as unknown as { enclaveWrittenAuditChains?: Set<AuditChain> };
+const writtenChains = (globalForChains.enclaveWrittenAuditChains ??= new Set<AuditChain>());
+
+function noteChainWritten(chain: AuditChain | null): void {
+  if (chain) writtenChains.add(chain);
+}
+
+/** The chains this process appended to since the last call, forgotten as they are handed over. */
+export function takeWrittenChains(): AuditChain[] {
+  const chains = [...writtenChains];
+  writtenChains.clear();
+  return chains;
+}
+
+/**
+ * Which workspace a transaction writes to, read from the file SQLite has open: appendAudit is
+ * given a transaction only, and the file's folder is named by the workspace id
+ * (…/workspaces/<id>/workspace.db, or <id>.pending while the store is still creating it).
+ */
+const WORKSPACE_FOLDER = /^(ws_[0-9a-f]{32})(\.pending)?$/;
+
+async function chainOf(tx: AnyDrizzle, table: AuditTable): Promise<AuditChain | null> {
+  if (table === controlAuditLog) return "control";
+  // The driver hands drizzle positional rows: [file].
+  const [file = ""] = (await tx.get<[string] | undefined>(sql`SELECT file FROM pragma_database_list WHERE name = 'main'`)) ?? [];
+  const workspaceId = WORKSPACE_FOLDER.exec(path.basename(path.dirname(file)))?.[1];
+  if (path.basename(file) === "workspace.db" && workspaceId && WORKSPACE_ID_PATTERN.test(workspaceId)) return `workspace:${workspaceId}`;
+  logger.warn({ file }, "audit row written to a file that is no workspace's: its chain is not checkpointed");
+  return null;
 }
 
 export const auditControlTx = (tx: AnyDrizzle, entry: AuditEntry) => appendAudit(tx, controlAuditLog, entry);
@@ -96,22 +140,5 @@ export async function auditWorkspace(workspaceId: string, entry: AuditEntry): Pr
   await withWorkspace(workspaceId, (db) => db.transaction((tx) => appendAudit(tx, workspaceAuditLog, entry)));
 }
 
-export type ChainVerdict = { ok: true; rows: number } | { ok: false; rows: number; firstBadSeq: number; reason: string };
-
-/** Recomputes the chain from the first row; reports the first row that does not fit. */
-export async function verifyAuditChain(db: AnyDrizzle, table: AuditTable): Promise<ChainVerdict> {
-  const rows = await db.select().from(table).orderBy(asc(table.seq));
-  let prevHash = GENESIS_HASH;
-  let expectedSeq = 1;
-  for (const { hash, ...rest } of rows) {
-    const bad = (reason: string): ChainVerdict => ({ ok: false, rows: rows.length, firstBadSeq: rest.seq, reason });
-    if (rest.seq !== expectedSeq) return bad(`sequence gap: expected ${expectedSeq}`);
-    if (rest.prevHash !== prevHash) return bad("prev_hash does not match the previous row");
-    if (rowHash(rest) !== hash) return bad("hash does not match the row's contents");
-    prevHash = hash;
-    expectedSeq += 1;
-  }
-  return { ok: true, rows: rows.length };
-}
-
+export { GENESIS_HASH, verifyAuditChain, type ChainVerdict } from "./chain";
 export { controlAuditLog, workspaceAuditLog };

@@ -1,8 +1,11 @@
 import { credentialsSchema, createUser, findUserByEmail, emailSchema } from "../auth/users";
 import { ConfigError } from "../config";
 import { MasterKeyError } from "../crypto/keys";
-import { closeStore, getControlDb, withWorkspace } from "../db/store";
-import { controlAuditLog, verifyAuditChain, workspaceAuditLog, type ChainVerdict } from "../audit/audit";
+import type { Drizzle } from "../db/database";
+import { closeStore, getControlDb, getStore, withWorkspace } from "../db/store";
+import { controlAuditLog, verifyAuditChain, workspaceAuditLog } from "../audit/audit";
+import { readAuditHead, type AuditTable } from "../audit/chain";
+import { auditSigner, checkpointRefSchema, publicKeyPem } from "../audit/checkpoint";
 import { HttpError } from "../http/errors";
 import { CLI_ACTOR, CliUsageError, options, parse, requireWorkspace } from "./args";
 import { runTokenCommand, TOKEN_USAGE } from "./token-commands";
@@ -12,7 +15,10 @@ const USAGE = `usage:
   enclave user create --email E --password P
   enclave workspace create --owner E --name N     (prints the workspace id last)
   enclave workspace list
-  enclave audit verify [--workspace ID]          (exit 1 if the hash chain is broken)
+  enclave audit verify [--workspace ID] [--checkpoint SEQ:HASH]
+                                                 (exit 1 if the hash chain is broken, ends short of its
+                                                  head, or no longer holds that earlier checkpoint)
+  enclave audit public-key                       (the key checkpoints are signed with: PEM and key id)
 ${TOKEN_USAGE}`;
 
 async function run(argv: string[]): Promise<void> {
@@ -42,22 +48,33 @@ async function run(argv: string[]): Promise<void> {
       console.log(`${workspace.id}\t${new Date(workspace.createdAt).toISOString()}\t${workspace.name}`);
     }
   } else if (command === "audit verify") {
-    const { workspace } = options(rest, ["workspace"]).values;
+    const { values } = options(rest, ["workspace", "checkpoint"]);
+    const checkpoint = values.checkpoint === undefined ? undefined : parse(checkpointRefSchema, values.checkpoint, "--checkpoint");
     const control = await getControlDb();
-    let verdict: ChainVerdict;
-    if (workspace !== undefined) {
-      const workspaceId = await requireWorkspace(workspace);
-      verdict = await withWorkspace(workspaceId, (db) => verifyAuditChain(db.db, workspaceAuditLog));
-    } else {
-      verdict = await verifyAuditChain(control.db, controlAuditLog);
-    }
-    const which = workspace !== undefined ? `workspace ${workspace}` : "control.db";
+    // The head is read first: if the server appends meanwhile, the head printed is still in the chain verified.
+    const check = async (db: Drizzle<Record<string, unknown>>, table: AuditTable) => ({
+      head: await readAuditHead(db, table),
+      verdict: await verifyAuditChain(db, table, { checkpoint }),
+    });
+    const { head, verdict } =
+      values.workspace !== undefined
+        ? await withWorkspace(await requireWorkspace(values.workspace), (db) => check(db.db, workspaceAuditLog))
+        : await check(control.db, controlAuditLog);
+    const which = values.workspace !== undefined ? `workspace ${values.workspace}` : "control.db";
     if (verdict.ok) {
-      console.log(`audit chain of ${which}: intact, ${verdict.rows} rows`);
+      const proof = checkpoint ? `; holds checkpoint ${checkpoint.seq}:${checkpoint.hash}` : "";
+      console.log(`audit chain of ${which}: intact, ${verdict.rows} rows, head ${head ? `${head.seq}:${head.hash}` : "none"}${proof}`);
     } else {
       console.log(`audit chain of ${which}: BROKEN at row ${verdict.firstBadSeq} (${verdict.reason})`);
       process.exitCode = 1;
     }
+  } else if (command === "audit public-key") {
+    options(rest, []);
+    // Opening control.db first proves the master key is the right one before its public key is shown.
+    await getControlDb();
+    const signer = auditSigner(getStore().masterKey);
+    console.log(publicKeyPem(signer.publicKey).trim());
+    console.log(`key id: ${signer.keyId}`);
   } else if (noun === "token") {
     await runTokenCommand(verb, rest);
   } else {

@@ -1,4 +1,4 @@
-import { hkdfSync, randomBytes } from "node:crypto";
+import { createPrivateKey, hkdfSync, randomBytes, type KeyObject } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -8,10 +8,16 @@ import path from "node:path";
  * control.db: salt "" and info "enclave/control/v1"; a workspace: salt = its id and info
  * "enclave/workspace/v1". The 32 derived bytes are handed to SQLCipher as a raw key, so
  * opening a file runs no PBKDF2 (see docs/decisions/001-raw-hkdf-keys.md).
+ * The audit checkpoint signing key: salt "" and info "enclave/audit-signing/v1", used as an
+ * Ed25519 seed (lib/audit/checkpoint.ts). Its own label, so it shares no bytes with a database key.
  */
 export const MASTER_KEY_FILE = "master.key";
 const CONTROL_INFO = "enclave/control/v1";
 const WORKSPACE_INFO = "enclave/workspace/v1";
+const AUDIT_SIGNING_INFO = "enclave/audit-signing/v1";
+// node:crypto imports a raw Ed25519 seed only inside PKCS#8: this fixed RFC 8410 header
+// (SEQUENCE, version 0, algorithm 1.3.101.112, OCTET STRING of 32 bytes) plus the seed is the whole key.
+const ED25519_PKCS8_HEADER = Buffer.from("302e020100300506032b657004220420", "hex");
 
 export class MasterKeyError extends Error {
   override name = "MasterKeyError";
@@ -24,6 +30,11 @@ function deriveKey(master: Buffer, salt: string, info: string): Buffer {
 export const deriveControlKey = (master: Buffer) => deriveKey(master, "", CONTROL_INFO);
 export const deriveWorkspaceKey = (master: Buffer, workspaceId: string) =>
   deriveKey(master, workspaceId, WORKSPACE_INFO);
+
+export function deriveAuditSigningKey(master: Buffer): KeyObject {
+  const seed = deriveKey(master, "", AUDIT_SIGNING_INFO);
+  return createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_HEADER, seed]), format: "der", type: "pkcs8" });
+}
 
 /**
  * The master key from the environment, else DATA_DIR/master.key, else a new one written there

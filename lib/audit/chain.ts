@@ -1,0 +1,113 @@
+import canonicalize from "canonicalize";
+import { asc, eq, sql } from "drizzle-orm";
+import { auditHead as controlAuditHead, auditLog as controlAuditLog } from "@/db/control/schema";
+import { auditHead as workspaceAuditHead, auditLog as workspaceAuditLog } from "@/db/workspace/schema";
+import type { Drizzle } from "../db/database";
+import { sha256Hex } from "../crypto/tokens";
+
+/**
+ * The chain rule, in one place. Each row's `hash` is SHA-256 over the RFC 8785 (JCS) encoding
+ * of the row's fields and the previous row's hash, so editing, reordering or deleting a row
+ * breaks the chain from that row on. The head (audit_head: the newest seq and hash, written
+ * with every append) makes deleting the newest rows visible too. Someone who can write the
+ * file can still rewrite rows and head together; the signed checkpoints in the log stream
+ * (checkpoint.ts) are what catch that, through `verifyAuditChain(…, { checkpoint })`.
+ */
+
+// Both databases build their tables from the same columns, so one type serves both.
+export type AuditTable = typeof controlAuditLog;
+export type AuditHeadTable = typeof controlAuditHead;
+export type AuditRow = AuditTable["$inferSelect"];
+type AnyDrizzle = Drizzle<Record<string, unknown>>;
+
+/** A point in a chain: the head now, or one recorded earlier (a checkpoint). */
+export type ChainHead = { seq: number; hash: string };
+
+export const GENESIS_HASH = "0".repeat(64);
+/** The head table has exactly one row (a CHECK in the schema). */
+export const HEAD_ID = 1;
+
+export function rowHash(row: Omit<AuditRow, "hash">): string {
+  const encoded = canonicalize(row);
+  if (encoded === undefined) throw new Error("audit row cannot be encoded");
+  return sha256Hex(encoded);
+}
+
+export function headTableOf(table: AuditTable): AuditHeadTable {
+  if (table === controlAuditLog) return controlAuditHead;
+  if (table === workspaceAuditLog) return workspaceAuditHead;
+  throw new Error("not an audit table");
+}
+
+export async function readAuditHead(db: AnyDrizzle, table: AuditTable): Promise<ChainHead | null> {
+  const head = headTableOf(table);
+  const [row] = await db.select({ seq: head.seq, hash: head.hash }).from(head).where(eq(head.id, HEAD_ID));
+  return row ?? null;
+}
+
+export type ChainVerdict = { ok: true; rows: number } | { ok: false; rows: number; firstBadSeq: number; reason: string };
+
+/**
+ * Recomputes the chain from the first row, then checks that it ends exactly at the stored head
+ * and, given a `checkpoint` (a head recorded earlier), that the row at its seq still has its
+ * hash. Reports the first seq that does not fit.
+ */
+export async function verifyAuditChain(
+  db: AnyDrizzle,
+  table: AuditTable,
+  options: { checkpoint?: ChainHead } = {},
+): Promise<ChainVerdict> {
+  const { rows, head } = await readChain(db, table);
+  const bad = (firstBadSeq: number, reason: string): ChainVerdict => ({ ok: false, rows: rows.length, firstBadSeq, reason });
+  // Where the chain starts. Retention would store a later anchor (first kept seq and its prev_hash).
+  let prevHash = GENESIS_HASH;
+  let expectedSeq = 1;
+  let checkpointHash: string | undefined;
+  for (const { hash, ...rest } of rows) {
+    if (rest.seq !== expectedSeq) return bad(rest.seq, `sequence gap: expected ${expectedSeq}`);
+    if (rest.prevHash !== prevHash) return bad(rest.seq, "prev_hash does not match the previous row");
+    if (rowHash(rest) !== hash) return bad(rest.seq, "hash does not match the row's contents");
+    if (rest.seq === options.checkpoint?.seq) checkpointHash = hash;
+    prevHash = hash;
+    expectedSeq += 1;
+  }
+  const last: ChainHead = { seq: expectedSeq - 1, hash: prevHash };
+  const endProblem = head ? compareToHead(last, head) : { seq: last.seq, reason: "the chain has no head row (audit_head is empty)" };
+  if (endProblem) return bad(endProblem.seq, endProblem.reason);
+  const checkpointProblem = options.checkpoint && compareToCheckpoint(options.checkpoint, last, checkpointHash);
+  if (checkpointProblem) return bad(options.checkpoint?.seq ?? 0, checkpointProblem);
+  return { ok: true, rows: rows.length };
+}
+
+/** Rows and head from one statement, so one snapshot: an append between two reads would look like truncation. */
+async function readChain(db: AnyDrizzle, table: AuditTable): Promise<{ rows: AuditRow[]; head: ChainHead | null }> {
+  const head = headTableOf(table);
+  const joined = await db
+    .select({ row: table, headSeq: head.seq, headHash: head.hash })
+    .from(head)
+    .leftJoin(table, sql`1 = 1`)
+    .where(eq(head.id, HEAD_ID))
+    .orderBy(asc(table.seq));
+  const [first] = joined;
+  if (!first) return { rows: await db.select().from(table).orderBy(asc(table.seq)), head: null };
+  return { rows: joined.flatMap(({ row }) => (row ? [row] : [])), head: { seq: first.headSeq, hash: first.headHash } };
+}
+
+function compareToHead(last: ChainHead, head: ChainHead): { seq: number; reason: string } | null {
+  if (last.seq < head.seq) {
+    const missing = last.seq + 1 === head.seq ? `row ${head.seq} is` : `rows ${last.seq + 1}–${head.seq} are`;
+    return { seq: last.seq + 1, reason: `${missing} missing: the chain ends at ${last.seq} but its head is at ${head.seq}` };
+  }
+  if (last.seq > head.seq) return { seq: head.seq + 1, reason: `row ${head.seq + 1} is past the head (${head.seq}): the head was not written with it` };
+  if (last.hash !== head.hash) return { seq: head.seq, reason: `row ${head.seq} does not have the head's hash` };
+  return null;
+}
+
+function compareToCheckpoint(checkpoint: ChainHead, last: ChainHead, foundHash: string | undefined): string | null {
+  const named = `checkpoint ${checkpoint.seq}:${checkpoint.hash} is not in the chain`;
+  // Seq 0 is the empty chain every chain starts from.
+  const hash = checkpoint.seq === 0 ? GENESIS_HASH : foundHash;
+  if (hash === undefined) return `${named}: row ${checkpoint.seq} is missing (the chain ends at ${last.seq})`;
+  if (hash !== checkpoint.hash) return `${named}: row ${checkpoint.seq} has another hash (the chain was rewritten from there or earlier)`;
+  return null;
+}
