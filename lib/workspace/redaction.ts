@@ -16,20 +16,40 @@ import {
  * Secret redaction for everything that enters a workspace (knowledge, session state, event
  * payloads, text artifacts), before it is stored. A match becomes `[REDACTED:<kind>]`.
  *
- * Caught at `standard`: PEM private keys (whole block, also when the END line is missing),
- * Enclave team/OAuth tokens, Anthropic, OpenAI, GitHub, GitLab, Stripe, Razorpay and Slack
- * keys and webhooks, AWS key ids and secret keys, JWTs, the password in scheme://user:pw@host,
- * and `password = X` style assignments (also JSON keys and Authorization headers) whose value
- * passes the generic rule in secret-patterns.ts (>= 8 chars and entropy >= 3.0 or 3 character
- * classes). `strict` adds any run of >= 32 base64/base64url characters with >= 4.0 bits/char
- * and letters and digits, which also redacts base64 images and other blobs. Team custom
+ * Caught at `standard` (secret-patterns.ts has the exact shapes):
+ * - PEM private keys, whole block, also when the END line is missing; JWTs.
+ * - Tokens with a provider prefix or a fixed structure: Enclave; Anthropic, OpenAI, OpenRouter,
+ *   Groq, xAI, Perplexity, Hugging Face, Replicate, LangSmith; GitHub (classic and
+ *   fine-grained), GitLab, npm, PyPI, RubyGems, Clojars, Docker Hub, JFrog, Sourcegraph,
+ *   Buildkite, CircleCI, Postman, Prefect; AWS key ids, Google API keys, OAuth client secrets
+ *   and access tokens, Azure AD client secrets, Alibaba, DigitalOcean, Heroku, Vault, Terraform
+ *   Cloud, Doppler, Pulumi, Databricks, Supabase, PlanetScale; Grafana, Sentry, New Relic;
+ *   Slack tokens and webhooks, Discord webhooks and bot tokens, Teams webhooks, Telegram bot
+ *   tokens, Atlassian, Linear, Notion, Figma, Airtable, Contentful, Dropbox, Mapbox secret
+ *   tokens; Stripe, Razorpay, Square, Shopify; Twilio API keys, SendGrid, Mailgun, Mailchimp;
+ *   age secret keys.
+ * - Values known by the name in front of them: AWS secret keys, Razorpay secrets, Azure
+ *   `AccountKey=`/`SharedAccessKey=` and SAS `sig=`, a service account's `private_key_id`, a
+ *   Docker config's `"auth"` (base64 of user:password), .netrc passwords.
+ * - The password in scheme://user:password@host, any scheme, also with unencoded `@`, `/`,
+ *   `+`, `=`, `#`, `?` or `%40` in it: it ends at the last `@` before the path.
+ * - `password = X` style assignments (also JSON keys and Authorization headers) whose value
+ *   passes the generic rule in secret-patterns.ts (>= 8 chars and entropy >= 3.0 or 3
+ *   character classes).
+ * `strict` adds any run of >= 32 base64/base64url characters with >= 4.0 bits/char and letters
+ * and digits, which also redacts base64 images, public keys and other blobs. Team custom
  * patterns become `[REDACTED:custom:<name>]`. `off` redacts nothing, custom patterns included.
  *
- * Deliberately not caught: a secret named in prose without `=`/`:` ("my password is x"),
- * low-entropy dictionary values (`password: changeme`), variable references
- * (`$DB_PASSWORD`, `process.env.X`), public keys, `a:b@c` after the first `/` of a URL (a
- * path, not userinfo), secrets inside object keys (keys are structure), hex strings (SHAs,
- * UUIDs, even in strict) and secrets split across several JSON strings.
+ * Deliberately not caught at `standard`: a secret named in prose without `=`/`:` ("my password
+ * is x"), low-entropy dictionary values (`password: changeme`), variable references
+ * (`$DB_PASSWORD`, `process.env.X`), prefix-less random secrets with nothing naming them
+ * (Twilio auth tokens, Cloudflare or Datadog keys, old UUID-shaped Heroku keys: strict, or a
+ * `NAME_TOKEN=` in front, catches those), public keys and public identifiers on their own
+ * (SSH and age public keys, Twilio account SIDs, Sentry DSNs, Google client ids, Mapbox `pk.`
+ * and Supabase publishable keys), a token glued to a longer word (`xghp_…` is another word),
+ * `a:b@c` after the first `/` of a URL and `host:8080/path@x` (a port and a path, not
+ * userinfo), secrets inside object keys (keys are structure), hex strings (SHAs, UUIDs, even
+ * in strict) and secrets split across several JSON strings.
  * Redaction is a safety net for accidents, not a guarantee; the data is encrypted at rest too.
  *
  * Why nothing here can hang: the built-in patterns are written to be linear (see
@@ -37,9 +57,10 @@ import {
  * matching time is linear in the input whatever the pattern: `(a+)+$` cannot backtrack.
  *
  * Overlaps: detectors run from most to least specific and a span is kept only if no earlier
- * span claimed any of its characters: existing markers, then built-in shapes, then custom
- * patterns, then context rules, then (strict) entropy. So a `ghp_` token in `token = ghp_…`
- * is a github_token, and a second pass finds nothing new.
+ * span claimed any of its characters: existing markers, then built-in shapes (PEM, provider
+ * tokens, named values, URL passwords), then custom patterns, then context rules, then
+ * (strict) entropy. So a `ghp_` token in `token = ghp_…` or in `https://x:ghp_…@github.com` is
+ * a github_token, and a second pass finds nothing new.
  */
 
 const LEVELS = ["off", "standard", "strict"] as const;

@@ -1,82 +1,19 @@
-/**
- * The built-in secret detectors, in priority order (see redaction.ts for how they are applied
- * and for what is deliberately not caught).
- *
- * Why none of these can hang on hostile input (V8's RegExp engine backtracks):
- * - every repetition is bounded ({m,n}), and no quantifier is nested over an overlapping class;
- * - each variable-length run is followed either by nothing or by a delimiter its class cannot
- *   contain (`.`, `@`, `:`, `=`), so the engine has exactly one place to end the run;
- * - patterns that start with a character class have a one-character lookbehind, so an attempt
- *   starts only at the beginning of a run, never at every position inside it.
- * The cost of a scan is therefore linear in the input with a small constant. PEM blocks, whose
- * END line may be missing or far away, are found by a scanner instead of a lazy `.*?`.
- */
-
-export type SecretSpan = { start: number; end: number; kind: string };
-export type SecretDetector = { kind: string; find: (text: string) => Iterable<SecretSpan> };
-
-/** Shannon entropy in bits per character (per UTF-16 code unit, which is what we scan). */
-export function shannonEntropy(value: string): number {
-  const counts = new Map<number, number>();
-  for (let index = 0; index < value.length; index++) {
-    const unit = value.charCodeAt(index);
-    counts.set(unit, (counts.get(unit) ?? 0) + 1);
-  }
-  let bits = 0;
-  for (const count of counts.values()) {
-    const p = count / value.length;
-    bits -= p * Math.log2(p);
-  }
-  return bits;
-}
-
-function characterClassCount(value: string): number {
-  return [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9\s]/].filter((re) => re.test(value)).length;
-}
-
-const hasLetterAndDigit = (value: string) => /[A-Za-z]/.test(value) && /[0-9]/.test(value);
-
-// `$DB_PASSWORD`, `${X}`, `{{ x }}`, `%X%`, `process.env.X`: a reference to a secret, not a secret.
-const VARIABLE_REFERENCE = /^(?:\$[A-Za-z_{(]|\{\{|%[A-Za-z_]|process\.env\b|os\.environ|import\.meta\.env)/;
+import { providerTokens } from "./provider-tokens";
+import {
+  encodesUserAndPassword,
+  looksHighEntropy,
+  looksLikeGenericSecret,
+  regexDetector,
+  screened,
+  type SecretDetector,
+} from "./secret-detectors";
 
 /**
- * The rule for a value in a `password = X` style assignment: at least 8 characters, and either
- * entropy >= 3.0 bits/char or at least three of {lower, upper, digit, symbol}. For 8 characters
- * entropy 3.0 means all 8 distinct, so `hunter2x` is redacted while `changeme` (2.75) and
- * `password` (2.75) are kept: dictionary words repeat letters, generated secrets rarely do.
+ * The built-in secret detectors, in priority order: the provider tokens are provider-tokens.ts's,
+ * how every detector is built (and why none can hang) is secret-detectors.ts's, and
+ * redaction.ts applies them and says what is and is not caught.
  */
-export function looksLikeGenericSecret(value: string): boolean {
-  if (value.length < 8 || VARIABLE_REFERENCE.test(value)) return false;
-  return shannonEntropy(value) >= 3.0 || characterClassCount(value) >= 3;
-}
-
-/** strict only: >= 32 characters, entropy >= 4.0 bits/char, letters and digits. */
-function looksHighEntropy(value: string): boolean {
-  return hasLetterAndDigit(value) && shannonEntropy(value) >= 4.0;
-}
-
-type RegexOptions = { accept?: (value: string) => boolean };
-
-/**
- * Redacts the first capture group that took part in the match (the value after a key), or the
- * whole match when the pattern has no groups. Capturing patterns carry the `d` flag.
- */
-function regexDetector(kind: string, pattern: RegExp, options: RegexOptions = {}): SecretDetector {
-  return {
-    kind,
-    *find(text) {
-      for (const match of text.matchAll(pattern)) {
-        const range = match.indices?.slice(1).find((indices) => indices !== undefined) ?? [
-          match.index,
-          match.index + match[0].length,
-        ];
-        const [start, end] = range;
-        if (options.accept && !options.accept(text.slice(start, end))) continue;
-        yield { start, end, kind };
-      }
-    },
-  };
-}
+export { looksLikeGenericSecret, shannonEntropy, type SecretDetector, type SecretSpan } from "./secret-detectors";
 
 // A key is at most ~16 KiB of base64; a longer gap to an END line means it is not this key's END.
 const MAX_PEM_BODY = 16_384;
@@ -117,6 +54,54 @@ const privateKeyDetector: SecretDetector = {
   },
 };
 
+/** The first match at or after `from` (text.length if none), for callers whose `from` never decreases: each character is searched once. */
+function forwardFinder(text: string, pattern: RegExp): (from: number) => number {
+  const search = new RegExp(pattern.source, "g");
+  let found: number | undefined;
+  return (from) => {
+    if (found === undefined || found < from) {
+      search.lastIndex = from;
+      found = search.exec(text)?.index ?? text.length;
+    }
+    return found;
+  };
+}
+
+// `scheme://user:`, found from its `://`. The user cannot hold `:`, `/`, `@`, `?`, `#`,
+// brackets (IPv6 hosts), quotes.
+const URL_USERINFO = /:\/\/(?<=(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,30}:\/\/)[^\s:/@?#[\]"'`<>]{0,256}:/g;
+const MAX_URL_PASSWORD = 256;
+// In `https://host:8080/users/@bob` or `http://host:8080?next=a@b` the "password" is a port
+// and a path or query.
+const PORT_THEN_PATH = /^[0-9]{1,5}[/?#]/;
+
+/**
+ * The password of scheme://user:password@host. People paste passwords unencoded, so `@`, `/`,
+ * `#`, `?`, `+`, `=` may all appear in one: the password ends at the last `@` before the first
+ * `/` that follows an `@` (the path), and never crosses whitespace, quotes or `<>`. So
+ * `amqp://u:p@ss@mq/jobs` hides `p@ss`, `mongodb+srv://u:a/b=@c/db` hides `a/b=`, and
+ * `{"u":"pg://u:p@h/db","e":"me@x.com"}` hides only `p`.
+ */
+const urlPasswordDetector: SecretDetector = {
+  kind: "connection_string_password",
+  *find(text) {
+    const head = new RegExp(URL_USERINFO);
+    const nextAt = forwardFinder(text, /@/);
+    const nextSlash = forwardFinder(text, /\//);
+    const nextStop = forwardFinder(text, /[\s"'`<>]/);
+    for (let match = head.exec(text); match; match = head.exec(text)) {
+      const start = match.index + match[0].length;
+      const limit = Math.min(nextStop(start), start + MAX_URL_PASSWORD + 1);
+      const firstAt = nextAt(start);
+      if (firstAt === start || firstAt >= limit) continue;
+      const stop = text.lastIndexOf("@", Math.min(nextSlash(firstAt), limit) - 1);
+      if (PORT_THEN_PATH.test(text.slice(start, stop))) continue;
+      yield { start, end: stop, kind: "connection_string_password" };
+      head.lastIndex = stop + 1;
+    }
+  },
+};
+
 /** Existing `[REDACTED:…]` markers: kept as they are so a second pass changes nothing. */
 export const REDACTION_MARKER = /\[REDACTED:[a-z0-9_:]{1,60}\]/g;
 
@@ -129,22 +114,11 @@ const ASSIGNMENT = String.raw`(?:\\?["'])?\s{0,5}(?::=|=>|[=:])\s{0,5}`;
 // a following `\"`, or redacting it would leave the surrounding string wrongly escaped.
 const VALUE = String.raw`(?:\\"((?:[^"\\\r\n]|\\[^"\r\n]){1,1024})|"((?:[^"\\\r\n]|\\.){1,1024})|'([^'\r\n]{1,1024})|((?:[^\s"'\x60<>;,&\\]|\\(?!["'])){1,1024}))`;
 
-/** Built-in kinds with a recognisable shape, most specific first. */
-export const specificDetectors: SecretDetector[] = [
-  privateKeyDetector,
-  regexDetector("enclave_token", /(?<![A-Za-z0-9_-])enc_(?:at_|rt_|ac_|cs_)?[A-Za-z0-9_-]{43}[A-Za-z0-9]{6}(?![A-Za-z0-9_-])/g),
-  regexDetector("anthropic_key", /(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,512}/g),
-  regexDetector("github_token", /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,255}/g),
-  regexDetector("github_token", /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{82,255}/g),
-  regexDetector("gitlab_token", /(?<![A-Za-z0-9_-])gl(?:pat|ptt|rt|dt)-[A-Za-z0-9_-]{20,255}/g),
-  regexDetector("stripe_key", /(?<![A-Za-z0-9_])(?:[spr]k_(?:live|test)|whsec)_[A-Za-z0-9]{16,255}/g),
-  regexDetector("razorpay_key", /(?<![A-Za-z0-9_])rzp_(?:live|test)_[A-Za-z0-9]{14,64}/g),
-  regexDetector("slack_token", /(?<![A-Za-z0-9_-])(?:xox[abeoprs]|xapp)-[A-Za-z0-9-]{10,512}/g),
-  regexDetector("slack_token", /https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9_/-]{10,512}/g),
-  regexDetector("aws_access_key_id", /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/g),
-  regexDetector("jwt", /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,4096}\.eyJ[A-Za-z0-9_-]{5,16384}\.[A-Za-z0-9_-]{16,4096}/g),
-  // After anthropic_key, which claims `sk-ant-` first. A body without digits is a word (sk-learn-…).
-  regexDetector("openai_key", /(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{20,512}/g, { accept: hasLetterAndDigit }),
+const NETRC_GAP = String.raw`(?:\s|\\[nrt]){1,20}`;
+const NETRC_FIELD = String.raw`[^\s"'\\]{1,256}`;
+
+/** Values known by the name in front of them. */
+const namedValues: SecretDetector[] = [
   regexDetector(
     "aws_secret_access_key",
     /secret[ _-]?access[ _-]?key(?:\\?["'])?\s{0,5}[=:]\s{0,5}(?:\\?["'])?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/dgi,
@@ -153,11 +127,30 @@ export const specificDetectors: SecretDetector[] = [
     "razorpay_key",
     /(?:razorpay[ _-]?(?:key[ _-]?)?secret|key[ _-]?secret)(?:\\?["'])?\s{0,5}[=:]\s{0,5}(?:\\?["'])?([A-Za-z0-9]{16,64})(?![A-Za-z0-9])/dgi,
   ),
-  // Only the userinfo password of scheme://user:password@host; the authority ends at `/`, so
-  // `https://example.com/a:b@c` is a path, not a password. `@`, `#` and `?` are allowed inside
-  // the password because people paste them unencoded; the last `@` before the path ends it.
-  regexDetector("connection_string_password", /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,30}:\/\/[^\s:/@?#]{0,256}:([^\s/]{1,256})@/dg),
+  // Azure storage and Service Bus connection strings: base64 of 32 or 64 random bytes.
+  regexDetector("azure_key", /(?:AccountKey|SharedAccessKey)\s{0,5}=\s{0,5}([A-Za-z0-9+/]{40,256}={0,2})/dgi),
+  // The signature of an Azure SAS URL (any `sig=` of 40+ base64 or URL-encoded characters).
+  regexDetector("azure_sas", /sig=(?<![A-Za-z0-9_]sig=)([A-Za-z0-9%+/=]{40,256})/dg),
+  regexDetector("gcp_private_key_id", /private_key_id(?:\\?["'])?\s{0,5}[=:]\s{0,5}(?:\\?["'])?([a-f0-9]{40})(?![A-Za-z0-9])/dgi),
+  regexDetector("docker_auth", /\\?"auth\\?"\s{0,5}:\s{0,5}\\?"([A-Za-z0-9+/]{8,1024}={0,2})\\?"/dg, { accept: encodesUserAndPassword }),
+  // .netrc / _netrc. A separator may also be a JSON-escaped line break; a field never holds a quote or `\`.
+  regexDetector(
+    "netrc_password",
+    new RegExp(
+      String.raw`machine(?<![A-Za-z0-9_]machine)${NETRC_GAP}${NETRC_FIELD}${NETRC_GAP}` +
+        String.raw`login${NETRC_GAP}${NETRC_FIELD}${NETRC_GAP}password${NETRC_GAP}(${NETRC_FIELD})`,
+      "dg",
+    ),
+    { accept: looksLikeGenericSecret },
+  ),
 ];
+
+/**
+ * Built-in kinds with a recognisable shape, most specific first: PEM blocks, then provider
+ * tokens (where prefixes overlap the longer comes first: sk-ant- and sk-or-v1- before sk-,
+ * sk.eyJ before eyJ), then values known by the name in front of them, then URL passwords.
+ */
+export const specificDetectors: SecretDetector[] = [privateKeyDetector, screened(providerTokens), ...namedValues, urlPasswordDetector];
 
 /** Context-only kinds, applied after custom patterns: they know least about what they match. */
 export const genericDetectors: SecretDetector[] = [
@@ -168,6 +161,9 @@ export const genericDetectors: SecretDetector[] = [
   ),
   regexDetector("generic_secret", new RegExp(SECRET_KEY_WORD + ASSIGNMENT + VALUE, "dgi"), { accept: looksLikeGenericSecret }),
 ];
+
+/** Every built-in detector on its own (the screen unpacked), in priority order: what tests and the corpus report walk. */
+export const builtInDetectors: SecretDetector[] = [privateKeyDetector, ...providerTokens, ...namedValues, urlPasswordDetector, ...genericDetectors];
 
 /**
  * strict adds long random-looking runs. Runs longer than 4096 are scanned in 4096-character
@@ -181,7 +177,8 @@ export const strictDetectors: SecretDetector[] = [
 /**
  * JSON objects carry the key apart from the value, so `{ "password": "X" }` has no assignment
  * in any single string. A string value under a key named like a secret (same words as the
- * text rule, at the end of the key) is judged whole by the same generic rule.
+ * text rule, at the end of the key, and a service account's `private_key_id`) is judged whole
+ * by the same generic rule.
  */
-export const SECRET_KEY_NAME = new RegExp(String.raw`(?:${SECRET_KEY_WORD}|authorization)$`, "i");
+export const SECRET_KEY_NAME = new RegExp(String.raw`(?:${SECRET_KEY_WORD}|authorization|private[_-]?key[_-]?id)$`, "i");
 export const MAX_KEYED_VALUE = 1024;
