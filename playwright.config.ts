@@ -53,6 +53,8 @@ export default defineConfig({
       // The metadata-document e2e publishes its client document on loopback https.
       ENCLAVE_CIMD_ALLOWED_HOSTS: "127.0.0.1",
       NODE_EXTRA_CA_CERTS: e2eCertificate().cert,
+      // Access tokens that expire within a test, so the MCP e2e sees the SDK refresh one.
+      ENCLAVE_OAUTH_ACCESS_TOKEN_SECONDS: "5",
     },
   },
 });

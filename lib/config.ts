@@ -61,6 +61,8 @@ const envSchema = z.object({
   ENCLAVE_SYNC_RATE_LIMIT_PER_MINUTE: positiveInt(1200),
   ENCLAVE_ADMIN_RATE_LIMIT_PER_MINUTE: positiveInt(120),
   ENCLAVE_SSE_HEARTBEAT_SECONDS: positiveInt(15),
+  /** How long an OAuth access token lives. At least 5 s (the e2e refreshes past it), at most a day. */
+  ENCLAVE_OAUTH_ACCESS_TOKEN_SECONDS: z.coerce.number().int().min(5).max(24 * 60 * 60).default(60 * 60),
   ENCLAVE_MAX_WORKSPACES_PER_USER: positiveInt(50),
   /** Browser origins besides ENCLAVE_PUBLIC_URL that may call /mcp (an MCP Inspector, a web client). */
   ENCLAVE_MCP_ALLOWED_ORIGINS: originList,

@@ -1,6 +1,6 @@
 import type { Scope } from "../access/scopes";
 import { HttpError } from "../http/errors";
-import { oauthScopes, protectedResourceMetadataUrl } from "../oauth/resource";
+import { FIRST_CHALLENGE_SCOPES, isOAuthScope, oauthScopes, protectedResourceMetadataUrl } from "../oauth/resource";
 
 /**
  * The refusals /mcp answers with, each with the `WWW-Authenticate` challenge an MCP client
@@ -18,25 +18,38 @@ const quoted = (params: Record<string, string>) =>
 
 const challenge = (params: Record<string, string>) => `Bearer ${quoted(params)}`;
 
-export function missingTokenError(): HttpError {
-  const header = challenge({ resource_metadata: protectedResourceMetadataUrl(), scope: oauthScopes.join(" ") });
+/**
+ * The `scope` of every challenge: what the client should ask for next. MCP clients (the SDK's
+ * among them) ask for exactly this, replacing what they asked for before (MCP 2025-11-25 scope
+ * selection), so it is what the caller holds plus what this request needs: never every scope,
+ * and never less than it has. A caller that holds nothing we can see (no token, or one we do
+ * not know) is offered what a member's client would use (FIRST_CHALLENGE_SCOPES), plus what
+ * its call needs.
+ */
+export function scopeToRequest(held: readonly Scope[], needed: readonly Scope[]): string {
+  const holds = held.filter(isOAuthScope);
+  const base: readonly Scope[] = holds.length > 0 ? holds : FIRST_CHALLENGE_SCOPES;
+  return oauthScopes.filter((scope) => base.includes(scope) || needed.includes(scope)).join(" ");
+}
+
+const metadata = () => ({ resource_metadata: protectedResourceMetadataUrl() });
+
+/** No `Authorization` header: `needed` is what the request's calls need, when we could tell. */
+export function missingTokenError(needed: readonly Scope[] = []): HttpError {
+  const header = challenge({ ...metadata(), scope: scopeToRequest([], needed) });
   return new HttpError(401, "unauthenticated", "Send an access token as `Authorization: Bearer <token>`.", { "WWW-Authenticate": header });
 }
 
-export function invalidTokenError(message = "The access token is unknown, expired or revoked."): HttpError {
-  const header = challenge({ error: "invalid_token", resource_metadata: protectedResourceMetadataUrl(), scope: oauthScopes.join(" ") });
+/** `held`: the scopes the presented token carried, if it is one of ours (expired or revoked); else none. */
+export function invalidTokenError(held: readonly Scope[], needed: readonly Scope[], message = "The access token is unknown, expired or revoked."): HttpError {
+  const header = challenge({ error: "invalid_token", ...metadata(), scope: scopeToRequest(held, needed) });
   return new HttpError(401, "invalid_token", message, { "WWW-Authenticate": header });
 }
 
-/**
- * `scope` in the challenge is what the client should ask for next: what it holds plus what
- * this call needs (MCP 2025-11-25 step-up), since clients replace their scope with it and
- * would otherwise trade their existing access for the one new scope.
- */
-export function insufficientScopeError(scope: Scope, what: string, held: readonly Scope[] = []): HttpError {
-  const next = oauthScopes.filter((known) => known === scope || held.includes(known));
-  const header = challenge({ error: "insufficient_scope", scope: next.join(" "), resource_metadata: protectedResourceMetadataUrl() });
-  return new HttpError(403, "insufficient_scope", `${what} needs the "${scope}" scope, which this token does not have.`, { "WWW-Authenticate": header }, undefined, {
-    scope,
+/** `lacking` names the first call refused, for the message; `needed` is every scope the request needs. */
+export function insufficientScopeError(lacking: { scope: Scope; what: string }, held: readonly Scope[], needed: readonly Scope[]): HttpError {
+  const header = challenge({ error: "insufficient_scope", scope: scopeToRequest(held, [...needed, lacking.scope]), ...metadata() });
+  return new HttpError(403, "insufficient_scope", `${lacking.what} needs the "${lacking.scope}" scope, which this token does not have.`, { "WWW-Authenticate": header }, undefined, {
+    scope: lacking.scope,
   });
 }

@@ -1,6 +1,6 @@
 import { HttpError } from "../http/errors";
 import { resolveClient, type OAuthClient } from "./clients";
-import { issuer, mcpResourceUrl, OFFLINE_ACCESS, oauthScopes, type OAuthScope } from "./resource";
+import { DEFAULT_SCOPES, issuer, mcpResourceUrl, oauthScopes, type OAuthScope } from "./resource";
 import { redirectUriMatches } from "./redirect-uris";
 
 /**
@@ -16,6 +16,10 @@ export type AuthorizationRequest = {
   resource: string;
   /** Known scopes asked for, in table order; unknown ones (`openid`, `claudeai`…) are dropped. */
   scopes: OAuthScope[];
+  /**
+   * Whether the client will stay connected (get a refresh token): it registered the
+   * refresh_token grant. The consent page says so; `offline_access` in `scope` changes nothing.
+   */
   offlineAccess: boolean;
 };
 
@@ -24,8 +28,6 @@ export type AuthorizationCheck =
   | { ok: false; redirect: false; message: string }
   | { ok: false; redirect: true; location: string };
 
-/** What a client gets when it asks for nothing we know: reading only. */
-export const DEFAULT_SCOPES: OAuthScope[] = ["search", "graph", "events:read"];
 const CODE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const SINGLE_VALUED = ["client_id", "redirect_uri", "response_type", "code_challenge", "code_challenge_method", "resource", "scope", "state"];
 
@@ -42,10 +44,10 @@ export function isOurResource(resource: string): boolean {
   return resource === mcpResourceUrl() || resource === `${mcpResourceUrl()}/`;
 }
 
-export function parseScopes(scope: string | null): { scopes: OAuthScope[]; offlineAccess: boolean; asked: boolean } {
+export function parseScopes(scope: string | null): { scopes: OAuthScope[]; asked: boolean } {
   const words = (scope ?? "").split(/\s+/).filter(Boolean);
   const scopes = oauthScopes.filter((known) => words.includes(known));
-  return { scopes, offlineAccess: words.includes(OFFLINE_ACCESS), asked: scopes.length > 0 };
+  return { scopes, asked: scopes.length > 0 };
 }
 
 export async function checkAuthorizationRequest(params: URLSearchParams): Promise<AuthorizationCheck> {
@@ -86,7 +88,7 @@ export async function checkAuthorizationRequest(params: URLSearchParams): Promis
   const resource = params.get("resource");
   if (resource !== null && !isOurResource(resource)) return fail("invalid_target", `This server only issues tokens for ${mcpResourceUrl()}.`);
 
-  const { scopes, offlineAccess, asked } = parseScopes(params.get("scope"));
+  const { scopes, asked } = parseScopes(params.get("scope"));
   return {
     ok: true,
     request: {
@@ -96,8 +98,8 @@ export async function checkAuthorizationRequest(params: URLSearchParams): Promis
       codeChallenge,
       // Older clients omit `resource`; the only resource here is the MCP endpoint.
       resource: mcpResourceUrl(),
-      scopes: asked ? scopes : DEFAULT_SCOPES,
-      offlineAccess,
+      scopes: asked ? scopes : [...DEFAULT_SCOPES],
+      offlineAccess: client.grantTypes.includes("refresh_token"),
     },
   };
 }

@@ -37,6 +37,10 @@ const supportedGrantTypes = ["authorization_code", "refresh_token"];
 /**
  * The SDK's RFC 7591 schema, plus what this server supports. RFC 7591 §2 makes
  * client_secret_basic the default auth method; MCP clients that want none say so.
+ * Grant types we do not offer (`urn:ietf:params:oauth:grant-type:device_code`, sent by some
+ * VS Code builds) are dropped rather than refused, as RFC 7591 §3.2.1 allows: the client is
+ * registered for the rest and the response says so. Every token here starts from a code, so a
+ * registration without authorization_code is refused.
  */
 export const clientRegistrationSchema = OAuthClientMetadataSchema.extend({
   redirect_uris: z.array(z.string()).min(1, "Register at least one redirect URI.").max(MAX_REDIRECT_URIS),
@@ -45,7 +49,8 @@ export const clientRegistrationSchema = OAuthClientMetadataSchema.extend({
   grant_types: z
     .array(z.string())
     .default(["authorization_code"])
-    .refine((types) => types.every((type) => supportedGrantTypes.includes(type)), "Only authorization_code and refresh_token are supported."),
+    .transform((types) => supportedGrantTypes.filter((type) => types.includes(type)))
+    .refine((types) => types.includes("authorization_code"), "Register the authorization_code grant (and refresh_token to stay connected): no other grant is supported."),
   response_types: z
     .array(z.string())
     .default(["code"])
@@ -87,7 +92,7 @@ export async function registerClient(input: unknown) {
       actor: { type: "anonymous" },
       action: "oauth.client_register",
       target: client.id,
-      details: { name: client.name, redirectUris: metadata.redirect_uris, authMethod: client.tokenEndpointAuthMethod },
+      details: { name: client.name, redirectUris: metadata.redirect_uris, authMethod: client.tokenEndpointAuthMethod, grantTypes: metadata.grant_types },
     });
   });
   return {

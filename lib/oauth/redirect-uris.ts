@@ -27,18 +27,28 @@ export function redirectUriProblem(uri: string): string | null {
   return null;
 }
 
-const LOOPBACK_PORT = /^(http:\/\/(?:localhost|127\.0\.0\.1|\[::1\]))(?::\d{1,5})?(?=[/?]|$)/;
+// A loopback http URI as written: scheme and host exactly, an optional port, then the path
+// and query. Read from the text, not from `new URL`, which would also forgive case, `..`
+// segments and percent-encoding: nothing but the port and an empty path is loosened.
+const LOOPBACK_URI = /^(http:\/\/(?:localhost|127\.0\.0\.1|\[::1\]))(?::\d{1,5})?([/?].*)?$/s;
+
+/** A loopback http URI without its port, with an empty path written as `/`; null for any other URI. */
+function loopbackWithoutPort(uri: string): string | null {
+  const match = LOOPBACK_URI.exec(uri);
+  if (!match?.[1]) return null;
+  const rest = match[2] ?? "";
+  return `${match[1]}${rest.startsWith("/") ? rest : `/${rest}`}`;
+}
 
 /**
- * Exact string comparison — case, trailing slash and query all count — except that a
- * loopback http URI matches on any port, since a native app picks a free port per sign-in
- * (RFC 8252 §7.3).
+ * Exact string comparison — case, trailing slash and query all count — except for loopback
+ * http (RFC 8252 §7.3): a native app picks a free port per sign-in, so any port matches, and
+ * `http://127.0.0.1` and `http://127.0.0.1:54321/` are the same URL (an empty path is `/`).
  */
 export function redirectUriMatches(registered: string, requested: string): boolean {
   if (registered === requested) return true;
-  const withoutPort = (uri: string) => (LOOPBACK_PORT.test(uri) ? uri.replace(LOOPBACK_PORT, "$1") : null);
-  const left = withoutPort(registered);
-  return left !== null && left === withoutPort(requested) && URL.canParse(requested);
+  const left = loopbackWithoutPort(registered);
+  return left !== null && left === loopbackWithoutPort(requested) && URL.canParse(requested);
 }
 
 /**

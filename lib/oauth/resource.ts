@@ -31,5 +31,23 @@ export const oauthScopes = [
 ] as const satisfies readonly Scope[];
 export type OAuthScope = (typeof oauthScopes)[number];
 
-/** Asks for a refresh token (OpenID's name for it, which MCP clients send). */
+/** Reading only: what a client is offered when its authorization request names no scope we know. */
+export const DEFAULT_SCOPES: readonly OAuthScope[] = ["search", "graph", "events:read"];
+
+/**
+ * What the 401 challenge asks for when the caller holds nothing yet: every tool scope a member
+ * has, not `audit`. The consent page ticks only what the person's role allows and lets them
+ * untick any. Not reading only: an MCP SDK 1.32 client that holds a refresh token answers a
+ * step-up 403 by refreshing, which cannot widen a grant, instead of asking the person again, so
+ * a client first granted reading only could never be granted more.
+ */
+export const FIRST_CHALLENGE_SCOPES: readonly OAuthScope[] = ["search", "graph", "events:read", "knowledge", "sessionmutations", "artifacts", "index", "events:publish"];
+
+export const isOAuthScope = (word: string): word is OAuthScope => (oauthScopes as readonly string[]).includes(word);
+
+/**
+ * OpenID's word for "give me a refresh token", which MCP clients may send. Accepted and ignored:
+ * a client gets a refresh token when it registered the refresh_token grant, since the SDK's
+ * clients ask for exactly the scopes a challenge names and so never add this word themselves.
+ */
 export const OFFLINE_ACCESS = "offline_access";
