@@ -29,7 +29,7 @@ import { seedWorkspace } from "./bench/seed";
 import { closedLoop, ensureBuild, killServers, percentile, runCannon, ServerProcess, tail, type HttpStats, type Stats } from "./bench/harness";
 import { teamTokens } from "../db/control/schema";
 import { authorize } from "../lib/access/authorize";
-import { resolveTeamToken, tokenLookup } from "../lib/access/tokens";
+import { resolveTeamToken, teamTokenLookup as tokenLookup } from "../lib/access/bearer";
 import { parseConfig, setConfigForTests } from "../lib/config";
 import { randomId, randomToken, sha256Hex } from "../lib/crypto/tokens";
 import { closeStore, getControlDb, getStore } from "../lib/db/store";
@@ -124,7 +124,10 @@ async function main(): Promise<void> {
     await getStore().control;
     const base: Record<string, Stats> = {};
     console.error(`baseline: searchKnowledge and createKnowledge in-process…`);
-    const search = (i: number) => searchKnowledge(workspaceId, { q: queries[i % queries.length]?.q ?? "", limit: 20 });
+    const principal = await resolveTeamToken(token);
+    if (!principal) throw new Error("the member token does not resolve");
+    const reader = await authorize(principal, workspaceId, "search");
+    const search = (i: number) => searchKnowledge(reader, { q: queries[i % queries.length]?.q ?? "", limit: 20 });
     await closedLoop(10, WARMUP_SECONDS / 2, search);
     for (const c of CONNECTIONS) base[`search/${c}`] = await closedLoop(c, SECONDS, search);
     // Search cost by how many entries a term matches (1 caller, median of 9, on the seeded file).
@@ -133,13 +136,11 @@ async function main(): Promise<void> {
       const samples: number[] = [];
       for (let i = 0; i < 9; i++) {
         const t0 = performance.now();
-        await searchKnowledge(workspaceId, { q, limit: 20 });
+        await searchKnowledge(reader, { q, limit: 20 });
         samples.push(performance.now() - t0);
       }
       perTerm.push({ q, df, ms: percentile(samples.sort((a, b) => a - b), 50) });
     }
-    const principal = await resolveTeamToken(token);
-    if (!principal) throw new Error("the member token does not resolve");
     const access = await authorize(principal, workspaceId, "knowledge");
     const write = (i: number) => createKnowledge(access, { ...(writeTexts[i % writeTexts.length] as Text), source: null });
     await closedLoop(10, WARMUP_SECONDS / 2, write);

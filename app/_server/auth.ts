@@ -30,7 +30,7 @@ export const getMemberWorkspace = cache((userId: string, workspaceId: string): P
   getWorkspaceForMember(userId, workspaceId),
 );
 
-export type PageAccess = SignedIn & { ok: true; access: WorkspaceAccess };
+export type PageAccess<S extends Scope> = SignedIn & { ok: true; access: WorkspaceAccess<S> };
 /** A workspace the person can see, but a scope their role lacks: the page says so instead of rendering. */
 export type MissingScope = { ok: false; scope: Scope; role: WorkspaceAccess["role"] };
 
@@ -39,7 +39,7 @@ export type MissingScope = { ok: false; scope: Scope; role: WorkspaceAccess["rol
  * A workspace the person cannot see is Next's 404; a scope they lack comes back as
  * `{ ok: false }` so the page can render <ScopeRequired> (see scope-required.tsx).
  */
-export async function requireWorkspaceAccess(workspaceId: string, scope: Scope): Promise<PageAccess | MissingScope> {
+export async function requireWorkspaceAccess<S extends Scope>(workspaceId: string, scope: S): Promise<PageAccess<S> | MissingScope> {
   const signedIn = await requireUser();
   const principal = { kind: "user", userId: signedIn.user.id } as const;
   try {

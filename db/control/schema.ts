@@ -202,6 +202,17 @@ export const oauthTokens = sqliteTable(
 export const auditLog = sqliteTable("audit_log", auditColumns);
 export const auditHead = auditHeadTable();
 
+/**
+ * One row, bumped in the same transaction as every change that can take access away (a team
+ * token or an AI client revoked, a member removed or demoted, a session ended), so a live event
+ * stream re-checks its caller before the next event rather than at its next heartbeat
+ * (lib/db/access-epoch.ts). A counter, not a log: the audit trail says what changed.
+ */
+export const accessEpoch = sqliteTable("access_epoch", {
+  id: integer("id").primaryKey(),
+  value: integer("value").notNull(),
+});
+
 export const controlSchema = {
   users,
   backupCodes,
@@ -215,6 +226,7 @@ export const controlSchema = {
   oauthTokens,
   auditLog,
   auditHead,
+  accessEpoch,
 };
 export type ControlSchema = typeof controlSchema;
 export type User = typeof users.$inferSelect;

@@ -1,39 +1,35 @@
 import { and, eq } from "drizzle-orm";
-import { memberships, type Role } from "@/db/control/schema";
+import { memberships, workspaces, type Role } from "@/db/control/schema";
 import type { Actor } from "../audit/audit";
 import { WORKSPACE_ID_PATTERN } from "../crypto/tokens";
 import { getControlDb } from "../db/store";
-import { HttpError, notFound } from "../http/errors";
 import { noteActor } from "../http/context";
-import { roleScopes, type Scope } from "./scopes";
-import type { OAuthPrincipal } from "../oauth/access-tokens";
-import type { TokenIssuer, TokenPrincipal } from "./tokens";
+import { HttpError, notFound } from "../http/errors";
+import { actorOf, principalLabel, resolvePrincipal, type Principal, type Surface } from "./principal";
+import { capByRole, roleScopes, tokenScopes, type Scope } from "./scopes";
+import type { TokenIssuer } from "./tokens";
 
-/**
- * Who is asking. A portal user acts through their membership; a team token carries its own
- * scopes and is bound to one workspace; an OAuth access token is bound to one workspace and
- * carries what its person consented to, capped again here by that person's current role.
- */
-export type Principal = { kind: "user"; userId: string } | TokenPrincipal | OAuthPrincipal;
-
-/** What `authorize` grants: enough for a handler to act and to say who acted. */
-export type WorkspaceAccess = {
-  workspaceId: string;
-  principal: Principal;
-  /** The membership role for a user; null for a token. */
-  role: Role | null;
-  scopes: readonly Scope[];
-  actor: Actor;
-  /** `user:<id>`, `token:<id>` or `oauth:<grant id>`: stored as the author of what this principal writes. */
-  label: string;
+/** What a principal may do in one workspace, before any one scope is asked for. */
+export type WorkspaceGrant = {
+  readonly workspaceId: string;
+  readonly principal: Principal;
+  /** The membership role for a person; null for a token, an OAuth client or the operator. */
+  readonly role: Role | null;
+  readonly scopes: readonly Scope[];
+  readonly actor: Actor;
+  /** Stored as the author of what this principal writes (see principalLabel). */
+  readonly label: string;
 };
 
-export const principalLabel = (principal: Principal) =>
-  principal.kind === "user"
-    ? `user:${principal.userId}`
-    : principal.kind === "token"
-      ? `token:${principal.tokenId}`
-      : `oauth:${principal.grantId}`;
+declare const checkedScope: unique symbol;
+
+/**
+ * Proof that `authorize()` let this principal use scope `S` in this workspace. Every function
+ * that reads or writes workspace data takes one for the scope it needs, and only authorize()
+ * makes them, so the type checker shows no data is touched without the check — and not with
+ * a check for another scope.
+ */
+export type WorkspaceAccess<S extends Scope = Scope> = WorkspaceGrant & { readonly [checkedScope]: S };
 
 /** A person's role in a workspace, or null when they are not a member. */
 export async function membershipRole(userId: string, workspaceId: string): Promise<Role | null> {
@@ -46,6 +42,12 @@ export async function membershipRole(userId: string, workspaceId: string): Promi
   return row?.role ?? null;
 }
 
+async function workspaceExists(workspaceId: string): Promise<boolean> {
+  const control = await getControlDb();
+  const [row] = await control.db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, workspaceId)).limit(1);
+  return row !== undefined;
+}
+
 export class InsufficientScopeError extends HttpError {
   constructor(readonly scope: Scope) {
     super(403, "insufficient_scope", `This needs the "${scope}" scope, which you do not have in this workspace.`, {
@@ -55,44 +57,80 @@ export class InsufficientScopeError extends HttpError {
 }
 
 /**
- * The one access check. A workspace the principal cannot see — another workspace's id, a
- * made-up id, one they were removed from — is a 404, so its existence is not confirmed; a
- * workspace they can see but a scope they lack is a 403 that names the scope.
+ * What `principal` may do in `workspaceId`, or null when it cannot see the workspace at all:
+ * another workspace's id, a made-up one, one it was removed from. The role cap applies to
+ * everything a person delegated (capByRole): their OAuth clients here, their team tokens when
+ * the token was resolved.
  */
-export async function authorize(principal: Principal, workspaceId: string, scope: Scope): Promise<WorkspaceAccess> {
-  const access = await accessTo(principal, workspaceId);
-  if (!access) throw notFound("No such workspace.");
-  noteActor(access.label, workspaceId);
-  if (!access.scopes.includes(scope)) throw new InsufficientScopeError(scope);
-  return access;
-}
-
-/** The access a principal has to a workspace, or null when it cannot see it. */
-export async function accessTo(principal: Principal, workspaceId: string): Promise<WorkspaceAccess | null> {
+export async function workspaceGrant(principal: Principal, workspaceId: string): Promise<WorkspaceGrant | null> {
   if (!WORKSPACE_ID_PATTERN.test(workspaceId)) return null;
-  const label = principalLabel(principal);
-  if (principal.kind === "token") {
-    if (principal.workspaceId !== workspaceId) return null;
-    return { workspaceId, principal, role: null, scopes: principal.scopes, actor: { type: "token", id: principal.tokenId }, label };
+  const grant = (role: Role | null, scopes: readonly Scope[]): WorkspaceGrant => ({
+    workspaceId,
+    principal,
+    role,
+    scopes,
+    actor: actorOf(principal),
+    label: principalLabel(principal),
+  });
+  switch (principal.kind) {
+    case "token":
+      return principal.workspaceId === workspaceId ? grant(null, principal.scopes) : null;
+    case "operator":
+      return (await workspaceExists(workspaceId)) ? grant(null, tokenScopes) : null;
+    case "oauth": {
+      if (principal.workspaceId !== workspaceId) return null;
+      const role = await membershipRole(principal.userId, workspaceId);
+      return role ? grant(null, capByRole(principal.scopes, role)) : null;
+    }
+    case "user": {
+      const role = await membershipRole(principal.userId, workspaceId);
+      return role ? grant(role, roleScopes[role]) : null;
+    }
   }
-  if (principal.kind === "oauth" && principal.workspaceId !== workspaceId) return null;
-  const role = await membershipRole(principal.userId, workspaceId);
-  if (!role) return null;
-  if (principal.kind === "oauth") {
-    // A person demoted or removed after consenting takes their client down with them.
-    const scopes = principal.scopes.filter((scope) => roleScopes[role].includes(scope));
-    return { workspaceId, principal, role: null, scopes, actor: { type: "oauth", id: principal.grantId }, label };
-  }
-  return { workspaceId, principal, role, scopes: roleScopes[role], actor: { type: "user", id: principal.userId }, label };
 }
 
 /**
- * Who is issuing a team token. Only people (and the operator's CLI) issue tokens: a token that
- * could mint tokens would let a leaked one outlive its own revocation and expiry.
+ * The one access check. A workspace the principal cannot see is a 404, so its existence is
+ * not confirmed; a workspace it can see but a scope it lacks is a 403 that names the scope.
  */
-export function issuerFor(access: WorkspaceAccess): TokenIssuer {
+export async function authorize<S extends Scope>(principal: Principal, workspaceId: string, scope: S): Promise<WorkspaceAccess<S>> {
+  const grant = await workspaceGrant(principal, workspaceId);
+  if (!grant) throw notFound("No such workspace.");
+  noteActor(grant.label, workspaceId);
+  return authorizeWithin(grant, scope);
+}
+
+/** Whether `grant` covers `scope`: what a menu or a tool list shows, by the same rule authorizeWithin enforces. */
+export const grantCovers = (grant: WorkspaceGrant, scope: Scope): boolean => grant.scopes.includes(scope);
+
+/** The same check against a grant already looked up (an MCP request checks several tools against one). */
+export function authorizeWithin<S extends Scope>(grant: WorkspaceGrant, scope: S): WorkspaceAccess<S> {
+  if (!grantCovers(grant, scope)) throw new InsufficientScopeError(scope);
+  return grant as WorkspaceAccess<S>;
+}
+
+/**
+ * Who is issuing a team token. Only people and the operator issue tokens: a token that could
+ * mint tokens would let a leaked one outlive its own revocation and expiry.
+ */
+export function issuerFor(access: WorkspaceAccess<"tokens">): TokenIssuer {
+  if (access.principal.kind === "operator") return { type: "operator" };
   if (access.principal.kind !== "user" || !access.role) {
     throw new HttpError(403, "tokens_cannot_issue_tokens", "Team tokens cannot issue tokens; an admin issues them in the portal or the CLI.");
   }
   return { type: "user", userId: access.principal.userId, role: access.role };
+}
+
+/**
+ * Asks again, for long-lived responses (an event stream): would this request, made now on
+ * `surface`, still be let through for `scope` in this workspace? The same resolver and the
+ * same check as its first answer; any refusal is a no.
+ */
+export async function stillAuthorized(request: Request, surface: Surface, workspaceId: string, scope: Scope): Promise<boolean> {
+  try {
+    const grant = await workspaceGrant(await resolvePrincipal(request, surface), workspaceId);
+    return grant !== null && grantCovers(grant, scope);
+  } catch {
+    return false;
+  }
 }

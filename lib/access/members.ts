@@ -3,6 +3,7 @@ import { z } from "zod";
 import { memberships, users, type Role } from "@/db/control/schema";
 import { auditControlTx } from "../audit/audit";
 import { emailSchema } from "../auth/users";
+import { bumpAccessEpoch } from "../db/access-epoch";
 import { getControlDb, type ControlDb } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import type { WorkspaceAccess } from "./authorize";
@@ -35,13 +36,13 @@ const selectMembers = (control: ControlDb) =>
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId));
 
-export async function listMembers(workspaceId: string): Promise<Member[]> {
+export async function listMembers(access: WorkspaceAccess<"members">): Promise<Member[]> {
   return selectMembers(await getControlDb())
-    .where(eq(memberships.workspaceId, workspaceId))
+    .where(eq(memberships.workspaceId, access.workspaceId))
     .orderBy(asc(users.email));
 }
 
-export async function addMember(access: WorkspaceAccess, input: z.infer<typeof addMemberSchema>): Promise<Member> {
+export async function addMember(access: WorkspaceAccess<"members">, input: z.infer<typeof addMemberSchema>): Promise<Member> {
   assertMayGrant(access, input.role);
   const control = await getControlDb();
   return control.transaction(async (tx) => {
@@ -82,7 +83,7 @@ async function assertNotLastOwner(tx: Tx, workspaceId: string, currentRole: Role
   if (owners.length <= 1) throw new HttpError(409, "last_owner", "A workspace needs an owner: make someone else owner first.");
 }
 
-export async function changeMemberRole(access: WorkspaceAccess, userId: string, role: Role): Promise<Member> {
+export async function changeMemberRole(access: WorkspaceAccess<"members">, userId: string, role: Role): Promise<Member> {
   assertMayGrant(access, role);
   const control = await getControlDb();
   await control.transaction(async (tx) => {
@@ -90,6 +91,7 @@ export async function changeMemberRole(access: WorkspaceAccess, userId: string, 
     if (current === role) return;
     if (role !== "owner") await assertNotLastOwner(tx, access.workspaceId, current);
     await tx.update(memberships).set({ role }).where(and(eq(memberships.workspaceId, access.workspaceId), eq(memberships.userId, userId)));
+    await bumpAccessEpoch(tx);
     await auditControlTx(tx, { actor: access.actor, action: "member.role_change", target: userId, details: { workspaceId: access.workspaceId, from: current, to: role } });
   });
   const [member] = await selectMembers(control).where(and(eq(memberships.workspaceId, access.workspaceId), eq(memberships.userId, userId)));
@@ -97,12 +99,13 @@ export async function changeMemberRole(access: WorkspaceAccess, userId: string, 
   return member;
 }
 
-export async function removeMember(access: WorkspaceAccess, userId: string): Promise<void> {
+export async function removeMember(access: WorkspaceAccess<"members">, userId: string): Promise<void> {
   const control = await getControlDb();
   await control.transaction(async (tx) => {
     const current = await targetMembership(tx, access, userId);
     await assertNotLastOwner(tx, access.workspaceId, current);
     await tx.delete(memberships).where(and(eq(memberships.workspaceId, access.workspaceId), eq(memberships.userId, userId)));
+    await bumpAccessEpoch(tx);
     await auditControlTx(tx, { actor: access.actor, action: "member.remove", target: userId, details: { workspaceId: access.workspaceId, role: current } });
   });
 }

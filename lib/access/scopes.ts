@@ -43,6 +43,23 @@ export const roleSchema = z.enum(roles);
 
 /** Scopes a team token may carry: nothing above admin (tokens never bill, transfer or delete). */
 export const tokenScopes = admin;
+
+/**
+ * The role cap, the one rule for every delegated power: of `scopes`, those `role` carries —
+ * none without a role (not, or no longer, a member). A team token, an OAuth grant, a consent
+ * and a refresh all pass through it, so a person demoted or removed takes what they delegated
+ * down with them.
+ */
+export function capByRole<S extends Scope>(scopes: readonly S[], role: Role | null): S[] {
+  if (!role) return [];
+  const allowed = roleScopes[role];
+  return scopes.filter((scope) => allowed.includes(scope));
+}
+
+/** The most a team token may carry from its issuer: the operator's admin-level set, or the issuer's current role's share of it. */
+export function tokenCap(issuer: Role | "operator" | null): readonly Scope[] {
+  return issuer === "operator" ? tokenScopes : capByRole(tokenScopes, issuer);
+}
 export const scopeSchema = z.enum(allScopes as [Scope, ...Scope[]]);
 
 const rank: Record<Role, number> = { viewer: 0, member: 1, admin: 2, owner: 3 };

@@ -1,7 +1,6 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect, it } from "vitest";
-import { GET } from "@/app/api/v1/openapi.json/route";
-import { call } from "@/test/http";
+import { request } from "@/test/harness";
 import { useTempStore } from "@/test/store";
 import { endpointList } from "./endpoints";
 
@@ -9,7 +8,7 @@ useTempStore();
 
 describe("GET /api/v1/openapi.json", () => {
   it("is a valid OpenAPI 3.1 document listing every endpoint with its scope", async () => {
-    const response = await call(GET);
+    const response = await request("/api/v1/openapi.json");
     expect(response.status).toBe(200);
     const document = (await response.json()) as { openapi: string; paths: Record<string, Record<string, { "x-required-scope": string }>> };
     const verdict = await new Validator().validate(document);
@@ -22,7 +21,7 @@ describe("GET /api/v1/openapi.json", () => {
   });
 
   it("resolves every $ref inside the document", async () => {
-    const text = await (await call(GET)).text();
+    const text = await (await request("/api/v1/openapi.json")).text();
     const document = JSON.parse(text) as { components: { schemas: Record<string, unknown> } };
     const refs = [...text.matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((match) => match[1]!);
     expect(refs.length).toBeGreaterThan(0);

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { authorize, type WorkspaceAccess } from "../access/authorize";
-import { principalFromRequest } from "../access/principal";
+import { resolvePrincipal, restSurface } from "../access/principal";
 import { sessionFromCookies } from "../auth/provider";
 import type { SignedIn } from "../auth/sessions";
 import { parseInput, readJson } from "../http/body";
@@ -81,7 +81,7 @@ export function portalRoute<const E extends PortalEndpoint>(endpoint: E, fn: (ct
 }
 
 export type ApiCtx<E extends Endpoint> = {
-  access: WorkspaceAccess;
+  access: WorkspaceAccess<E["scope"]>;
   body: Infer<E["body"]>;
   query: Infer<E["query"]>;
   params: Record<string, string>;
@@ -99,7 +99,7 @@ export function apiRoute<E extends Endpoint>(endpoint: E, fn: (ctx: ApiCtx<E>) =
   return (request: Request, routeContext?: RouteContext): Promise<Response> =>
     handleRequest(request, routeContext, async ({ params, ip, requestId }) => {
       await limitApiCall(endpoint.limit, endpoint.operationId, ip);
-      const principal = await principalFromRequest(request);
+      const principal = await resolvePrincipal(request, restSurface);
       const access = await authorize(principal, params.workspaceId ?? "", endpoint.scope);
       const query = endpoint.query ? parseInput(endpoint.query, Object.fromEntries(new URL(request.url).searchParams)) : undefined;
       const body = endpoint.body ? await readJson(request, endpoint.body) : undefined;

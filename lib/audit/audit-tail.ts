@@ -1,5 +1,6 @@
 import { desc } from "drizzle-orm";
 import { workspaceAuditLog } from "./audit";
+import type { WorkspaceAccess } from "../access/authorize";
 import { withWorkspace } from "../db/store";
 
 /** A workspace audit row as an admin reads it: who did what, when, from where; not the chain hashes. */
@@ -16,8 +17,8 @@ export type AuditTailRow = {
 };
 
 /** The last `limit` rows of a workspace's audit trail, newest first. */
-export async function workspaceAuditTail(workspaceId: string, limit: number): Promise<AuditTailRow[]> {
-  const rows = await withWorkspace(workspaceId, (db) =>
+export async function workspaceAuditTail(access: WorkspaceAccess<"audit">, limit: number): Promise<AuditTailRow[]> {
+  const rows = await withWorkspace(access.workspaceId, (db) =>
     db.db.select().from(workspaceAuditLog).orderBy(desc(workspaceAuditLog.seq)).limit(limit),
   );
   return rows.map((row) => ({

@@ -1,14 +1,11 @@
-import path from "node:path";
 import canonicalize from "canonicalize";
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { auditLog as controlAuditLog } from "@/db/control/schema";
 import { auditLog as workspaceAuditLog } from "@/db/workspace/schema";
 import type { Drizzle } from "../db/database";
 import { getControlDb, withWorkspace } from "../db/store";
-import { WORKSPACE_ID_PATTERN } from "../crypto/tokens";
 import { getRequestContext } from "../http/context";
-import { logger } from "../http/log";
-import { HEAD_ID, headTableOf, readAuditHead, rowHash, type AuditRow, type AuditTable } from "./chain";
+import { HEAD_ID, headTableOf, readAuditHead, rowHash, type AuditRow } from "./chain";
 
 /**
  * The audit writer: one append-only, hash-chained table in control.db and one in each
@@ -57,6 +54,8 @@ type AnyDrizzle = Drizzle<Record<string, unknown>>;
 
 /** A chain is named by its file: control.db's, or one workspace's. Checkpoints carry this name. */
 export type AuditChain = "control" | `workspace:${string}`;
+export const workspaceChain = (workspaceId: string): AuditChain => `workspace:${workspaceId}`;
+const tableOf = (chain: AuditChain) => (chain === "control" ? controlAuditLog : workspaceAuditLog);
 
 /** The chain cannot take a row without hiding what happened to it: refuse the act instead. */
 export class AuditChainError extends Error {
@@ -70,8 +69,9 @@ export class AuditChainError extends Error {
  * quietly closing it. Transactions are BEGIN IMMEDIATE, so no other writer, in this process or
  * another, runs between the head read and the head write.
  */
-export async function appendAudit(tx: AnyDrizzle, table: AuditTable, entry: AuditEntry): Promise<void> {
+export async function appendAudit(tx: AnyDrizzle, chain: AuditChain, entry: AuditEntry): Promise<void> {
   const context = getRequestContext();
+  const table = tableOf(chain);
   const headTable = headTableOf(table);
   const head = await readAuditHead(tx, table);
   if (!head) throw new AuditChainError("the audit head is missing; run `enclave audit verify` and restore the database from a backup");
@@ -91,7 +91,7 @@ export async function appendAudit(tx: AnyDrizzle, table: AuditTable, entry: Audi
   const hash = rowHash(row);
   await tx.insert(table).values({ ...row, hash });
   await tx.update(headTable).set({ seq: row.seq, hash }).where(eq(headTable.id, HEAD_ID));
-  noteChainWritten(await chainOf(tx, table));
+  writtenChains.add(chain);
 }
 
 // Kept on globalThis: Next's bundle appends and the custom server emits checkpoints, each with
@@ -100,10 +100,6 @@ export async function appendAudit(tx: AnyDrizzle, table: AuditTable, entry: Audi
 const globalForChains = globalThis as unknown as { enclaveWrittenAuditChains?: Set<AuditChain> };
 const writtenChains = (globalForChains.enclaveWrittenAuditChains ??= new Set<AuditChain>());
 
-function noteChainWritten(chain: AuditChain | null): void {
-  if (chain) writtenChains.add(chain);
-}
-
 /** The chains this process appended to since the last call, forgotten as they are handed over. */
 export function takeWrittenChains(): AuditChain[] {
   const chains = [...writtenChains];
@@ -111,24 +107,8 @@ export function takeWrittenChains(): AuditChain[] {
   return chains;
 }
 
-/**
- * Which workspace a transaction writes to, read from the file SQLite has open: appendAudit is
- * given a transaction only, and the file's folder is named by the workspace id
- * (…/workspaces/<id>/workspace.db, or <id>.pending while the store is still creating it).
- */
-const WORKSPACE_FOLDER = /^(ws_[0-9a-f]{32})(\.pending)?$/;
-
-async function chainOf(tx: AnyDrizzle, table: AuditTable): Promise<AuditChain | null> {
-  if (table === controlAuditLog) return "control";
-  // The driver hands drizzle positional rows: [file].
-  const [file = ""] = (await tx.get<[string] | undefined>(sql`SELECT file FROM pragma_database_list WHERE name = 'main'`)) ?? [];
-  const workspaceId = WORKSPACE_FOLDER.exec(path.basename(path.dirname(file)))?.[1];
-  if (path.basename(file) === "workspace.db" && workspaceId && WORKSPACE_ID_PATTERN.test(workspaceId)) return `workspace:${workspaceId}`;
-  logger.warn({ file }, "audit row written to a file that is no workspace's: its chain is not checkpointed");
-  return null;
-}
-
-export const auditControlTx = (tx: AnyDrizzle, entry: AuditEntry) => appendAudit(tx, controlAuditLog, entry);
+export const auditControlTx = (tx: AnyDrizzle, entry: AuditEntry) => appendAudit(tx, "control", entry);
+export const auditWorkspaceTx = (tx: AnyDrizzle, workspaceId: string, entry: AuditEntry) => appendAudit(tx, workspaceChain(workspaceId), entry);
 
 /** Audits an act that has no transaction of its own (a failed sign-in, a sign-out). */
 export async function auditControl(entry: AuditEntry): Promise<void> {
@@ -137,7 +117,7 @@ export async function auditControl(entry: AuditEntry): Promise<void> {
 }
 
 export async function auditWorkspace(workspaceId: string, entry: AuditEntry): Promise<void> {
-  await withWorkspace(workspaceId, (db) => db.transaction((tx) => appendAudit(tx, workspaceAuditLog, entry)));
+  await withWorkspace(workspaceId, (db) => db.transaction((tx) => auditWorkspaceTx(tx, workspaceId, entry)));
 }
 
 export { GENESIS_HASH, verifyAuditChain, type ChainVerdict } from "./chain";

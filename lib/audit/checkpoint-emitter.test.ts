@@ -8,7 +8,7 @@ import { setConfigForTests } from "@/lib/config";
 import { testConfig, useTempStore } from "@/test/store";
 import { randomId } from "../crypto/tokens";
 import { closeStore, createWorkspaceFile, getControlDb, getStore, withWorkspace } from "../db/store";
-import { appendAudit, auditControl, auditWorkspace, controlAuditLog, takeWrittenChains, workspaceAuditLog } from "./audit";
+import { appendAudit, auditControl, auditWorkspace, controlAuditLog, takeWrittenChains, workspaceAuditLog, workspaceChain } from "./audit";
 import { auditSigner, publicKeyPem, verifyCheckpointLine } from "./checkpoint";
 import { emitAuditCheckpoints, startAuditCheckpoints } from "./checkpoint-emitter";
 import { readAuditHead } from "./chain";
@@ -36,13 +36,13 @@ describe("audit checkpoint emission", () => {
   it("signs control.db's head and each workspace chain written since the last emission, then only control.db's", async () => {
     await auditControl({ actor: { type: "system" }, action: "user.create" });
     const [viaHelper, untouched] = [await workspaceWithRows(2), await workspaceWithRows(0)];
-    // The path knowledge and artifact deletion take: appendAudit on a transaction, no workspace id given.
+    // The path knowledge and artifact deletion take: an append inside the caller's own transaction.
     const viaTransaction = await workspaceWithRows(0);
-    await withWorkspace(viaTransaction, (db) => db.transaction((tx) => appendAudit(tx, workspaceAuditLog, { actor: { type: "system" }, action: "knowledge.delete" })));
+    await withWorkspace(viaTransaction, (db) => db.transaction((tx) => appendAudit(tx, workspaceChain(viaTransaction), { actor: { type: "system" }, action: "knowledge.delete" })));
     // And the one workspace creation takes: the first row is written while the file is still pending.
     const created = randomId("ws");
     await createWorkspaceFile(created, {
-      init: (db) => db.transaction((tx) => appendAudit(tx, workspaceAuditLog, { actor: { type: "system" }, action: "workspace.create" })),
+      init: (db) => db.transaction((tx) => appendAudit(tx, workspaceChain(created), { actor: { type: "system" }, action: "workspace.create" })),
     });
 
     const out = capture();

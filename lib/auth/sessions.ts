@@ -1,12 +1,14 @@
 import { and, eq, gt, lt, or } from "drizzle-orm";
 import { sessions, users, type User } from "@/db/control/schema";
 import { getConfig } from "../config";
-import { randomId, randomToken, sha256Hex } from "../crypto/tokens";
+import { hashSecret, isWellFormedSecret, mintSecret } from "../crypto/secrets";
+import { randomId } from "../crypto/tokens";
+import { bumpAccessEpoch } from "../db/access-epoch";
 import { getControlDb } from "../db/store";
 
 /**
- * Portal sessions. The cookie carries a 256-bit random id; the database keeps only its
- * SHA-256, so a leaked control.db cannot be replayed as cookies. A session ends at the first
+ * Portal sessions. The cookie carries a session secret (`enc_ss_…`, lib/crypto/secrets.ts);
+ * the database keeps only its SHA-256, so a leaked control.db cannot be replayed as cookies. A session ends at the first
  * of: sign-out (row deleted), idle timeout, absolute lifetime. The id is replaced at sign-in
  * (a new row) and every ENCLAVE_SESSION_ROTATE_MINUTES while in use; the replaced id stays
  * valid for ROTATION_GRACE_MS so requests already in flight with it do not sign the user out.
@@ -32,12 +34,12 @@ export async function createSession(
 ): Promise<{ token: string; expiresAt: number }> {
   const control = await getControlDb();
   const now = Date.now();
-  const token = randomToken();
+  const { secret: token, hash } = mintSecret("session");
   const expiresAt = now + limits(now).maxAgeMs;
   await control.db.insert(sessions).values({
     id: randomId("ses"),
     userId,
-    tokenHash: sha256Hex(token),
+    tokenHash: hash,
     rotatedAt: now,
     createdAt: now,
     lastSeenAt: now,
@@ -50,10 +52,11 @@ export async function createSession(
 
 /** The signed-in user for a cookie value, or null for an unknown, ended or expired session. */
 export async function resolveSession(token: string | undefined): Promise<SignedIn | null> {
-  if (!token || token.length > 128) return null;
+  // A cookie of any other shape (or one from before session secrets had a prefix) opens nothing.
+  if (!token || !isWellFormedSecret("session", token)) return null;
   const control = await getControlDb();
   const now = Date.now();
-  const hash = sha256Hex(token);
+  const hash = hashSecret(token);
   const [row] = await control.db
     .select({ session: sessions, user: users })
     .from(sessions)
@@ -84,8 +87,9 @@ export async function resolveSession(token: string | undefined): Promise<SignedI
  */
 export async function rotateSessionIfDue(token: string): Promise<{ token: string; expiresAt: number } | null> {
   const control = await getControlDb();
+  if (!isWellFormedSecret("session", token)) return null;
   const now = Date.now();
-  const hash = sha256Hex(token);
+  const hash = hashSecret(token);
   // Runs on every request: a read first, so the common not-yet-due case writes nothing.
   const [current] = await control.db
     .select({ rotatedAt: sessions.rotatedAt })
@@ -93,10 +97,10 @@ export async function rotateSessionIfDue(token: string): Promise<{ token: string
     .where(eq(sessions.tokenHash, hash))
     .limit(1);
   if (!current || current.rotatedAt >= limits(now).rotateBefore) return null;
-  const next = randomToken();
+  const next = mintSecret("session");
   const rotated = await control.db
     .update(sessions)
-    .set({ tokenHash: sha256Hex(next), previousTokenHash: hash, rotatedAt: now, lastSeenAt: now })
+    .set({ tokenHash: next.hash, previousTokenHash: hash, rotatedAt: now, lastSeenAt: now })
     .where(
       and(
         eq(sessions.tokenHash, hash),
@@ -107,16 +111,20 @@ export async function rotateSessionIfDue(token: string): Promise<{ token: string
     )
     .returning({ expiresAt: sessions.expiresAt });
   const [row] = rotated;
-  return row ? { token: next, expiresAt: row.expiresAt } : null;
+  return row ? { token: next.secret, expiresAt: row.expiresAt } : null;
 }
 
 /** Ends the session this cookie value belongs to (current or just-rotated id). */
 export async function deleteSession(token: string): Promise<string | null> {
   const control = await getControlDb();
-  const hash = sha256Hex(token);
-  const [row] = await control.db
-    .delete(sessions)
-    .where(or(eq(sessions.tokenHash, hash), eq(sessions.previousTokenHash, hash)))
-    .returning({ userId: sessions.userId });
-  return row?.userId ?? null;
+  const hash = hashSecret(token);
+  return control.transaction(async (tx) => {
+    const [row] = await tx
+      .delete(sessions)
+      .where(or(eq(sessions.tokenHash, hash), eq(sessions.previousTokenHash, hash)))
+      .returning({ userId: sessions.userId });
+    // A portal tab following events with this cookie stops before the next one.
+    if (row) await bumpAccessEpoch(tx);
+    return row?.userId ?? null;
+  });
 }

@@ -1,12 +1,14 @@
 import { parseArgs } from "node:util";
 import type { z } from "zod";
-import { WORKSPACE_ID_PATTERN } from "../crypto/tokens";
-import { listAllWorkspaces } from "../workspace/workspaces";
+import { authorize, type WorkspaceAccess } from "../access/authorize";
+import { actorOf, OPERATOR } from "../access/principal";
+import type { Scope } from "../access/scopes";
+import { HttpError } from "../http/errors";
 
 /** What every CLI command shares: its argument parsing, its usage errors (exit 2) and who it acts as. */
 export class CliUsageError extends Error {}
 
-export const CLI_ACTOR = { type: "system", id: "cli" } as const;
+export const CLI_ACTOR = actorOf(OPERATOR);
 
 /** `--name value` options (strings only) and exactly `positionals` bare arguments. */
 export function options(args: string[], names: string[], positionals = 0) {
@@ -32,9 +34,12 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, flag?: str
   throw new CliUsageError(`${flag ?? (issue?.path.join(".") || "input")}: ${issue?.message ?? "invalid"}`);
 }
 
-export async function requireWorkspace(id: string | undefined): Promise<string> {
-  if (!id || !WORKSPACE_ID_PATTERN.test(id) || !(await listAllWorkspaces()).some((w) => w.id === id)) {
-    throw new CliUsageError(`--workspace: no workspace ${id ?? "(missing)"}`);
+/** The operator's access to `--workspace`, through the same authorize() as every other caller. */
+export async function operatorAccess<S extends Scope>(id: string | undefined, scope: S): Promise<WorkspaceAccess<S>> {
+  try {
+    return await authorize(OPERATOR, id ?? "", scope);
+  } catch (error) {
+    if (error instanceof HttpError && error.status === 404) throw new CliUsageError(`--workspace: no workspace ${id ?? "(missing)"}`);
+    throw error;
   }
-  return id;
 }

@@ -7,7 +7,7 @@ import { controlAuditLog, verifyAuditChain, workspaceAuditLog } from "../audit/a
 import { readAuditHead, type AuditTable } from "../audit/chain";
 import { auditSigner, checkpointRefSchema, publicKeyPem } from "../audit/checkpoint";
 import { HttpError } from "../http/errors";
-import { CLI_ACTOR, CliUsageError, options, parse, requireWorkspace } from "./args";
+import { CLI_ACTOR, CliUsageError, operatorAccess, options, parse } from "./args";
 import { runTokenCommand, TOKEN_USAGE } from "./token-commands";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
@@ -58,7 +58,7 @@ async function run(argv: string[]): Promise<void> {
     });
     const { head, verdict } =
       values.workspace !== undefined
-        ? await withWorkspace(await requireWorkspace(values.workspace), (db) => check(db.db, workspaceAuditLog))
+        ? await withWorkspace((await operatorAccess(values.workspace, "audit")).workspaceId, (db) => check(db.db, workspaceAuditLog))
         : await check(control.db, controlAuditLog);
     const which = values.workspace !== undefined ? `workspace ${values.workspace}` : "control.db";
     if (verdict.ok) {

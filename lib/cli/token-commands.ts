@@ -1,6 +1,6 @@
 import { issueTeamToken, issueTokenSchema, listTeamTokens, revokeTeamToken, tokenStatus, tokenWorkspaceId } from "../access/tokens";
 import { getControlDb } from "../db/store";
-import { CLI_ACTOR, CliUsageError, options, parse, requireWorkspace } from "./args";
+import { CliUsageError, operatorAccess, options, parse } from "./args";
 import { listAllWorkspaces } from "../workspace/workspaces";
 
 /**
@@ -25,23 +25,23 @@ export async function runTokenCommand(verb: string | undefined, args: string[]):
   await getControlDb();
   if (verb === "create") {
     const { values } = options(args, ["workspace", "role", "scope", "name", "expires-in"]);
-    const workspaceId = await requireWorkspace(values.workspace);
+    const access = await operatorAccess(values.workspace, "tokens");
     const input = parse(issueTokenSchema, {
       name: values.name,
       role: values.role,
       scopes: values.scope?.split(",").map((scope) => scope.trim()),
       expiresInDays: days(values["expires-in"]),
     });
-    const { token, summary } = await issueTeamToken(workspaceId, input, { type: "operator" });
+    const { token, summary } = await issueTeamToken(access, input);
     console.log(`issued token ${summary.id} "${summary.name}" (${summary.role ?? summary.scopes.join(",")}), expires ${iso(summary.expiresAt)}`);
     console.log("store it now; it is not shown again:");
     console.log(token);
   } else if (verb === "list") {
     const { values } = options(args, ["workspace"]);
-    const workspaceIds = values.workspace ? [await requireWorkspace(values.workspace)] : (await listAllWorkspaces()).map((w) => w.id);
+    const workspaceIds = values.workspace ? [values.workspace] : (await listAllWorkspaces()).map((w) => w.id);
     console.log(["id", "workspace", "name", "role/scopes", "created", "last used", "expires", "status"].join("\t"));
     for (const workspaceId of workspaceIds) {
-      for (const token of await listTeamTokens(workspaceId)) {
+      for (const token of await listTeamTokens(await operatorAccess(workspaceId, "tokens"))) {
         console.log([token.id, workspaceId, token.name, token.role ?? token.scopes.join(","), iso(token.createdAt), iso(token.lastUsedAt), iso(token.expiresAt), tokenStatus(token)].join("\t"));
       }
     }
@@ -50,7 +50,7 @@ export async function runTokenCommand(verb: string | undefined, args: string[]):
     const tokenId = positionals[0] ?? "";
     const workspaceId = await tokenWorkspaceId(tokenId);
     if (!workspaceId) throw new CliUsageError(`no token ${tokenId}`);
-    await revokeTeamToken(workspaceId, tokenId, CLI_ACTOR);
+    await revokeTeamToken(await operatorAccess(workspaceId, "tokens"), tokenId);
     console.log(`revoked ${tokenId}`);
   } else {
     throw new CliUsageError(`unknown command "token ${verb ?? ""}"`);

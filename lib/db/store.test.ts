@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { setConfigForTests } from "@/lib/config";
-import { appendAudit, auditControl, auditWorkspace, controlAuditLog, verifyAuditChain, workspaceAuditLog } from "@/lib/audit/audit";
+import { appendAudit, auditControl, auditWorkspace, controlAuditLog, verifyAuditChain, workspaceAuditLog, workspaceChain as chainOf } from "@/lib/audit/audit";
 import { MasterKeyError } from "@/lib/crypto/keys";
 import { randomId } from "@/lib/crypto/tokens";
 import { makeTempDir, testConfig } from "@/test/store";
@@ -325,7 +325,7 @@ describe("a workspace file exists only once the rows naming it committed", () =>
     const id = randomId("ws");
     await expect(
       createWorkspaceFile(id, {
-        init: (db) => db.transaction((tx) => appendAudit(tx, workspaceAuditLog, { actor: { type: "system" }, action: "workspace.create" })),
+        init: (db) => db.transaction((tx) => appendAudit(tx, chainOf(id), { actor: { type: "system" }, action: "workspace.create" })),
         commit: () => Promise.reject(new Error("control transaction failed")),
       }),
     ).rejects.toThrow(/control transaction failed/);
@@ -349,7 +349,7 @@ describe("a workspace file exists only once the rows naming it committed", () =>
     const [committed, abandoned] = [randomId("ws"), randomId("ws")];
     // What a crash between the control COMMIT and the rename leaves, and one before the COMMIT.
     for (const id of [committed, abandoned]) {
-      await createWorkspaceFile(id, { init: (db) => db.transaction((tx) => appendAudit(tx, workspaceAuditLog, { actor: { type: "system" }, action: "workspace.create" })) });
+      await createWorkspaceFile(id, { init: (db) => db.transaction((tx) => appendAudit(tx, chainOf(id), { actor: { type: "system" }, action: "workspace.create" })) });
       fs.renameSync(path.join(dataDir, "workspaces", id), path.join(dataDir, "workspaces", `${id}.pending`));
     }
     await control.db.insert(workspaces).values({ id: committed, name: "Survivor", createdAt: Date.now(), createdBy: null });

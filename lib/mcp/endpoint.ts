@@ -1,6 +1,6 @@
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { z } from "zod";
-import type { WorkspaceAccess } from "../access/authorize";
+import type { WorkspaceGrant } from "../access/authorize";
 import { assertNoTokenInQuery } from "../access/principal";
 import { readJson } from "../http/body";
 import { corsPreflight, withCors } from "../http/cors";
@@ -8,7 +8,7 @@ import { HttpError } from "../http/errors";
 import { handleRequest } from "../api/route";
 import { limitApiCall } from "../http/rate-limits";
 import {
-  accessFromBearer,
+  mcpGrant,
   assertAllowedOrigin,
   assertPublicHost,
   assertProtocolVersion,
@@ -40,8 +40,8 @@ function noStore(response: Response): Response {
   return new Response(response.body, { status: response.status, headers });
 }
 
-async function answerWithMcp(access: WorkspaceAccess, request: Request, parsedBody: unknown): Promise<Response> {
-  const server = createMcpServer(access);
+async function answerWithMcp(grant: WorkspaceGrant, request: Request, parsedBody: unknown): Promise<Response> {
+  const server = createMcpServer(grant);
   const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   try {
     await server.connect(transport);
@@ -64,11 +64,11 @@ export async function handleMcpPost(request: Request): Promise<Response> {
     assertAllowedOrigin(request);
     assertNoTokenInQuery(request);
     await limitApiCall("sync", "mcp", ip);
-    const access = await accessFromBearer(request);
+    const grant = await mcpGrant(request);
     assertProtocolVersion(request);
     const body = await readJson(request, z.unknown());
-    assertScopesFor(body, access);
-    return noStore(await answerWithMcp(access, request, body));
+    assertScopesFor(body, grant);
+    return noStore(await answerWithMcp(grant, request, body));
   });
   return withMcpCors(request, response);
 }

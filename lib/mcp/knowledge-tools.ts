@@ -51,7 +51,7 @@ const search = defineTool({
     ),
   }),
   run: async (access, { query, limit }) => {
-    const hits = await searchKnowledge(access.workspaceId, parseInput(searchQuerySchema, { q: query, limit }));
+    const hits = await searchKnowledge(access, parseInput(searchQuerySchema, { q: query, limit }));
     return { hits: hits.map((hit) => ({ ...hit, uri: knowledgeUri(hit.id), snippet: snippetText(hit.snippet) })) };
   },
 });
@@ -63,7 +63,7 @@ const getKnowledgeTool = defineTool({
   annotations: readOnly,
   inputSchema: z.object({ id: knowledgeIdSchema }),
   outputSchema: z.object({ entry: entrySchema }),
-  run: async (access, { id }) => ({ entry: withUri(await getKnowledge(access.workspaceId, id)) }),
+  run: async (access, { id }) => ({ entry: withUri(await getKnowledge(access, id)) }),
 });
 
 const remember = defineTool({
@@ -118,7 +118,7 @@ const neighborsTool = defineTool({
   annotations: readOnly,
   inputSchema: z.object({ id: knowledgeIdSchema }),
   outputSchema: api.neighborsSchema,
-  run: async (access, { id }) => ({ items: await neighbors(access.workspaceId, id) }),
+  run: async (access, { id }) => ({ items: await neighbors(access, id) }),
 });
 
 export const knowledgeTools = [search, getKnowledgeTool, remember, forget, link, neighborsTool];

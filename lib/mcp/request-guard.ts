@@ -1,11 +1,12 @@
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
-import { accessTo, type WorkspaceAccess } from "../access/authorize";
-import { bearerToken } from "../access/principal";
-import { resolveTeamToken } from "../access/tokens";
+import { authorizeWithin, InsufficientScopeError, workspaceGrant, type WorkspaceGrant } from "../access/authorize";
+import { resolvePrincipal, type Surface } from "../access/principal";
+import type { Scope } from "../access/scopes";
 import { getConfig } from "../config";
+import { readBody } from "../http/body";
 import { noteActor } from "../http/context";
 import { HttpError } from "../http/errors";
-import { resolveOAuthAccessToken } from "../oauth/access-tokens";
+import { scopesOfPresentedToken } from "../oauth/access-tokens";
 import { mcpResourceUrl } from "../oauth/resource";
 import { insufficientScopeError, invalidTokenError, missingTokenError } from "./challenge";
 import { KNOWLEDGE_URI_PREFIX, knowledgeResourceScope, scopeOfTool } from "./tool-scopes";
@@ -58,22 +59,51 @@ export function assertAllowedOrigin(request: Request): void {
 }
 
 /**
- * Who is calling, and what they may do in their workspace: a team token, or an OAuth access
- * token issued for this resource. Bearer only: a portal cookie is never accepted here, since
- * a browser attaches cookies to requests a page did not mean to authorise.
+ * /mcp on the one resolver: bearer only — team tokens, or OAuth access tokens issued for this
+ * resource. A portal cookie is never accepted here, since a browser attaches cookies to
+ * requests a page did not mean to authorise. Refusals carry the challenge an MCP client
+ * follows (challenge.ts), asking for what the refused calls need.
  */
-export async function accessFromBearer(request: Request): Promise<WorkspaceAccess> {
-  const header = request.headers.get("authorization");
-  if (header === null) throw missingTokenError();
-  const token = bearerToken(header);
-  if (!token) throw invalidTokenError("Use `Authorization: Bearer <token>`.");
-  const principal = (await resolveTeamToken(token)) ?? (await resolveOAuthAccessToken(token, mcpResourceUrl()));
-  if (!principal) throw invalidTokenError();
-  // Null when the person behind an OAuth grant has left the workspace since.
-  const access = await accessTo(principal, principal.workspaceId);
-  if (!access || access.scopes.length === 0) throw invalidTokenError("The access token no longer grants anything in its workspace.");
-  noteActor(access.label, access.workspaceId);
-  return access;
+const mcpSurface = (): Surface => ({
+  oauthAudience: mcpResourceUrl(),
+  session: false,
+  refuse: async (problem, request, token) => {
+    const needed = await scopesNeededByBodyOf(request);
+    if (problem === "missing") return missingTokenError(needed);
+    if (problem === "malformed") return invalidTokenError([], needed, "Use `Authorization: Bearer <token>`.");
+    return invalidTokenError(token ? await scopesOfPresentedToken(token, mcpResourceUrl()) : [], needed);
+  },
+});
+
+/** Who is calling, and what they may do in the one workspace their token is bound to. */
+export async function mcpGrant(request: Request): Promise<WorkspaceGrant> {
+  const principal = await resolvePrincipal(request, mcpSurface());
+  const workspaceId = principal.kind === "token" || principal.kind === "oauth" ? principal.workspaceId : "";
+  // Empty when the person behind an OAuth grant has left the workspace, or their role allows none of it now.
+  const grant = await workspaceGrant(principal, workspaceId);
+  if (!grant || grant.scopes.length === 0) {
+    const held = principal.kind === "token" || principal.kind === "oauth" ? principal.scopes : [];
+    throw invalidTokenError(held, await scopesNeededByBodyOf(request), "The access token no longer grants anything in its workspace.");
+  }
+  noteActor(grant.label, grant.workspaceId);
+  return grant;
+}
+
+/**
+ * A refused caller's 401 names what its calls would need, so a client that signs in for it asks
+ * for that at once. Only a small body is read (a refusal stays cheap) and one we cannot read
+ * just leaves the scope out. This consumes the body, so it is called only on the way to a
+ * refusal. (Not on a clone: a cancelled branch of a tee'd stream waits for the other branch.)
+ */
+const CHALLENGE_BODY_PEEK_BYTES = 64 * 1024;
+
+async function scopesNeededByBodyOf(request: Request): Promise<Scope[]> {
+  if (!/^application\/json\b/i.test(request.headers.get("content-type") ?? "")) return [];
+  try {
+    return scopesNeededBy(JSON.parse((await readBody(request, CHALLENGE_BODY_PEEK_BYTES)).toString("utf8")));
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -103,14 +133,28 @@ function scopeNeededBy(message: unknown): { scope: NonNullable<ReturnType<typeof
   return null;
 }
 
+const messagesOf = (body: unknown): unknown[] => (Array.isArray(body) ? body : [body]);
+
+/** Every scope the calls in a body (one message or a batch) need, beyond being authenticated. */
+function scopesNeededBy(body: unknown): Scope[] {
+  return messagesOf(body).flatMap((message) => scopeNeededBy(message)?.scope ?? []);
+}
+
 /**
  * Step-up (MCP 2025-11-25): a call the caller lacks the scope for is refused with HTTP 403 and
  * a challenge naming the scope, before anything runs, so an OAuth client can ask its user for
- * more. For a batch, the first message that needs more decides.
+ * more. For a batch, the first message that needs more names the refusal; the challenge asks
+ * for everything the batch needs.
  */
-export function assertScopesFor(body: unknown, access: WorkspaceAccess): void {
-  for (const message of Array.isArray(body) ? body : [body]) {
+export function assertScopesFor(body: unknown, grant: WorkspaceGrant): void {
+  for (const message of messagesOf(body)) {
     const needed = scopeNeededBy(message);
-    if (needed && !access.scopes.includes(needed.scope)) throw insufficientScopeError(needed.scope, needed.what, access.scopes);
+    if (!needed) continue;
+    try {
+      authorizeWithin(grant, needed.scope);
+    } catch (error) {
+      if (error instanceof InsufficientScopeError) throw insufficientScopeError(needed, grant.scopes, scopesNeededBy(body));
+      throw error;
+    }
   }
 }

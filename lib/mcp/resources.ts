@@ -1,6 +1,6 @@
 import { McpError, type ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
 import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { WorkspaceAccess } from "../access/authorize";
+import { authorizeWithin, grantCovers, type WorkspaceGrant } from "../access/authorize";
 import { getRequestContext } from "../http/context";
 import { HttpError } from "../http/errors";
 import { logger } from "../http/log";
@@ -19,11 +19,12 @@ const asMarkdown = (title: string, body: string) => `# ${title}\n\n${body}`;
  * Knowledge entries as MCP resources, `enclave://knowledge/{id}`, for clients that attach
  * context by resource rather than by tool call. Listed: the most recently changed entries.
  */
-export function registerKnowledgeResources(server: McpServer, access: WorkspaceAccess): void {
-  if (!access.scopes.includes(knowledgeResourceScope)) return;
+export function registerKnowledgeResources(server: McpServer, grant: WorkspaceGrant): void {
+  if (!grantCovers(grant, knowledgeResourceScope)) return;
+  const access = authorizeWithin(grant, knowledgeResourceScope);
   const template = new ResourceTemplate(`${KNOWLEDGE_URI_PREFIX}{id}`, {
     list: async () => {
-      const { items } = await listKnowledge(access.workspaceId, { limit: LISTED_ENTRIES });
+      const { items } = await listKnowledge(access, { limit: LISTED_ENTRIES });
       return { resources: items.map((entry) => ({ uri: knowledgeUri(entry.id), name: entry.title, mimeType: "text/markdown" })) };
     },
   });
@@ -34,7 +35,7 @@ export function registerKnowledgeResources(server: McpServer, access: WorkspaceA
     async (uri, variables): Promise<ReadResourceResult> => {
       const id = String(variables.id);
       try {
-        const entry = await getKnowledge(access.workspaceId, id);
+        const entry = await getKnowledge(access, id);
         return { contents: [{ uri: uri.href, mimeType: "text/markdown", text: asMarkdown(entry.title, entry.body) }] };
       } catch (error) {
         if (error instanceof HttpError) throw new McpError(RESOURCE_NOT_FOUND, `${error.code}: ${error.message}`, { uri: uri.href });

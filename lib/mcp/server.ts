@@ -1,6 +1,6 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv-provider.js";
-import type { WorkspaceAccess } from "../access/authorize";
+import type { WorkspaceGrant } from "../access/authorize";
 import { logger } from "../http/log";
 import { registerKnowledgeResources } from "./resources";
 import { registerTools } from "./tools";
@@ -16,15 +16,20 @@ const instructions =
 
 /**
  * The MCP server for one request by one caller in one workspace: every tool and resource is
- * bound to `access`, so nothing a client sends can point it at another workspace.
+ * bound to `grant`, so nothing a client sends can point it at another workspace; each tool
+ * call goes through authorizeWithin for its own scope (tool-kit.ts).
  */
-export function createMcpServer(access: WorkspaceAccess): McpServer {
+export function createMcpServer(grant: WorkspaceGrant): McpServer {
   // Declared up front so tools/list and resources/list answer (empty) even for a caller
   // whose scopes unlock none of them.
   const server = new McpServer(serverInfo, { capabilities: { tools: {}, resources: {} }, instructions, jsonSchemaValidator });
-  registerTools(server, access);
-  registerKnowledgeResources(server, access);
+  registerTools(server, grant);
+  registerKnowledgeResources(server, grant);
+  // The SDK claims `listChanged` as soon as a tool or resource is registered, but this server
+  // lives for one request and has no stream to send the notification on: the lists change only
+  // between connections (a new grant, a changed role), which a client sees by listing again.
+  server.server.registerCapabilities({ tools: { listChanged: false }, resources: { listChanged: false } });
   // Client faults the transport refuses (bad Accept, unknown protocol version) land here: not our errors.
-  server.server.onerror = (error) => logger.warn({ err: error, workspace: access.workspaceId }, "mcp protocol error");
+  server.server.onerror = (error) => logger.warn({ err: error, workspace: grant.workspaceId }, "mcp protocol error");
   return server;
 }

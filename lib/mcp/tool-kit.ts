@@ -1,6 +1,6 @@
 import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
-import type { WorkspaceAccess } from "../access/authorize";
+import { authorizeWithin, type WorkspaceAccess, type WorkspaceGrant } from "../access/authorize";
 import type { Scope } from "../access/scopes";
 import { getRequestContext } from "../http/context";
 import { HttpError } from "../http/errors";
@@ -24,18 +24,21 @@ export type McpTool = {
   run: (access: WorkspaceAccess, args: unknown) => Promise<unknown>;
 };
 
-type ToolSpec<I extends z.ZodObject, O extends z.ZodObject> = Omit<McpTool, "scope" | "inputSchema" | "outputSchema" | "run"> & {
+type ToolSpec<N extends ToolName, I extends z.ZodObject, O extends z.ZodObject> = Omit<McpTool, "name" | "scope" | "inputSchema" | "outputSchema" | "run"> & {
+  name: N;
   inputSchema: I;
   outputSchema: O;
-  run: (access: WorkspaceAccess, args: z.output<I>) => Promise<z.input<O>>;
+  /** Runs with proof that authorize() granted this tool's own scope (tool-scopes.ts). */
+  run: (access: WorkspaceAccess<(typeof toolScopes)[N]>, args: z.output<I>) => Promise<z.input<O>>;
 };
 
-export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(spec: ToolSpec<I, O>): McpTool {
+export function defineTool<N extends ToolName, I extends z.ZodObject, O extends z.ZodObject>(spec: ToolSpec<N, I, O>): McpTool {
   return {
     ...spec,
     scope: toolScopes[spec.name],
-    // The SDK has parsed the arguments with `inputSchema` before calling the tool.
-    run: (access, args) => spec.run(access, args as z.output<I>),
+    // callTool hands over the access authorize() made for this tool's scope; the SDK has
+    // parsed the arguments with `inputSchema` before calling the tool.
+    run: (access, args) => spec.run(access as WorkspaceAccess<(typeof toolScopes)[N]>, args as z.output<I>),
   };
 }
 
@@ -54,16 +57,17 @@ export const writes: ToolAnnotations = { readOnlyHint: false, destructiveHint: f
  * input, too large) come back as a tool error (`isError`) with the same code and sentence the
  * REST API gives; anything else is logged and reported without detail, as a 500 would be.
  */
-export async function callTool(tool: McpTool, access: WorkspaceAccess, args: unknown): Promise<CallToolResult> {
+export async function callTool(tool: McpTool, grant: WorkspaceGrant, args: unknown): Promise<CallToolResult> {
   let output: Record<string, unknown>;
   try {
+    const access = authorizeWithin(grant, tool.scope);
     // Parsed through the output schema: unknown keys are dropped, so `structuredContent` is
     // exactly what the published schema (additionalProperties: false) promises.
     output = tool.outputSchema.parse(await tool.run(access, args));
   } catch (error) {
     if (error instanceof HttpError) return toolError(`${error.code}: ${error.message}`);
     const requestId = getRequestContext()?.requestId;
-    logger.error({ err: error, tool: tool.name, requestId, workspace: access.workspaceId }, "mcp tool failed");
+    logger.error({ err: error, tool: tool.name, requestId, workspace: grant.workspaceId }, "mcp tool failed");
     return toolError(`internal_error: Something went wrong on our side${requestId ? ` (request ${requestId})` : ""}.`);
   }
   return { content: [{ type: "text", text: JSON.stringify(output) }], structuredContent: output };

@@ -29,5 +29,5 @@ export function scopeOfTool(name: string): Scope | null {
 
 /** Knowledge entries as MCP resources: `enclave://knowledge/{id}`, readable with `search`. */
 export const KNOWLEDGE_URI_PREFIX = "enclave://knowledge/";
-export const knowledgeResourceScope: Scope = "search";
+export const knowledgeResourceScope = "search" satisfies Scope;
 export const knowledgeUri = (id: string) => `${KNOWLEDGE_URI_PREFIX}${id}`;

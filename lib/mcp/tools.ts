@@ -1,5 +1,5 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { WorkspaceAccess } from "../access/authorize";
+import { grantCovers, type WorkspaceGrant } from "../access/authorize";
 import { knowledgeTools } from "./knowledge-tools";
 import { callTool, type McpTool } from "./tool-kit";
 import { workspaceTools } from "./workspace-tools";
@@ -10,13 +10,13 @@ export { toolScopes, type ToolName } from "./tool-scopes";
 export const mcpTools: readonly McpTool[] = [...knowledgeTools, ...workspaceTools];
 
 /**
- * Registers the tools `access` may call, and no others: tools/list shows a viewer only the
+ * Registers the tools `grant` may call, and no others: tools/list shows a viewer only the
  * read tools. (A call to a tool it lacks the scope for never gets here: the request guard
  * answers it with a 403 step-up challenge first.)
  */
-export function registerTools(server: McpServer, access: WorkspaceAccess): void {
+export function registerTools(server: McpServer, grant: WorkspaceGrant): void {
   for (const tool of mcpTools) {
-    if (!access.scopes.includes(tool.scope)) continue;
+    if (!grantCovers(grant, tool.scope)) continue;
     server.registerTool(
       tool.name,
       {
@@ -27,7 +27,7 @@ export function registerTools(server: McpServer, access: WorkspaceAccess): void 
         annotations: { title: tool.title, ...tool.annotations },
         _meta: { "enclave/scope": tool.scope },
       },
-      (args: unknown) => callTool(tool, access, args),
+      (args: unknown) => callTool(tool, grant, args),
     );
   }
 }

@@ -40,7 +40,7 @@ const getSession = defineTool({
   annotations: readOnly,
   inputSchema: z.object({ name: sessionNameSchema }),
   outputSchema: z.object({ session: sessionSchema }),
-  run: async (access, { name }) => ({ session: await getAgentSession(access.workspaceId, name) }),
+  run: async (access, { name }) => ({ session: await getAgentSession(access, name) }),
 });
 
 const updateSession = defineTool({
@@ -64,7 +64,7 @@ const listEventsTool = defineTool({
     limit: z.number().int().min(1).max(500).default(100),
   }),
   outputSchema: z.object({ items: z.array(eventSchema), nextCursor: z.number().int() }),
-  run: (access, query) => listEvents(access.workspaceId, parseInput(listEventsQuerySchema, query)),
+  run: (access, query) => listEvents(access, parseInput(listEventsQuerySchema, query)),
 });
 
 const publishEventTool = defineTool({
@@ -85,7 +85,7 @@ const getArtifactTool = defineTool({
   inputSchema: z.object({ name: artifactNameSchema }),
   outputSchema: artifactMetaSchema.extend({ encoding: z.enum(["utf8", "base64"]), content: z.string() }),
   run: async (access, { name }) => {
-    const { bytes, ...meta } = await getArtifact(access.workspaceId, name);
+    const { bytes, ...meta } = await getArtifact(access, name);
     if (bytes.length > MCP_ARTIFACT_READ_MAX_BYTES) {
       throw new HttpError(413, "artifact_too_large", `The artifact is ${bytes.length} bytes; MCP returns at most ${MCP_ARTIFACT_READ_MAX_BYTES}. Download it over the REST API.`);
     }
@@ -142,7 +142,7 @@ const auditTail = defineTool({
       }),
     ),
   }),
-  run: async (access, { limit }) => ({ items: await workspaceAuditTail(access.workspaceId, limit) }),
+  run: async (access, { limit }) => ({ items: await workspaceAuditTail(access, limit) }),
 });
 
 export const workspaceTools = [getSession, updateSession, listEventsTool, publishEventTool, getArtifactTool, putArtifactTool, auditTail];

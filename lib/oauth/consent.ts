@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { z } from "zod";
 import { oauthCodes } from "@/db/control/schema";
 import { membershipRole } from "../access/authorize";
-import { roleScopes } from "../access/scopes";
+import { capByRole } from "../access/scopes";
 import { auditControlTx } from "../audit/audit";
 import type { SignedIn } from "../auth/sessions";
 import { constantTimeEqual, mintPrefixedSecret, sha256Hex, WORKSPACE_ID_PATTERN } from "../crypto/tokens";
@@ -66,7 +66,7 @@ export async function decideConsent(signedIn: SignedIn, decision: ConsentDecisio
   const role = WORKSPACE_ID_PATTERN.test(workspaceId) ? await membershipRole(userId, workspaceId) : null;
   if (!role) throw notFound("No such workspace.");
   // Only what was asked for, what the person ticked, and what their role allows.
-  const scopes = request.scopes.filter((scope) => decision.scopes.includes(scope) && roleScopes[role].includes(scope));
+  const scopes = capByRole(request.scopes.filter((scope) => decision.scopes.includes(scope)), role);
   if (scopes.length === 0) {
     throw new HttpError(403, "scope_exceeds_role", "Pick at least one permission that your role in this workspace allows.");
   }

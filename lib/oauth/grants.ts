@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
 import { and, eq, isNull } from "drizzle-orm";
 import { memberships, oauthCodes, oauthGrants, oauthTokens } from "@/db/control/schema";
-import { roleScopes } from "../access/scopes";
+import { capByRole } from "../access/scopes";
 import { auditControlTx, type Actor } from "../audit/audit";
+import { getConfig } from "../config";
 import { constantTimeEqual, mintPrefixedSecret, randomId, sha256Hex } from "../crypto/tokens";
+import { bumpAccessEpoch } from "../db/access-epoch";
 import { getControlDb } from "../db/store";
 import type { Drizzle } from "../db/database";
 import type { OAuthClient } from "./clients";
@@ -18,9 +20,10 @@ import { OFFLINE_ACCESS, type OAuthScope } from "./resource";
  *     first redemption are revoked too (RFC 6749 §4.1.2, OAuth 2.1 §4.1.3);
  *   - a refresh token presented after it was rotated: one of two parties holds a stolen copy,
  *     and we cannot tell which, so the whole family goes (OAuth 2.1 §4.3.1).
- * Tokens are opaque 256-bit values stored only as SHA-256.
+ * Tokens are opaque 256-bit values stored only as SHA-256. An access token lives
+ * ENCLAVE_OAUTH_ACCESS_TOKEN_SECONDS (an hour by default); a refresh token 30 days.
  */
-export const ACCESS_TOKEN_LIFETIME_MS = 60 * 60 * 1000;
+const accessTokenLifetimeMs = () => getConfig().ENCLAVE_OAUTH_ACCESS_TOKEN_SECONDS * 1000;
 export const REFRESH_TOKEN_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
 export const ACCESS_TOKEN_PREFIX = "enc_at_";
 const REFRESH_TOKEN_PREFIX = "enc_rt_";
@@ -41,8 +44,9 @@ const clientActor = (client: OAuthClient): Actor => ({ type: "oauth", id: client
 
 async function issueTokens(tx: Tx, grantId: string, scopes: OAuthScope[], withRefresh: boolean): Promise<TokenResponse> {
   const now = Date.now();
+  const lifetimeMs = accessTokenLifetimeMs();
   const accessToken = mintPrefixedSecret(ACCESS_TOKEN_PREFIX);
-  const rows: (typeof oauthTokens.$inferInsert)[] = [{ tokenHash: sha256Hex(accessToken), grantId, kind: "access", scopes: JSON.stringify(scopes), createdAt: now, expiresAt: now + ACCESS_TOKEN_LIFETIME_MS }];
+  const rows: (typeof oauthTokens.$inferInsert)[] = [{ tokenHash: sha256Hex(accessToken), grantId, kind: "access", scopes: JSON.stringify(scopes), createdAt: now, expiresAt: now + lifetimeMs }];
   const refreshToken = withRefresh ? mintPrefixedSecret(REFRESH_TOKEN_PREFIX) : undefined;
   if (refreshToken) {
     rows.push({ tokenHash: sha256Hex(refreshToken), grantId, kind: "refresh", scopes: JSON.stringify(scopes), createdAt: now, expiresAt: now + REFRESH_TOKEN_LIFETIME_MS });
@@ -51,7 +55,7 @@ async function issueTokens(tx: Tx, grantId: string, scopes: OAuthScope[], withRe
   return {
     access_token: accessToken,
     token_type: "Bearer",
-    expires_in: ACCESS_TOKEN_LIFETIME_MS / 1000,
+    expires_in: lifetimeMs / 1000,
     scope: [...scopes, ...(refreshToken ? [OFFLINE_ACCESS] : [])].join(" "),
     ...(refreshToken ? { refresh_token: refreshToken } : {}),
   };
@@ -59,6 +63,7 @@ async function issueTokens(tx: Tx, grantId: string, scopes: OAuthScope[], withRe
 
 async function revokeGrantTx(tx: Tx, grantId: string, reason: string): Promise<void> {
   await tx.update(oauthGrants).set({ revokedAt: Date.now(), revokedReason: reason }).where(and(eq(oauthGrants.id, grantId), isNull(oauthGrants.revokedAt)));
+  await bumpAccessEpoch(tx);
 }
 
 function pkceMatches(verifier: string, challenge: string): boolean {
@@ -112,6 +117,9 @@ export function exchangeAuthorizationCode(client: OAuthClient, form: URLSearchPa
       createdAt: Date.now(),
     });
     await tx.update(oauthCodes).set({ grantId }).where(eq(oauthCodes.codeHash, row.codeHash));
+    // `offlineAccess` on the code: the consent page told the person this client stays
+    // connected, because it registered the refresh_token grant (authorization-request.ts).
+    // Checked again against the client as it is now: a metadata document may have changed.
     const withRefresh = row.offlineAccess && client.grantTypes.includes("refresh_token");
     const tokens = await issueTokens(tx, grantId, scopes, withRefresh);
     await auditControlTx(tx, {
@@ -166,7 +174,7 @@ export function refreshAccessToken(client: OAuthClient, form: URLSearchParams): 
       if (asked.length > 0) scopes = asked;
     }
     // A demoted person's client keeps only what their role still allows.
-    scopes = scopes.filter((scope) => roleScopes[membership.role].includes(scope));
+    scopes = capByRole(scopes, membership.role);
     if (scopes.length === 0) return invalidGrant("Your role no longer allows any of the scopes this client was granted.");
     await tx.update(oauthTokens).set({ usedAt: Date.now() }).where(eq(oauthTokens.tokenHash, row.token.tokenHash));
     const tokens = await issueTokens(tx, row.grant.id, scopes, true);

@@ -28,16 +28,16 @@ export type AgentSession = { name: string; channel: string | null; state: unknow
 
 const toSession = (row: typeof agentSessions.$inferSelect): AgentSession => ({ ...row, state: JSON.parse(row.state) as unknown });
 
-export async function getAgentSession(workspaceId: string, name: string): Promise<AgentSession> {
+export async function getAgentSession(access: WorkspaceAccess<"search">, name: string): Promise<AgentSession> {
   const row = sessionNameSchema.safeParse(name).success
-    ? await withWorkspace(workspaceId, async (db) => (await db.db.select().from(agentSessions).where(eq(agentSessions.name, name)))[0])
+    ? await withWorkspace(access.workspaceId, async (db) => (await db.db.select().from(agentSessions).where(eq(agentSessions.name, name)))[0])
     : undefined;
   if (!row) throw notFound("No such session.");
   return toSession(row);
 }
 
-export async function listAgentSessions(workspaceId: string) {
-  return withWorkspace(workspaceId, (db) =>
+export async function listAgentSessions(access: WorkspaceAccess<"search">) {
+  return withWorkspace(access.workspaceId, (db) =>
     db.db
       .select({ name: agentSessions.name, channel: agentSessions.channel, rev: agentSessions.rev, updatedAt: agentSessions.updatedAt, updatedBy: agentSessions.updatedBy })
       .from(agentSessions)
@@ -47,7 +47,7 @@ export async function listAgentSessions(workspaceId: string) {
 }
 
 export async function putAgentSession(
-  access: WorkspaceAccess,
+  access: WorkspaceAccess<"sessionmutations">,
   name: string,
   input: z.infer<typeof putSessionSchema>,
 ): Promise<{ session: AgentSession; redaction: RedactionReport }> {

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { asc, eq } from "drizzle-orm";
-import { artifacts, auditLog as workspaceAuditLog } from "@/db/workspace/schema";
+import { artifacts } from "@/db/workspace/schema";
 import type { WorkspaceAccess } from "../access/authorize";
-import { appendAudit } from "../audit/audit";
+import { auditWorkspaceTx } from "../audit/audit";
 import { withWorkspace } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { mergeReports, redactJson, redactText, type RedactionPolicy, type RedactionReport, emptyReport } from "./redaction";
@@ -83,7 +83,7 @@ export function parseContentType(header: string | null): string {
   return value;
 }
 
-export async function putArtifact(access: WorkspaceAccess, name: string, contentType: string, body: Buffer): Promise<{ artifact: ArtifactMeta; redaction: RedactionReport }> {
+export async function putArtifact(access: WorkspaceAccess<"artifacts">, name: string, contentType: string, body: Buffer): Promise<{ artifact: ArtifactMeta; redaction: RedactionReport }> {
   parseArtifactName(name);
   return withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
@@ -115,16 +115,16 @@ export async function putArtifact(access: WorkspaceAccess, name: string, content
   );
 }
 
-export async function getArtifact(workspaceId: string, name: string): Promise<ArtifactMeta & { bytes: Buffer }> {
+export async function getArtifact(access: WorkspaceAccess<"search">, name: string): Promise<ArtifactMeta & { bytes: Buffer }> {
   const row = artifactNameSchema.safeParse(name).success
-    ? await withWorkspace(workspaceId, async (db) => (await db.db.select().from(artifacts).where(eq(artifacts.name, name)))[0])
+    ? await withWorkspace(access.workspaceId, async (db) => (await db.db.select().from(artifacts).where(eq(artifacts.name, name)))[0])
     : undefined;
   if (!row) throw notFound("No such artifact.");
   return { ...row, bytes: Buffer.from(row.bytes) };
 }
 
-export async function listArtifacts(workspaceId: string): Promise<ArtifactMeta[]> {
-  return withWorkspace(workspaceId, (db) =>
+export async function listArtifacts(access: WorkspaceAccess<"search">): Promise<ArtifactMeta[]> {
+  return withWorkspace(access.workspaceId, (db) =>
     db.db
       .select({ name: artifacts.name, contentType: artifacts.contentType, size: artifacts.size, sha256: artifacts.sha256, createdAt: artifacts.createdAt, updatedAt: artifacts.updatedAt, updatedBy: artifacts.updatedBy })
       .from(artifacts)
@@ -133,14 +133,14 @@ export async function listArtifacts(workspaceId: string): Promise<ArtifactMeta[]
   );
 }
 
-export async function deleteArtifact(access: WorkspaceAccess, name: string): Promise<void> {
+export async function deleteArtifact(access: WorkspaceAccess<"artifacts">, name: string): Promise<void> {
   parseArtifactName(name);
   await withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
       const [existing] = await tx.select({ size: artifacts.size }).from(artifacts).where(eq(artifacts.name, name));
       if (!existing) throw notFound("No such artifact.");
       await tx.delete(artifacts).where(eq(artifacts.name, name));
-      await appendAudit(tx, workspaceAuditLog, { actor: access.actor, action: "artifact.delete", target: name, details: { size: existing.size } });
+      await auditWorkspaceTx(tx, access.workspaceId, { actor: access.actor, action: "artifact.delete", target: name, details: { size: existing.size } });
     }),
   );
 }

@@ -1,3 +1,4 @@
+import { readAccessEpoch } from "../db/access-epoch";
 import { HttpError } from "../http/errors";
 import { logger } from "../http/log";
 
@@ -6,11 +7,16 @@ import { logger } from "../http/log";
  * workspace. One process serves an instance, so no broker is needed. Each workspace takes at
  * most MAX_SUBSCRIBERS at once: every stream holds a socket and a timer, and an unbounded
  * number would let one workspace's clients exhaust the server.
+ *
+ * Each event is handed over at once, with the access epoch as read after it was published (one
+ * read for all of the workspace's streams): a stream whose caller's access may have changed
+ * since its last check asks authorize() again before it sends anything (event-stream.ts).
  */
 export const MAX_SUBSCRIBERS = 64;
 
 export type BusEvent = { seq: number; type: string; payload: unknown; actor: string; at: number };
-type Listener = (event: BusEvent) => void;
+/** `accessEpoch` settles to null when it could not be read: access is unknown, so the stream must end (its client resumes with Last-Event-ID). */
+export type Listener = (event: BusEvent, accessEpoch: Promise<number | null>) => void;
 
 // On globalThis: the custom server and Next's bundle load this module separately but must share it.
 const globalForBus = globalThis as unknown as { enclaveEventBus?: Map<string, Set<Listener>> };
@@ -32,11 +38,21 @@ export function subscribe(workspaceId: string, listener: Listener): () => void {
   };
 }
 
-/** Fans out after commit; one broken stream must not fail the publisher's request or starve the others. */
+/**
+ * Fans out after commit, synchronously, so a stream has every event in hand in publish order
+ * before anything else runs. One broken stream must not fail the publisher's request or
+ * starve the others.
+ */
 export function publish(workspaceId: string, event: BusEvent): void {
-  for (const listener of listeners.get(workspaceId) ?? []) {
+  const set = listeners.get(workspaceId);
+  if (!set) return;
+  const epoch = readAccessEpoch().catch((error: unknown) => {
+    logger.error({ err: error, workspaceId }, "could not read the access epoch: live streams end and resume");
+    return null;
+  });
+  for (const listener of set) {
     try {
-      listener(event);
+      listener(event, epoch);
     } catch (error) {
       logger.warn({ err: error, workspaceId }, "event listener failed");
     }

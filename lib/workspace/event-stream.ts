@@ -1,4 +1,6 @@
+import type { WorkspaceAccess } from "../access/authorize";
 import { getConfig } from "../config";
+import { readAccessEpoch } from "../db/access-epoch";
 import { logger } from "../http/log";
 import { subscribe, type BusEvent } from "./event-bus";
 import { latestSeq, listEvents } from "./events";
@@ -11,11 +13,14 @@ import { latestSeq, listEvents } from "./events";
  * page by page, then flushes the buffer, skipping anything already sent (by seq). Every
  * `id:` is the event's seq, so a browser's automatic reconnect (Last-Event-ID) resumes exactly.
  *
- * A comment line goes out every heartbeat so proxies keep the connection open; at each
- * heartbeat `stillAllowed` is asked again, so a revoked token's stream ends within one beat.
+ * Access is asked again (`stillAllowed`, which goes through authorize()) before a live event
+ * is sent whenever the access epoch moved since the last check (lib/db/access-epoch.ts), so
+ * nothing published after a revocation, a removal or a sign-out returned reaches a stream that
+ * lost its access. A comment line goes out every heartbeat so proxies keep the connection
+ * open, with the same question asked again: that is what ends a stream whose token expired.
  */
 export type EventStreamOptions = {
-  workspaceId: string;
+  access: WorkspaceAccess<"events:read">;
   /** The last seq the client has; null for "from now on". */
   after: number | null;
   signal: AbortSignal;
@@ -26,19 +31,40 @@ const encoder = new TextEncoder();
 const frame = (event: BusEvent) => encoder.encode(`id: ${event.seq}\ndata: ${JSON.stringify(event)}\n\n`);
 
 /** Subscribes at once (so a full workspace is refused before any response starts). */
-export function openEventStream({ workspaceId, after, signal, stillAllowed }: EventStreamOptions): ReadableStream<Uint8Array> {
+export function openEventStream({ access, after, signal, stillAllowed }: EventStreamOptions): ReadableStream<Uint8Array> {
   let lastSent = after ?? Number.MAX_SAFE_INTEGER;
   let live = false;
-  const buffered: BusEvent[] = [];
+  const buffered: [BusEvent, Promise<number | null>][] = [];
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let closed = false;
+  // No epoch is trusted until checked here: the first live event asks again.
+  let checkedEpoch: number | null = null;
+  let admitting: Promise<void> = Promise.resolve();
 
   const send = (event: BusEvent) => {
     if (closed || event.seq <= lastSent) return;
     lastSent = event.seq;
     controller.enqueue(frame(event));
   };
-  const unsubscribe = subscribe(workspaceId, (event) => (live ? send(event) : buffered.push(event)));
+  /** Whether the caller may still follow, asked again only when the epoch moved since the last answer. */
+  const stillAdmitted = async (epoch: number | null): Promise<boolean> => {
+    if (epoch === null) return false;
+    if (epoch === checkedEpoch) return true;
+    const allowed = await stillAllowed().catch(() => false);
+    if (allowed) checkedEpoch = epoch;
+    return allowed;
+  };
+  const admit = async (event: BusEvent, pendingEpoch: Promise<number | null>) => {
+    const epoch = await pendingEpoch;
+    if (closed) return;
+    if (!(await stillAdmitted(epoch))) return close();
+    send(event);
+  };
+  // One at a time, in publish order, however long a check takes.
+  const admitInOrder = (event: BusEvent, epoch: Promise<number | null>) => {
+    admitting = admitting.then(() => admit(event, epoch));
+  };
+  const unsubscribe = subscribe(access.workspaceId, (event, epoch) => (live ? admitInOrder(event, epoch) : buffered.push([event, epoch])));
   let heartbeat: NodeJS.Timeout | undefined;
   const close = () => {
     if (closed) return;
@@ -60,16 +86,23 @@ export function openEventStream({ workspaceId, after, signal, stillAllowed }: Ev
       if (signal.aborted) return close();
       controller.enqueue(encoder.encode("retry: 3000\n\n"));
       try {
-        if (after === null) lastSent = await latestSeq(workspaceId);
+        if (after === null) {
+          lastSent = await latestSeq(access);
+          // Published after this stream subscribed, though committed before that read: still "from now on".
+          const first = buffered[0]?.[0].seq;
+          if (first !== undefined) lastSent = Math.min(lastSent, first - 1);
+        }
         for (;;) {
-          const page = await listEvents(workspaceId, { after: lastSent, limit: 500 });
+          const page = await listEvents(access, { after: lastSent, limit: 500 });
+          // The check in front of this stream may predate a revocation that landed since.
+          if (!(await stillAdmitted(await readAccessEpoch().catch(() => null)))) return close();
           page.items.forEach(send);
           if (page.items.length < 500 || closed) break;
         }
-        buffered.splice(0).forEach(send);
+        for (const [event, epoch] of buffered.splice(0)) admitInOrder(event, epoch);
         live = true;
       } catch (error) {
-        logger.error({ err: error, workspaceId }, "event stream backlog failed");
+        logger.error({ err: error, workspaceId: access.workspaceId }, "event stream backlog failed");
         close();
         return;
       }

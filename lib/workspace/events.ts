@@ -24,7 +24,7 @@ export const listEventsQuerySchema = z.object({
 const toEvent = (row: typeof events.$inferSelect): BusEvent => ({ ...row, payload: JSON.parse(row.payload) as unknown });
 
 export async function publishEvent(
-  access: WorkspaceAccess,
+  access: WorkspaceAccess<"events:publish">,
   input: z.infer<typeof publishEventSchema>,
 ): Promise<{ event: BusEvent; redaction: RedactionReport }> {
   jsonWithin(input.payload, EVENT_PAYLOAD_MAX_BYTES, "event payload");
@@ -44,15 +44,15 @@ export async function publishEvent(
 }
 
 /** Events after `after`, oldest first; `nextCursor` is the last seq returned (pass it back as `after`). */
-export async function listEvents(workspaceId: string, query: z.infer<typeof listEventsQuerySchema>) {
-  const rows = await withWorkspace(workspaceId, (db) =>
+export async function listEvents(access: WorkspaceAccess<"events:read">, query: z.infer<typeof listEventsQuerySchema>) {
+  const rows = await withWorkspace(access.workspaceId, (db) =>
     db.db.select().from(events).where(gt(events.seq, query.after)).orderBy(asc(events.seq)).limit(query.limit),
   );
   const items = rows.map(toEvent);
   return { items, nextCursor: items.at(-1)?.seq ?? query.after };
 }
 
-export async function latestSeq(workspaceId: string): Promise<number> {
-  const [row] = await withWorkspace(workspaceId, (db) => db.db.select({ seq: events.seq }).from(events).orderBy(desc(events.seq)).limit(1));
+export async function latestSeq(access: WorkspaceAccess<"events:read">): Promise<number> {
+  const [row] = await withWorkspace(access.workspaceId, (db) => db.db.select({ seq: events.seq }).from(events).orderBy(desc(events.seq)).limit(1));
   return row?.seq ?? 0;
 }

@@ -1,8 +1,8 @@
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import { z } from "zod";
-import { knowledge, auditLog as workspaceAuditLog, type KnowledgeRow } from "@/db/workspace/schema";
+import { knowledge, type KnowledgeRow } from "@/db/workspace/schema";
 import type { WorkspaceAccess } from "../access/authorize";
-import { appendAudit } from "../audit/audit";
+import { auditWorkspaceTx } from "../audit/audit";
 import { randomId } from "../crypto/tokens";
 import { withWorkspace } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
@@ -58,7 +58,7 @@ function redactFields<T extends Partial<KnowledgeInput>>(input: T, policy: Redac
   return { values: out, report: mergeReports(...reports) };
 }
 
-export async function createKnowledge(access: WorkspaceAccess, input: KnowledgeInput): Promise<{ entry: KnowledgeEntry; redaction: RedactionReport }> {
+export async function createKnowledge(access: WorkspaceAccess<"knowledge">, input: KnowledgeInput): Promise<{ entry: KnowledgeEntry; redaction: RedactionReport }> {
   return withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
       const { values, report } = redactFields(input, await redactionPolicy(tx));
@@ -81,9 +81,9 @@ export async function createKnowledge(access: WorkspaceAccess, input: KnowledgeI
   );
 }
 
-export async function getKnowledge(workspaceId: string, id: string): Promise<KnowledgeEntry> {
+export async function getKnowledge(access: WorkspaceAccess<"search">, id: string): Promise<KnowledgeEntry> {
   const row = knowledgeIdSchema.safeParse(id).success
-    ? await withWorkspace(workspaceId, async (db) => (await db.db.select().from(knowledge).where(eq(knowledge.id, id)))[0])
+    ? await withWorkspace(access.workspaceId, async (db) => (await db.db.select().from(knowledge).where(eq(knowledge.id, id)))[0])
     : undefined;
   if (!row) throw notFound("No such knowledge entry.");
   return toEntry(row);
@@ -92,10 +92,10 @@ export async function getKnowledge(workspaceId: string, id: string): Promise<Kno
 const cursorSchema = z.tuple([z.number().int(), z.string().max(64)]);
 
 /** Newest first; the cursor is the (updatedAt, id) of the last entry returned. */
-export async function listKnowledge(workspaceId: string, query: z.infer<typeof listQuerySchema>) {
+export async function listKnowledge(access: WorkspaceAccess<"search">, query: z.infer<typeof listQuerySchema>) {
   const after = query.cursor === undefined ? null : decodeCursor(query.cursor, cursorSchema);
   if (query.cursor !== undefined && !after) throw new HttpError(400, "invalid_cursor", "That cursor did not come from this API.");
-  const rows = await withWorkspace(workspaceId, (db) =>
+  const rows = await withWorkspace(access.workspaceId, (db) =>
     db.db
       .select()
       .from(knowledge)
@@ -108,7 +108,7 @@ export async function listKnowledge(workspaceId: string, query: z.infer<typeof l
   return { items: page.map(toEntry), nextCursor: rows.length > query.limit && last ? encodeCursor([last.updatedAt, last.id]) : null };
 }
 
-export async function updateKnowledge(access: WorkspaceAccess, id: string, patch: KnowledgePatch) {
+export async function updateKnowledge(access: WorkspaceAccess<"knowledge">, id: string, patch: KnowledgePatch) {
   if (!knowledgeIdSchema.safeParse(id).success) throw notFound("No such knowledge entry.");
   return withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
@@ -136,14 +136,14 @@ export async function updateKnowledge(access: WorkspaceAccess, id: string, patch
   );
 }
 
-export async function deleteKnowledge(access: WorkspaceAccess, id: string): Promise<void> {
+export async function deleteKnowledge(access: WorkspaceAccess<"knowledge">, id: string): Promise<void> {
   if (!knowledgeIdSchema.safeParse(id).success) throw notFound("No such knowledge entry.");
   await withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
       const [current] = await tx.select({ title: knowledge.title }).from(knowledge).where(eq(knowledge.id, id));
       if (!current) throw notFound("No such knowledge entry.");
       await tx.delete(knowledge).where(eq(knowledge.id, id));
-      await appendAudit(tx, workspaceAuditLog, { actor: access.actor, action: "knowledge.delete", target: id, details: { title: current.title } });
+      await auditWorkspaceTx(tx, access.workspaceId, { actor: access.actor, action: "knowledge.delete", target: id, details: { title: current.title } });
     }),
   );
 }

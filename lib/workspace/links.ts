@@ -19,7 +19,7 @@ export type Link = { from: string; to: string; relation: string; createdAt: numb
 export type Neighbor = { direction: "out" | "in"; relation: string; id: string; title: string };
 
 /** Idempotent: linking the same pair with the same relation twice keeps one link. */
-export async function createLink(access: WorkspaceAccess, input: z.infer<typeof createLinkSchema>): Promise<Link> {
+export async function createLink(access: WorkspaceAccess<"index">, input: z.infer<typeof createLinkSchema>): Promise<Link> {
   return withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
       const found = await tx.select({ id: knowledge.id }).from(knowledge).where(inArray(knowledge.id, [input.from, input.to]));
@@ -31,9 +31,9 @@ export async function createLink(access: WorkspaceAccess, input: z.infer<typeof 
   );
 }
 
-export async function neighbors(workspaceId: string, id: string): Promise<Neighbor[]> {
+export async function neighbors(access: WorkspaceAccess<"graph">, id: string): Promise<Neighbor[]> {
   if (!knowledgeIdSchema.safeParse(id).success) throw notFound("No such knowledge entry.");
-  return withWorkspace(workspaceId, async (db) => {
+  return withWorkspace(access.workspaceId, async (db) => {
     const [entry] = await db.db.select({ id: knowledge.id }).from(knowledge).where(eq(knowledge.id, id));
     if (!entry) throw notFound("No such knowledge entry.");
     const edges = await db.db.select().from(links).where(or(eq(links.fromId, id), eq(links.toId, id))).limit(500);

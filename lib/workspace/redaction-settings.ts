@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
-import { settings, auditLog as workspaceAuditLog } from "@/db/workspace/schema";
+import { settings } from "@/db/workspace/schema";
 import type { WorkspaceAccess } from "../access/authorize";
-import { appendAudit } from "../audit/audit";
+import { auditWorkspaceTx } from "../audit/audit";
 import type { Drizzle } from "../db/database";
 import { withWorkspace } from "../db/store";
 import type { WorkspaceSchema } from "@/db/workspace/schema";
@@ -47,16 +47,16 @@ export async function redactionPolicy(tx: Tx): Promise<RedactionPolicy> {
   return policy;
 }
 
-export async function getRedactionSettings(workspaceId: string): Promise<RedactionSettings> {
-  return withWorkspace(workspaceId, (db) => readRedactionSettings(db.db));
+export async function getRedactionSettings(access: WorkspaceAccess<"settings">): Promise<RedactionSettings> {
+  return withWorkspace(access.workspaceId, (db) => readRedactionSettings(db.db));
 }
 
-export async function setRedactionSettings(access: WorkspaceAccess, next: RedactionSettings): Promise<RedactionSettings> {
+export async function setRedactionSettings(access: WorkspaceAccess<"settings">, next: RedactionSettings): Promise<RedactionSettings> {
   return withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
       const value = JSON.stringify(next);
       await tx.insert(settings).values({ key: KEY, value, updatedAt: Date.now() }).onConflictDoUpdate({ target: settings.key, set: { value, updatedAt: Date.now() } });
-      await appendAudit(tx, workspaceAuditLog, {
+      await auditWorkspaceTx(tx, access.workspaceId, {
         actor: access.actor,
         action: "redaction.settings_change",
         details: { level: next.level, customPatterns: next.customPatterns.map((p) => p.name) },
@@ -69,7 +69,7 @@ export async function setRedactionSettings(access: WorkspaceAccess, next: Redact
 /** Records that a write was redacted: where, how many and which kinds — never the secret. */
 export async function auditRedaction(tx: Tx, access: WorkspaceAccess, target: string, report: RedactionReport): Promise<void> {
   if (report.count === 0) return;
-  await appendAudit(tx, workspaceAuditLog, {
+  await auditWorkspaceTx(tx, access.workspaceId, {
     actor: access.actor,
     action: "redaction.applied",
     target,

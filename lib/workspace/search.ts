@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { WorkspaceAccess } from "../access/authorize";
 import { withWorkspace } from "../db/store";
 import { text } from "../http/text";
 
@@ -54,10 +55,10 @@ const SEARCH_SQL = `
   WHERE knowledge_fts MATCH ?1
   ORDER BY top.score`;
 
-export async function searchKnowledge(workspaceId: string, query: z.infer<typeof searchQuerySchema>): Promise<SearchHit[]> {
+export async function searchKnowledge(access: WorkspaceAccess<"search">, query: z.infer<typeof searchQuerySchema>): Promise<SearchHit[]> {
   const match = toFtsQuery(query.q);
   if (!match) return [];
-  const rows = await withWorkspace(workspaceId, (db) => db.rows(SEARCH_SQL, [match, query.limit]));
+  const rows = await withWorkspace(access.workspaceId, (db) => db.rows(SEARCH_SQL, [match, query.limit]));
   return rows.map((row) => ({
     id: String(row.id),
     title: String(row.title),

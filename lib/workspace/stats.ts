@@ -1,15 +1,15 @@
 import { count } from "drizzle-orm";
 import { agentSessions, artifacts, events, knowledge } from "@/db/workspace/schema";
+import type { WorkspaceAccess } from "../access/authorize";
 import { withWorkspace } from "../db/store";
 
 export type WorkspaceStats = { knowledge: number; sessions: number; events: number; artifacts: number };
 
 /**
- * How much a workspace holds, for its overview page: one read of four counts. Callers check
- * access first (requireWorkspaceAccess with "search").
+ * How much a workspace holds, for its overview page: one read of four counts.
  */
-export async function workspaceStats(workspaceId: string): Promise<WorkspaceStats> {
-  return withWorkspace(workspaceId, async ({ db }) => {
+export async function workspaceStats(access: WorkspaceAccess<"search">): Promise<WorkspaceStats> {
+  return withWorkspace(access.workspaceId, async ({ db }) => {
     const [k, s, e, a] = await Promise.all([
       db.select({ n: count() }).from(knowledge),
       db.select({ n: count() }).from(agentSessions),

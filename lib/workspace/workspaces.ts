@@ -1,8 +1,7 @@
 import { and, asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { memberships, workspaces, type Role } from "@/db/control/schema";
-import { auditLog as workspaceAuditLog } from "@/db/workspace/schema";
-import { appendAudit, auditControlTx, type Actor } from "../audit/audit";
+import { auditControlTx, auditWorkspaceTx, type Actor } from "../audit/audit";
 import { getConfig } from "../config";
 import { randomId, WORKSPACE_ID_PATTERN } from "../crypto/tokens";
 import { createWorkspaceFile, getControlDb, type ControlDb } from "../db/store";
@@ -32,7 +31,7 @@ export async function createWorkspace(creator: WorkspaceCreator, name: string): 
   const actor: Actor = creator.type === "user" ? { type: "user", id: ownerId } : { type: "system", id: "cli" };
   const control = await getControlDb();
   await createWorkspaceFile(id, {
-    init: (db) => db.transaction((tx) => appendAudit(tx, workspaceAuditLog, { actor, action: "workspace.create", target: id, details: { name } })),
+    init: (db) => db.transaction((tx) => auditWorkspaceTx(tx, id, { actor, action: "workspace.create", target: id, details: { name } })),
     commit: () =>
       control.transaction(async (tx) => {
         if (creator.type === "user") await assertBelowWorkspaceCap(tx, ownerId);

@@ -15,6 +15,8 @@ import http from "node:http";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { closeStore, getStore } from "../../lib/db/store";
+import { authorize } from "../../lib/access/authorize";
+import { OPERATOR } from "../../lib/access/principal";
 import { searchKnowledge } from "../../lib/workspace/search";
 import { searchResult, searchSchemas } from "./mcp-shape";
 
@@ -31,7 +33,7 @@ function mcpServer(): McpServer {
     async (args) => {
       // The SDK has parsed `args` with Enclave's input schema (query ≤ 500 chars, limit 1–50, default 10).
       const { query, limit } = args as { query: string; limit: number };
-      return searchResult(await searchKnowledge(workspaceId, { q: query, limit }));
+      return searchResult(await searchKnowledge(reader, { q: query, limit }));
     },
   );
   return server;
@@ -50,6 +52,8 @@ async function handleMcp(req: http.IncomingMessage, res: http.ServerResponse): P
 
 // The control database opens (and is migrated) before the port answers, as in server.ts.
 await getStore().control;
+// Checked once, as the operator: the baseline measures storage and the SDK, not Enclave's auth.
+const reader = await authorize(OPERATOR, workspaceId, "search");
 
 const httpServer = http.createServer((req, res) => {
   const pathname = (req.url ?? "/").split("?")[0];

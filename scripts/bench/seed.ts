@@ -6,6 +6,7 @@
  * The same steps as bench-api's own seed, with the token's role as a parameter.
  */
 import { knowledge, type KnowledgeRow } from "../../db/workspace/schema";
+import { authorize } from "../../lib/access/authorize";
 import { issueTeamToken } from "../../lib/access/tokens";
 import { createUser } from "../../lib/auth/users";
 import { parseConfig, setConfigForTests } from "../../lib/config";
@@ -38,11 +39,7 @@ export async function seedWorkspace(options: {
   await getStore().control;
   const owner = await createUser({ email: "bench@example.com", password: "correct horse battery staple" });
   const workspace = await createWorkspace({ type: "user", userId: owner.id }, "Bench");
-  const { token } = await issueTeamToken(
-    workspace.id,
-    { name: "bench", role, expiresInDays: 90 },
-    { type: "user", userId: owner.id, role: "owner" },
-  );
+  const { token } = await issueTeamToken(await authorize({ kind: "user", userId: owner.id }, workspace.id, "tokens"), { name: "bench", role, expiresInDays: 90 });
 
   // Document frequencies, so the queries can be picked across the whole range of match counts.
   const documentFrequency = new Map<string, number>();

@@ -3,7 +3,8 @@ import type { ReactNode } from "react";
 import { getMemberWorkspace, requireUser } from "@/app/_server/auth";
 import { workspacePath } from "@/app/_components/format";
 import { WorkspaceNav, type NavLink } from "@/app/_components/workspace-nav";
-import { roleScopes, type Scope } from "@/lib/access/scopes";
+import { grantCovers, workspaceGrant } from "@/lib/access/authorize";
+import type { Scope } from "@/lib/access/scopes";
 
 const sections: { segment: string; label: string; scope: Scope }[] = [
   { segment: "knowledge", label: "Knowledge", scope: "search" },
@@ -24,12 +25,11 @@ const sections: { segment: string; label: string; scope: Scope }[] = [
 export default async function WorkspaceLayout({ children, params }: { children: ReactNode; params: Promise<{ workspaceId: string }> }) {
   const { workspaceId } = await params;
   const { user } = await requireUser();
-  const workspace = await getMemberWorkspace(user.id, workspaceId);
-  if (!workspace) notFound();
-  const scopes = roleScopes[workspace.role];
+  const [workspace, grant] = await Promise.all([getMemberWorkspace(user.id, workspaceId), workspaceGrant({ kind: "user", userId: user.id }, workspaceId)]);
+  if (!workspace || !grant) notFound();
   const links: NavLink[] = [
     { href: workspacePath(workspaceId), label: "Overview" },
-    ...sections.filter((section) => scopes.includes(section.scope)).map((section) => ({ href: workspacePath(workspaceId, section.segment), label: section.label })),
+    ...sections.filter((section) => grantCovers(grant, section.scope)).map((section) => ({ href: workspacePath(workspaceId, section.segment), label: section.label })),
   ];
   return (
     <div className="workspace">

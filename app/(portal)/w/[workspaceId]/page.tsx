@@ -1,4 +1,5 @@
 import Link from "next/link";
+import { grantCovers } from "@/lib/access/authorize";
 import { formatTime, workspacePath } from "@/app/_components/format";
 import { ScopeRequired } from "@/app/_components/scope-required";
 import { getMemberWorkspace, requireWorkspaceAccess } from "@/app/_server/auth";
@@ -13,12 +14,12 @@ export default async function WorkspacePage({ params }: { params: Promise<{ work
   if (!gate.ok) return <ScopeRequired workspaceId={workspaceId} missing={gate} />;
   const [workspace, stats, recent] = await Promise.all([
     getMemberWorkspace(gate.user.id, workspaceId),
-    workspaceStats(workspaceId),
-    listKnowledge(workspaceId, { limit: 5 }),
+    workspaceStats(gate.access),
+    listKnowledge(gate.access, { limit: 5 }),
   ]);
   const path = (...segments: string[]) => workspacePath(workspaceId, ...segments);
   const empty = stats.knowledge + stats.sessions + stats.events + stats.artifacts === 0;
-  const canWrite = gate.access.scopes.includes("knowledge");
+  const canWrite = grantCovers(gate.access, "knowledge");
   return (
     <>
       <h1>{workspace?.name}</h1>

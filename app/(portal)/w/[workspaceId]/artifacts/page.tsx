@@ -9,7 +9,7 @@ export default async function ArtifactsPage({ params }: { params: Promise<{ work
   const { workspaceId } = await params;
   const gate = await requireWorkspaceAccess(workspaceId, "search");
   if (!gate.ok) return <ScopeRequired workspaceId={workspaceId} missing={gate} />;
-  const artifacts = await listArtifacts(workspaceId);
+  const artifacts = await listArtifacts(gate.access);
   return (
     <>
       <h1>Artifacts</h1>

@@ -5,6 +5,7 @@ import { ScopeRequired } from "@/app/_components/scope-required";
 import { TagList } from "@/app/_components/tag-list";
 import { requireWorkspaceAccess } from "@/app/_server/auth";
 import { HttpError } from "@/lib/http/errors";
+import { grantCovers, type WorkspaceAccess } from "@/lib/access/authorize";
 import { listKnowledge } from "@/lib/workspace/knowledge";
 
 export const metadata = { title: "Knowledge · Enclave" };
@@ -13,9 +14,9 @@ const PAGE_SIZE = 25;
 
 type Props = { params: Promise<{ workspaceId: string }>; searchParams: Promise<{ cursor?: string | string[] }> };
 
-async function pageOf(workspaceId: string, cursor: string | undefined) {
+async function pageOf(access: WorkspaceAccess<"search">, cursor: string | undefined) {
   try {
-    return await listKnowledge(workspaceId, { cursor, limit: PAGE_SIZE });
+    return await listKnowledge(access, { cursor, limit: PAGE_SIZE });
   } catch (error) {
     // A hand-edited or stale cursor: say so rather than fail the page.
     if (error instanceof HttpError && error.status === 400) return null;
@@ -29,13 +30,13 @@ export default async function KnowledgeListPage({ params, searchParams }: Props)
   if (!gate.ok) return <ScopeRequired workspaceId={workspaceId} missing={gate} />;
   const raw = (await searchParams).cursor;
   const cursor = typeof raw === "string" && raw ? raw : undefined;
-  const page = await pageOf(workspaceId, cursor);
+  const page = await pageOf(gate.access, cursor);
   const base = workspacePath(workspaceId, "knowledge");
   return (
     <>
       <h1>Knowledge</h1>
       <FlashNotice />
-      {gate.access.scopes.includes("knowledge") ? (
+      {grantCovers(gate.access, "knowledge") ? (
         <p>
           <Link href={`${base}/new`}>New entry</Link>
         </p>

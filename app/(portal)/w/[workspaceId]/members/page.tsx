@@ -11,7 +11,7 @@ export default async function MembersPage({ params }: { params: Promise<{ worksp
   const { workspaceId } = await params;
   const gate = await requireWorkspaceAccess(workspaceId, "members");
   if (!gate.ok) return <ScopeRequired workspaceId={workspaceId} missing={gate} />;
-  const members = await listMembers(workspaceId);
+  const members = await listMembers(gate.access);
   const myRole = gate.access.role ?? "admin";
   // Nobody grants a role above their own (the API enforces it; this only trims the choices).
   const grantable = roles.filter((role) => roleAtLeast(myRole, role));

@@ -16,7 +16,7 @@ export default async function SearchPage({ params, searchParams }: Props) {
   if (!gate.ok) return <ScopeRequired workspaceId={workspaceId} missing={gate} />;
   const raw = (await searchParams).q;
   const q = (typeof raw === "string" ? raw : "").slice(0, 500);
-  const results = q.trim() ? await searchKnowledge(workspaceId, { q, limit: 20 }) : null;
+  const results = q.trim() ? await searchKnowledge(gate.access, { q, limit: 20 }) : null;
   return (
     <>
       <h1>Search</h1>

@@ -10,7 +10,7 @@ export default async function SessionsPage({ params }: { params: Promise<{ works
   const { workspaceId } = await params;
   const gate = await requireWorkspaceAccess(workspaceId, "search");
   if (!gate.ok) return <ScopeRequired workspaceId={workspaceId} missing={gate} />;
-  const sessions = await listAgentSessions(workspaceId);
+  const sessions = await listAgentSessions(gate.access);
   return (
     <>
       <h1>Agent sessions</h1>

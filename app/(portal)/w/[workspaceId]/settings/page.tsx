@@ -9,7 +9,7 @@ export default async function SettingsPage({ params }: { params: Promise<{ works
   const { workspaceId } = await params;
   const gate = await requireWorkspaceAccess(workspaceId, "settings");
   if (!gate.ok) return <ScopeRequired workspaceId={workspaceId} missing={gate} />;
-  const settings = await getRedactionSettings(workspaceId);
+  const settings = await getRedactionSettings(gate.access);
   return (
     <>
       <h1>Settings</h1>

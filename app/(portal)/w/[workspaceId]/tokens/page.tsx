@@ -1,4 +1,5 @@
 import { CreateTokenForm } from "@/app/_components/create-token-form";
+import { grantCovers } from "@/lib/access/authorize";
 import { apiPath, formatTime } from "@/app/_components/format";
 import { RevokeButton } from "@/app/_components/revoke-button";
 import { ScopeRequired } from "@/app/_components/scope-required";
@@ -14,10 +15,10 @@ export default async function TokensPage({ params }: { params: Promise<{ workspa
   const { workspaceId } = await params;
   const gate = await requireWorkspaceAccess(workspaceId, "tokens");
   if (!gate.ok) return <ScopeRequired workspaceId={workspaceId} missing={gate} />;
-  const tokens = await listTeamTokens(workspaceId);
+  const tokens = await listTeamTokens(gate.access);
   const now = Date.now();
   const myRole = gate.access.role ?? "admin";
-  const grantableScopes = tokenScopes.filter((scope) => gate.access.scopes.includes(scope)).map((name) => ({ name, description: scopeDescriptions[name] }));
+  const grantableScopes = tokenScopes.filter((scope) => grantCovers(gate.access, scope)).map((name) => ({ name, description: scopeDescriptions[name] }));
   return (
     <>
       <h1>Team tokens</h1>

@@ -9,6 +9,7 @@ import { requireWorkspaceAccess } from "@/app/_server/auth";
 import { findOrNull } from "@/app/_server/find";
 import { getKnowledge } from "@/lib/workspace/knowledge";
 import { neighbors } from "@/lib/workspace/links";
+import { authorizeWithin, grantCovers } from "@/lib/access/authorize";
 
 export const metadata = { title: "Knowledge entry · Enclave" };
 
@@ -18,11 +19,11 @@ export default async function KnowledgeEntryPage({ params }: Props) {
   const { workspaceId, id } = await params;
   const gate = await requireWorkspaceAccess(workspaceId, "search");
   if (!gate.ok) return <ScopeRequired workspaceId={workspaceId} missing={gate} />;
-  const entry = await findOrNull(getKnowledge(workspaceId, id));
+  const entry = await findOrNull(getKnowledge(gate.access, id));
   if (!entry) notFound();
-  const canGraph = gate.access.scopes.includes("graph");
-  const canWrite = gate.access.scopes.includes("knowledge");
-  const linked = canGraph ? ((await findOrNull(neighbors(workspaceId, id))) ?? []) : [];
+  const canGraph = grantCovers(gate.access, "graph");
+  const canWrite = grantCovers(gate.access, "knowledge");
+  const linked = canGraph ? ((await findOrNull(neighbors(authorizeWithin(gate.access, "graph"), id))) ?? []) : [];
   const path = (...segments: string[]) => workspacePath(workspaceId, "knowledge", ...segments);
   return (
     <article aria-labelledby="entry-title">

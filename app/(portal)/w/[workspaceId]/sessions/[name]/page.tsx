@@ -12,7 +12,7 @@ export default async function SessionPage({ params }: { params: Promise<{ worksp
   const { workspaceId, name } = await params;
   const gate = await requireWorkspaceAccess(workspaceId, "search");
   if (!gate.ok) return <ScopeRequired workspaceId={workspaceId} missing={gate} />;
-  const session = await findOrNull(getAgentSession(workspaceId, name));
+  const session = await findOrNull(getAgentSession(gate.access, name));
   if (!session) notFound();
   return (
     <article aria-labelledby="session-name">

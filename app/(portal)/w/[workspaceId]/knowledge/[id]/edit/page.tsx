@@ -5,6 +5,7 @@ import { workspacePath } from "@/app/_components/format";
 import { ScopeRequired } from "@/app/_components/scope-required";
 import { requireWorkspaceAccess } from "@/app/_server/auth";
 import { findOrNull } from "@/app/_server/find";
+import { authorizeWithin } from "@/lib/access/authorize";
 import { getKnowledge } from "@/lib/workspace/knowledge";
 
 export const metadata = { title: "Edit knowledge entry · Enclave" };
@@ -13,7 +14,7 @@ export default async function EditKnowledgePage({ params }: { params: Promise<{ 
   const { workspaceId, id } = await params;
   const gate = await requireWorkspaceAccess(workspaceId, "knowledge");
   if (!gate.ok) return <ScopeRequired workspaceId={workspaceId} missing={gate} />;
-  const entry = await findOrNull(getKnowledge(workspaceId, id));
+  const entry = await findOrNull(getKnowledge(authorizeWithin(gate.access, "search"), id));
   if (!entry) notFound();
   return (
     <>

@@ -4,7 +4,7 @@ import { readBody } from "@/lib/http/body";
 import { apiRoute, otherMethods } from "@/lib/api/route";
 import { artifactResponse, deleteArtifact, getArtifact, parseArtifactName, parseContentType, putArtifact } from "@/lib/workspace/artifacts";
 
-export const GET = apiRoute(endpoints.getArtifact, async ({ access, params }) => artifactResponse(await getArtifact(access.workspaceId, params.name ?? "")));
+export const GET = apiRoute(endpoints.getArtifact, async ({ access, params }) => artifactResponse(await getArtifact(access, params.name ?? "")));
 export const PUT = apiRoute(endpoints.putArtifact, async ({ access, params, request }) => {
   const name = parseArtifactName(params.name ?? "");
   const contentType = parseContentType(request.headers.get("content-type"));

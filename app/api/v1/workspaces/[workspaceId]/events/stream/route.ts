@@ -1,14 +1,15 @@
-import { stillAuthorized } from "@/lib/access/principal";
+import { stillAuthorized } from "@/lib/access/authorize";
+import { restSurface } from "@/lib/access/principal";
 import { endpoints } from "@/lib/api/endpoints";
 import { apiRoute, otherMethods } from "@/lib/api/route";
 import { openEventStream, resumeAfter } from "@/lib/workspace/event-stream";
 
 export const GET = apiRoute(endpoints.streamEvents, ({ access, request }) => {
   const stream = openEventStream({
-    workspaceId: access.workspaceId,
+    access,
     after: resumeAfter(request),
     signal: request.signal,
-    stillAllowed: () => stillAuthorized(request, access.workspaceId, endpoints.streamEvents.scope),
+    stillAllowed: () => stillAuthorized(request, restSurface, access.workspaceId, endpoints.streamEvents.scope),
   });
   return Promise.resolve(
     new Response(stream, {
