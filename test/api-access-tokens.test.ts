@@ -1,11 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import * as knowledgeList from "@/app/api/v1/workspaces/[workspaceId]/knowledge/route";
-import * as memberItem from "@/app/api/v1/workspaces/[workspaceId]/members/[userId]/route";
-import * as search from "@/app/api/v1/workspaces/[workspaceId]/search/route";
-import * as tokenItem from "@/app/api/v1/workspaces/[workspaceId]/tokens/[tokenId]/route";
-import * as tokenList from "@/app/api/v1/workspaces/[workspaceId]/tokens/route";
 import { resetRateLimits } from "@/lib/http/rate-limits";
-import { callApiAs, jsonOf, sessionCookieForUser, snapshotWorkspace, userInWorkspace, workspaceWithTokens } from "./api";
+import { sessionCookieForUser, snapshotWorkspace, userInWorkspace, workspaceWithTokens } from "./api";
+import { jsonOf, request, workspacePath } from "./harness";
 import { useTempStore } from "./store";
 
 useTempStore();
@@ -20,12 +16,18 @@ async function setup() {
   return { ...ws, ownerCookie: await sessionCookieForUser(ws.owner.id), adminUser: admin, memberUser: member };
 }
 
-const issue = (auth: { token?: string; cookie?: string }, workspaceId: string, body: unknown) =>
-  callApiAs(tokenList.POST, { ...auth, params: { workspaceId }, body });
+const issue = (auth: { token?: string; cookie?: string }, workspaceId: string, body: unknown) => request(workspacePath(workspaceId, "/tokens"), { ...auth, body });
 
 const write = (token: string, workspaceId: string) =>
-  callApiAs(knowledgeList.POST, { token, params: { workspaceId }, body: { title: "From a script", body: "text" } });
-const read = (token: string, workspaceId: string) => callApiAs(search.GET, { token, params: { workspaceId }, query: { q: "script" } });
+  request(workspacePath(workspaceId, "/knowledge"), { token, body: { title: "From a script", body: "text" } });
+const read = (token: string, workspaceId: string) => request(workspacePath(workspaceId, "/search"), { token, query: { q: "script" } });
+async function expectError(response: Response, status: number, error: string) {
+  expect(response.status).toBe(status);
+  expect((await jsonOf(response)).error).toBe(error);
+}
+
+const memberPath = (workspaceId: string, userId: string) => workspacePath(workspaceId, `/members/${encodeURIComponent(userId)}`);
+const tokenPath = (workspaceId: string, tokenId: string) => workspacePath(workspaceId, `/tokens/${encodeURIComponent(tokenId)}`);
 
 describe("issuing team tokens", () => {
   it("an admin user issues a token once; it works and the list never shows it", async () => {
@@ -36,7 +38,7 @@ describe("issuing team tokens", () => {
     expect(issued.token).toMatch(/^enc_/);
     expect(issued.summary.role).toBe("member");
     expect((await write(issued.token, fx.workspaceId)).status).toBe(201);
-    const list = await callApiAs(tokenList.GET, { cookie: fx.adminUser.cookie, params: { workspaceId: fx.workspaceId } });
+    const list = await request(workspacePath(fx.workspaceId, "/tokens"), { cookie: fx.adminUser.cookie });
     const text = await list.text();
     expect(text).toContain(issued.summary.id);
     expect(text).not.toContain(issued.token);
@@ -54,8 +56,7 @@ describe("issuing team tokens", () => {
       expect(byAdminToken.status).toBe(403);
       expect((await jsonOf(byAdminToken)).error).toBe("tokens_cannot_issue_tokens");
     }
-    const byMemberUser = await issue({ cookie: fx.memberUser.cookie }, fx.workspaceId, { role: "viewer" });
-    expect(byMemberUser.status).toBe(403);
+    await expectError(await issue({ cookie: fx.memberUser.cookie }, fx.workspaceId, { role: "viewer" }), 403, "insufficient_scope");
     expect(await snapshotWorkspace(fx.workspaceId)).toBe(before);
   });
 
@@ -97,7 +98,9 @@ describe("issuing team tokens", () => {
     expect((await read(token, fx.workspaceId)).status).toBe(200);
     const denied = await write(token, fx.workspaceId);
     expect(denied.status).toBe(403);
-    expect((await jsonOf(denied)).message).toContain('"knowledge"');
+    const error = await jsonOf(denied);
+    expect(error.error).toBe("insufficient_scope");
+    expect(error.message).toContain('"knowledge"');
   });
 });
 
@@ -107,14 +110,13 @@ describe("a token follows its issuer's current role", () => {
     const { token } = await jsonOf<Issued>(await issue({ cookie: fx.adminUser.cookie }, fx.workspaceId, { role: "admin" }));
     expect((await write(token, fx.workspaceId)).status).toBe(201);
     const setRole = (role: string) =>
-      callApiAs(memberItem.PATCH, { cookie: fx.ownerCookie, params: { workspaceId: fx.workspaceId, userId: fx.adminUser.user.id }, body: { role } });
+      request(memberPath(fx.workspaceId, fx.adminUser.user.id), { cookie: fx.ownerCookie, method: "PATCH", body: { role } });
     expect((await setRole("viewer")).status).toBe(200);
     const denied = await write(token, fx.workspaceId);
     expect(denied.status).toBe(403);
     expect((await jsonOf(denied)).error).toBe("insufficient_scope");
     expect((await read(token, fx.workspaceId)).status).toBe(200);
-    const list = await callApiAs(tokenList.GET, { token, params: { workspaceId: fx.workspaceId } });
-    expect(list.status).toBe(403);
+    await expectError(await request(workspacePath(fx.workspaceId, "/tokens"), { token }), 403, "insufficient_scope");
     expect((await setRole("admin")).status).toBe(200);
     expect((await write(token, fx.workspaceId)).status).toBe(201);
   });
@@ -123,17 +125,13 @@ describe("a token follows its issuer's current role", () => {
     const fx = await setup();
     const { token } = await jsonOf<Issued>(await issue({ cookie: fx.adminUser.cookie }, fx.workspaceId, { role: "viewer" }));
     expect((await read(token, fx.workspaceId)).status).toBe(200);
-    const removed = await callApiAs(memberItem.DELETE, {
-      cookie: fx.ownerCookie,
-      method: "DELETE",
-      params: { workspaceId: fx.workspaceId, userId: fx.adminUser.user.id },
-    });
+    const removed = await request(memberPath(fx.workspaceId, fx.adminUser.user.id), { cookie: fx.ownerCookie, method: "DELETE" });
     expect(removed.status).toBe(204);
     const refused = await read(token, fx.workspaceId);
     expect(refused.status).toBe(401);
     expect((await jsonOf(refused)).error).toBe("invalid_token");
     // The removed admin's own cookie no longer sees the workspace either.
-    expect((await callApiAs(search.GET, { cookie: fx.adminUser.cookie, params: { workspaceId: fx.workspaceId } })).status).toBe(404);
+    await expectError(await request(workspacePath(fx.workspaceId, "/search"), { cookie: fx.adminUser.cookie }), 404, "not_found");
   });
 });
 
@@ -143,26 +141,26 @@ describe("revoking", () => {
     const first = await jsonOf<Issued>(await issue({ cookie: fx.adminUser.cookie }, fx.workspaceId, { role: "member" }));
     const second = await jsonOf<Issued>(await issue({ cookie: fx.adminUser.cookie }, fx.workspaceId, { role: "member" }));
     const revoke = (auth: { token?: string; cookie?: string }, tokenId: string) =>
-      callApiAs(tokenItem.DELETE, { ...auth, method: "DELETE", params: { workspaceId: fx.workspaceId, tokenId } });
+      request(tokenPath(fx.workspaceId, tokenId), { ...auth, method: "DELETE" });
 
     expect((await write(first.token, fx.workspaceId)).status).toBe(201);
     expect((await revoke({ cookie: fx.adminUser.cookie }, first.summary.id)).status).toBe(204);
-    expect((await write(first.token, fx.workspaceId)).status).toBe(401);
+    await expectError(await write(first.token, fx.workspaceId), 401, "invalid_token");
 
     expect((await revoke({ token: fx.admin }, second.summary.id)).status).toBe(204);
-    expect((await read(second.token, fx.workspaceId)).status).toBe(401);
+    await expectError(await read(second.token, fx.workspaceId), 401, "invalid_token");
 
     const before = await snapshotWorkspace(fx.workspaceId);
     expect((await revoke({ token: fx.admin }, second.summary.id)).status).toBe(204);
     expect(await snapshotWorkspace(fx.workspaceId)).toBe(before);
-    expect((await revoke({ token: fx.admin }, "tok_" + "0".repeat(32))).status).toBe(404);
+    await expectError(await revoke({ token: fx.admin }, "tok_" + "0".repeat(32)), 404, "not_found");
   });
 
   it("an admin token can revoke itself, and is refused from then on", async () => {
     const fx = await setup();
     const { token, summary } = await jsonOf<Issued>(await issue({ cookie: fx.adminUser.cookie }, fx.workspaceId, { role: "admin" }));
-    const response = await callApiAs(tokenItem.DELETE, { token, method: "DELETE", params: { workspaceId: fx.workspaceId, tokenId: summary.id } });
+    const response = await request(tokenPath(fx.workspaceId, summary.id), { token, method: "DELETE" });
     expect(response.status).toBe(204);
-    expect((await read(token, fx.workspaceId)).status).toBe(401);
+    await expectError(await read(token, fx.workspaceId), 401, "invalid_token");
   });
 });

@@ -1,35 +1,20 @@
+import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
-import * as clientItem from "@/app/api/v1/workspaces/[workspaceId]/clients/[grantId]/route";
-import * as clientList from "@/app/api/v1/workspaces/[workspaceId]/clients/route";
-import * as artifactItem from "@/app/api/v1/workspaces/[workspaceId]/artifacts/[name]/route";
-import * as artifactList from "@/app/api/v1/workspaces/[workspaceId]/artifacts/route";
-import * as eventStream from "@/app/api/v1/workspaces/[workspaceId]/events/stream/route";
-import * as eventList from "@/app/api/v1/workspaces/[workspaceId]/events/route";
-import * as knowledgeNeighbors from "@/app/api/v1/workspaces/[workspaceId]/knowledge/[id]/neighbors/route";
-import * as knowledgeItem from "@/app/api/v1/workspaces/[workspaceId]/knowledge/[id]/route";
-import * as knowledgeList from "@/app/api/v1/workspaces/[workspaceId]/knowledge/route";
-import * as links from "@/app/api/v1/workspaces/[workspaceId]/links/route";
-import * as memberItem from "@/app/api/v1/workspaces/[workspaceId]/members/[userId]/route";
-import * as memberList from "@/app/api/v1/workspaces/[workspaceId]/members/route";
-import * as search from "@/app/api/v1/workspaces/[workspaceId]/search/route";
-import * as sessionItem from "@/app/api/v1/workspaces/[workspaceId]/sessions/[name]/route";
-import * as sessionList from "@/app/api/v1/workspaces/[workspaceId]/sessions/route";
-import * as redactionSettings from "@/app/api/v1/workspaces/[workspaceId]/settings/redaction/route";
-import * as tokenItem from "@/app/api/v1/workspaces/[workspaceId]/tokens/[tokenId]/route";
-import * as tokenList from "@/app/api/v1/workspaces/[workspaceId]/tokens/route";
 import { oauthGrants } from "@/db/control/schema";
-import { accessTo, type WorkspaceAccess } from "@/lib/access/authorize";
-import { roleScopes, type Scope } from "@/lib/access/scopes";
-import { issueTeamToken, mintTeamTokenSecret, revokeTeamToken } from "@/lib/access/tokens";
+import { authorizeWithin, workspaceGrant } from "@/lib/access/authorize";
+import type { Scope } from "@/lib/access/scopes";
+import { issueTeamToken, revokeTeamToken } from "@/lib/access/tokens";
 import type { Endpoint } from "@/lib/api/endpoint";
 import { endpointList, endpoints } from "@/lib/api/endpoints";
+import { mintSecret } from "@/lib/crypto/secrets";
 import { randomId } from "@/lib/crypto/tokens";
 import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { putAgentSession } from "@/lib/workspace/agent-sessions";
 import { putArtifact } from "@/lib/workspace/artifacts";
 import { createKnowledge } from "@/lib/workspace/knowledge";
-import { callApiAs, expireTeamToken, jsonOf, snapshotWorkspace, teamTokenId, userInWorkspace, workspaceWithTokens } from "./api";
+import { expireTeamToken, snapshotWorkspace, teamTokenId, userInWorkspace, workspaceWithTokens } from "./api";
+import { jsonOf, matchRoute, request, workspacePath } from "./harness";
 import { useTempStore } from "./store";
 
 // Generous brakes: this file makes hundreds of calls from one "IP" within a minute.
@@ -37,35 +22,79 @@ useTempStore({ ENCLAVE_SYNC_RATE_LIMIT_PER_MINUTE: "100000", ENCLAVE_ADMIN_RATE_
 beforeEach(() => resetRateLimits());
 
 type OperationId = keyof typeof endpoints;
-type Handler = (request: Request, context?: { params: Promise<Record<string, string | string[]>> }) => Promise<Response>;
-type RouteModule = Partial<Record<Endpoint["method"], Handler>>;
 type Spec = { params?: Record<string, string>; body?: unknown; rawBody?: string; headers?: Record<string, string>; query?: Record<string, string> };
+
+/**
+ * Who may call what, written out by hand: what each role's team token and each role's portal
+ * cookie gets from each endpoint. A number is the success status; `no` is a 403
+ * insufficient_scope naming the endpoint's scope; `mint` is a 403 tokens_cannot_issue_tokens
+ * (only people issue tokens). Nothing here is computed from lib/access/scopes.ts, so a wrong
+ * entry there fails this table.
+ */
+const no = "insufficient_scope";
+const mint = "tokens_cannot_issue_tokens";
+type Cell = 200 | 201 | 204 | typeof no | typeof mint;
+type Row = readonly [viewerToken: Cell, memberToken: Cell, adminToken: Cell, viewerCookie: Cell, memberCookie: Cell, adminCookie: Cell];
+
+const matrix: Record<OperationId, Row> = {
+  //                      ------- tokens -------   ------- cookies ------
+  //                      viewer  member  admin    viewer  member  admin
+  listKnowledge:         [200,    200,    200,     200,    200,    200],
+  createKnowledge:       [no,     201,    201,     no,     201,    201],
+  getKnowledge:          [200,    200,    200,     200,    200,    200],
+  updateKnowledge:       [no,     200,    200,     no,     200,    200],
+  deleteKnowledge:       [no,     204,    204,     no,     204,    204],
+  neighbors:             [200,    200,    200,     200,    200,    200],
+  search:                [200,    200,    200,     200,    200,    200],
+  listSessions:          [200,    200,    200,     200,    200,    200],
+  getSession:            [200,    200,    200,     200,    200,    200],
+  putSession:            [no,     200,    200,     no,     200,    200],
+  listEvents:            [200,    200,    200,     200,    200,    200],
+  publishEvent:          [no,     201,    201,     no,     201,    201],
+  streamEvents:          [200,    200,    200,     200,    200,    200],
+  listArtifacts:         [200,    200,    200,     200,    200,    200],
+  getArtifact:           [200,    200,    200,     200,    200,    200],
+  putArtifact:           [no,     200,    200,     no,     200,    200],
+  deleteArtifact:        [no,     204,    204,     no,     204,    204],
+  createLink:            [no,     201,    201,     no,     201,    201],
+  listTokens:            [no,     no,     200,     no,     no,     200],
+  issueToken:            [no,     no,     mint,    no,     no,     201],
+  revokeToken:           [no,     no,     204,     no,     no,     204],
+  listClients:           [no,     no,     200,     no,     no,     200],
+  revokeClient:          [no,     no,     204,     no,     no,     204],
+  listMembers:           [no,     no,     200,     no,     no,     200],
+  addMember:             [no,     no,     201,     no,     no,     201],
+  changeMemberRole:      [no,     no,     200,     no,     no,     200],
+  removeMember:          [no,     no,     204,     no,     no,     204],
+  getRedactionSettings:  [no,     no,     200,     no,     no,     200],
+  putRedactionSettings:  [no,     no,     200,     no,     no,     200],
+};
 
 type Fixture = Awaited<ReturnType<typeof makeFixture>>;
 
 async function makeFixture() {
   const ws = await workspaceWithTokens();
   const other = await workspaceWithTokens();
-  const ownerAccess = (await accessTo({ kind: "user", userId: ws.owner.id }, ws.workspaceId)) as WorkspaceAccess;
-  const asOwner = { type: "user" as const, userId: ws.owner.id, role: "owner" as const };
-  const adminToken = () => issueTeamToken(ws.workspaceId, { name: "spare", role: "admin", expiresInDays: 30 }, asOwner);
-  const entry = async (title = "alpha entry") => (await createKnowledge(ownerAccess, { title, body: "alpha body", tags: ["alpha"] })).entry.id;
+  const ownerGrant = (await workspaceGrant({ kind: "user", userId: ws.owner.id }, ws.workspaceId))!;
+  const asOwner = <S extends Scope>(scope: S) => authorizeWithin(ownerGrant, scope);
+  const adminToken = () => issueTeamToken(asOwner("tokens"), { name: "spare", role: "admin", expiresInDays: 30 });
+  const entry = async (title = "alpha entry") => (await createKnowledge(asOwner("knowledge"), { title, body: "alpha body", tags: ["alpha"] })).entry.id;
 
   const expired = await adminToken();
   await expireTeamToken(expired.summary.id);
   const revoked = await adminToken();
-  await revokeTeamToken(ws.workspaceId, revoked.summary.id, ownerAccess.actor);
-  const good = mintTeamTokenSecret();
+  await revokeTeamToken(asOwner("tokens"), revoked.summary.id);
+  const good = mintSecret("teamToken").secret;
   const badChecksum = good.slice(0, -1) + (good.endsWith("A") ? "B" : "A");
 
   const entryId = await entry();
   const entry2 = await entry("second entry");
-  await putAgentSession(ownerAccess, "existing", { rev: 0, state: { step: 1 } });
-  await putArtifact(ownerAccess, "existing.txt", "text/plain", Buffer.from("hello"));
+  await putAgentSession(asOwner("sessionmutations"), "existing", { rev: 0, state: { step: 1 } });
+  await putArtifact(asOwner("artifacts"), "existing.txt", "text/plain", Buffer.from("hello"));
 
   return {
     ...ws,
-    ownerAccess,
+    asOwner,
     other,
     expired: expired.token,
     revoked: revoked.token,
@@ -104,71 +133,69 @@ async function newGrant(fx: Fixture): Promise<string> {
 let counter = 0;
 const unique = (prefix: string) => `${prefix}-${++counter}`;
 
-/** Each endpoint's route module and a valid request for it; `prepare` makes whatever the call consumes afresh. */
-const routes: Record<OperationId, { module: RouteModule; prepare: (fx: Fixture) => Promise<Spec> | Spec }> = {
-  listKnowledge: { module: knowledgeList, prepare: () => ({}) },
-  createKnowledge: { module: knowledgeList, prepare: () => ({ body: { title: "New", body: "text", tags: ["t"] } }) },
-  getKnowledge: { module: knowledgeItem, prepare: (fx) => ({ params: { id: fx.entryId } }) },
-  updateKnowledge: { module: knowledgeItem, prepare: (fx) => ({ params: { id: fx.entryId }, body: { title: "Renamed" } }) },
-  deleteKnowledge: { module: knowledgeItem, prepare: async (fx) => ({ params: { id: await fx.newEntry() } }) },
-  neighbors: { module: knowledgeNeighbors, prepare: (fx) => ({ params: { id: fx.entryId } }) },
-  search: { module: search, prepare: () => ({ query: { q: "alpha" } }) },
-  listSessions: { module: sessionList, prepare: () => ({}) },
-  getSession: { module: sessionItem, prepare: () => ({ params: { name: "existing" } }) },
-  putSession: { module: sessionItem, prepare: () => ({ params: { name: unique("session") }, body: { rev: 0, state: { step: 1 } } }) },
-  listEvents: { module: eventList, prepare: () => ({ query: { after: "0" } }) },
-  publishEvent: { module: eventList, prepare: () => ({ body: { type: "build.done", payload: { ok: true } } }) },
-  streamEvents: { module: eventStream, prepare: () => ({}) },
-  listArtifacts: { module: artifactList, prepare: () => ({}) },
-  getArtifact: { module: artifactItem, prepare: () => ({ params: { name: "existing.txt" } }) },
-  putArtifact: { module: artifactItem, prepare: () => ({ params: { name: unique("upload") }, rawBody: "bytes", headers: { "content-type": "text/plain" } }) },
-  deleteArtifact: {
-    module: artifactItem,
-    prepare: async (fx) => {
-      const name = unique("doomed");
-      await putArtifact(fx.ownerAccess, name, "text/plain", Buffer.from("bye"));
-      return { params: { name } };
-    },
+/** A valid request for each endpoint: its path params, body and query; each call makes whatever it consumes afresh. */
+const requests: Record<OperationId, (fx: Fixture) => Promise<Spec> | Spec> = {
+  listKnowledge: () => ({}),
+  createKnowledge: () => ({ body: { title: "New", body: "text", tags: ["t"] } }),
+  getKnowledge: (fx) => ({ params: { id: fx.entryId } }),
+  updateKnowledge: (fx) => ({ params: { id: fx.entryId }, body: { title: "Renamed" } }),
+  deleteKnowledge: async (fx) => ({ params: { id: await fx.newEntry() } }),
+  neighbors: (fx) => ({ params: { id: fx.entryId } }),
+  search: () => ({ query: { q: "alpha" } }),
+  listSessions: () => ({}),
+  getSession: () => ({ params: { name: "existing" } }),
+  putSession: () => ({ params: { name: unique("session") }, body: { rev: 0, state: { step: 1 } } }),
+  listEvents: () => ({ query: { after: "0" } }),
+  publishEvent: () => ({ body: { type: "build.done", payload: { ok: true } } }),
+  streamEvents: () => ({}),
+  listArtifacts: () => ({}),
+  getArtifact: () => ({ params: { name: "existing.txt" } }),
+  putArtifact: () => ({ params: { name: unique("upload") }, rawBody: "bytes", headers: { "content-type": "text/plain" } }),
+  deleteArtifact: async (fx) => {
+    const name = unique("doomed");
+    await putArtifact(fx.asOwner("artifacts"), name, "text/plain", Buffer.from("bye"));
+    return { params: { name } };
   },
-  createLink: { module: links, prepare: (fx) => ({ body: { from: fx.entryId, to: fx.entry2, relation: "refs" } }) },
-  listTokens: { module: tokenList, prepare: () => ({}) },
-  issueToken: { module: tokenList, prepare: () => ({ body: { name: "ci", role: "viewer", expiresInDays: 7 } }) },
-  revokeToken: { module: tokenItem, prepare: async (fx) => ({ params: { tokenId: (await fx.newAdminToken()).summary.id } }) },
-  listClients: { module: clientList, prepare: () => ({}) },
-  revokeClient: { module: clientItem, prepare: async (fx) => ({ params: { grantId: await newGrant(fx) } }) },
-  listMembers: { module: memberList, prepare: () => ({}) },
-  addMember: {
-    module: memberList,
-    prepare: async (fx) => ({ body: { email: (await userInWorkspace(fx.workspaceId, null)).user.email, role: "viewer" } }),
-  },
-  changeMemberRole: {
-    module: memberItem,
-    prepare: async (fx) => ({ params: { userId: (await userInWorkspace(fx.workspaceId, "viewer")).user.id }, body: { role: "member" } }),
-  },
-  removeMember: { module: memberItem, prepare: async (fx) => ({ params: { userId: (await userInWorkspace(fx.workspaceId, "viewer")).user.id } }) },
-  getRedactionSettings: { module: redactionSettings, prepare: () => ({}) },
-  putRedactionSettings: { module: redactionSettings, prepare: () => ({ body: { level: "strict", customPatterns: [] } }) },
+  createLink: (fx) => ({ body: { from: fx.entryId, to: fx.entry2, relation: "refs" } }),
+  listTokens: () => ({}),
+  issueToken: () => ({ body: { name: "ci", role: "viewer", expiresInDays: 7 } }),
+  revokeToken: async (fx) => ({ params: { tokenId: (await fx.newAdminToken()).summary.id } }),
+  listClients: () => ({}),
+  revokeClient: async (fx) => ({ params: { grantId: await newGrant(fx) } }),
+  listMembers: () => ({}),
+  addMember: async (fx) => ({ body: { email: (await userInWorkspace(fx.workspaceId, null)).user.email, role: "viewer" } }),
+  changeMemberRole: async (fx) => ({ params: { userId: (await userInWorkspace(fx.workspaceId, "viewer")).user.id }, body: { role: "member" } }),
+  removeMember: async (fx) => ({ params: { userId: (await userInWorkspace(fx.workspaceId, "viewer")).user.id } }),
+  getRedactionSettings: () => ({}),
+  putRedactionSettings: () => ({ body: { level: "strict", customPatterns: [] } }),
 };
 
-type Expected = { status: number; error?: string };
-type Caller = { name: string; auth: (fx: Fixture) => { token?: string; authorization?: string; cookie?: string }; expect: (e: Endpoint) => Expected };
+/** The endpoint's URL path: its OpenAPI path under /api/v1, each `{param}` filled in and percent-encoded. */
+function pathOf(e: Endpoint, params: Record<string, string>): string {
+  return `/api/v1${e.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`${e.operationId}: no value for {${name}}`);
+    return encodeURIComponent(value);
+  })}`;
+}
 
-const success = (e: Endpoint): Expected => ({ status: e.status ?? 200 });
-const byScopes = (scopes: readonly Scope[], kind: "token" | "user") => (e: Endpoint): Expected => {
-  if (!scopes.includes(e.scope)) return { status: 403, error: "insufficient_scope" };
-  // Only people issue tokens: a token with the `tokens` scope may list and revoke, never mint.
-  if (e.operationId === "issueToken" && kind === "token") return { status: 403, error: "tokens_cannot_issue_tokens" };
-  return success(e);
+type Expected = { status: number; error?: string };
+type Auth = { token?: string; authorization?: string; cookie?: string };
+type Caller = { name: string; auth: (fx: Fixture) => Auth; expect: (e: Endpoint) => Expected };
+
+const byMatrix = (column: number) => (e: Endpoint): Expected => {
+  const cell = matrix[e.operationId as OperationId][column]!;
+  return typeof cell === "number" ? { status: cell } : { status: 403, error: cell };
 };
 const refused = (status: number, error: string) => (): Expected => ({ status, error });
 
 const callers: Caller[] = [
-  { name: "viewer token", auth: (fx) => ({ token: fx.viewer }), expect: byScopes(roleScopes.viewer, "token") },
-  { name: "member token", auth: (fx) => ({ token: fx.member }), expect: byScopes(roleScopes.member, "token") },
-  { name: "admin token", auth: (fx) => ({ token: fx.admin }), expect: byScopes(roleScopes.admin, "token") },
-  { name: "viewer cookie", auth: (fx) => ({ cookie: fx.cookies.viewer }), expect: byScopes(roleScopes.viewer, "user") },
-  { name: "member cookie", auth: (fx) => ({ cookie: fx.cookies.member }), expect: byScopes(roleScopes.member, "user") },
-  { name: "admin cookie", auth: (fx) => ({ cookie: fx.cookies.admin }), expect: byScopes(roleScopes.admin, "user") },
+  { name: "viewer token", auth: (fx) => ({ token: fx.viewer }), expect: byMatrix(0) },
+  { name: "member token", auth: (fx) => ({ token: fx.member }), expect: byMatrix(1) },
+  { name: "admin token", auth: (fx) => ({ token: fx.admin }), expect: byMatrix(2) },
+  { name: "viewer cookie", auth: (fx) => ({ cookie: fx.cookies.viewer }), expect: byMatrix(3) },
+  { name: "member cookie", auth: (fx) => ({ cookie: fx.cookies.member }), expect: byMatrix(4) },
+  { name: "admin cookie", auth: (fx) => ({ cookie: fx.cookies.admin }), expect: byMatrix(5) },
   { name: "another workspace's admin token", auth: (fx) => ({ token: fx.other.admin }), expect: refused(404, "not_found") },
   { name: "a non-member's cookie", auth: (fx) => ({ cookie: fx.cookies.stranger }), expect: refused(404, "not_found") },
   { name: "expired token", auth: (fx) => ({ token: fx.expired }), expect: refused(401, "invalid_token") },
@@ -180,14 +207,11 @@ const callers: Caller[] = [
   { name: "nobody", auth: () => ({}), expect: refused(401, "unauthenticated") },
 ];
 
-async function callEndpoint(fx: Fixture, e: Endpoint, auth: ReturnType<Caller["auth"]>, spec: Spec, extra: { query?: Record<string, string>; headers?: Record<string, string> } = {}) {
-  const handler = routes[e.operationId as OperationId].module[e.method];
-  if (!handler) throw new Error(`${e.operationId}: the route module has no ${e.method}`);
+async function callEndpoint(fx: Fixture, e: Endpoint, auth: Auth, spec: Spec, extra: { query?: Record<string, string>; headers?: Record<string, string> } = {}) {
   const aborter = new AbortController();
-  const response = await callApiAs(handler, {
+  const response = await request(pathOf(e, { workspaceId: fx.workspaceId, ...spec.params }), {
     ...auth,
     method: e.method,
-    params: { workspaceId: fx.workspaceId, ...spec.params },
     body: spec.body,
     rawBody: spec.rawBody,
     query: { ...spec.query, ...extra.query },
@@ -195,29 +219,43 @@ async function callEndpoint(fx: Fixture, e: Endpoint, auth: ReturnType<Caller["a
     signal: aborter.signal,
   });
   // A granted event stream stays open: close it so no subscriber or timer outlives the test.
-  if (e.rawResponse === "text/event-stream" && response.ok) {
+  if (e.rawResponse === "text/event-stream" && response.status === 200) {
     aborter.abort();
     await response.body?.cancel();
   }
   return response;
 }
 
-describe("every endpoint answers every kind of caller exactly as the roles table says", () => {
-  it("the table covers every endpoint, each on its declared method", () => {
-    expect(Object.keys(routes).sort()).toEqual(endpointList.map((e) => e.operationId).sort());
-    for (const e of endpointList) expect(routes[e.operationId].module[e.method], e.operationId).toBeTypeOf("function");
+describe("every endpoint answers every kind of caller exactly as the access matrix says", () => {
+  it("the matrix and the request table name exactly the endpoints in lib/api/endpoints.ts", () => {
+    const operationIds = endpointList.map((e) => e.operationId).sort();
+    expect(Object.keys(matrix).sort()).toEqual(operationIds);
+    expect(Object.keys(requests).sort()).toEqual(operationIds);
+  });
+
+  it("each endpoint's path is served by its own route file, on its declared method", async () => {
+    const appDir = path.resolve(import.meta.dirname, "../app");
+    for (const e of endpointList) {
+      const names = [...e.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+      const params = Object.fromEntries(names.map((name) => [name, `${name}-value`]));
+      const match = matchRoute(pathOf(e, params));
+      expect(match?.route.file, e.operationId).toBe(path.join(appDir, "api/v1", e.path.replace(/\{(\w+)\}/g, "[$1]"), "route.ts"));
+      expect(match?.params, e.operationId).toEqual(params);
+      const module = (await import(match!.route.file)) as Record<string, unknown>;
+      expect(module[e.method], e.operationId).toBeTypeOf("function");
+    }
   });
 
   it.each(endpointList.map((e) => [e.operationId, e] as const))("%s", async (_name, e) => {
     const fx = await makeFixture();
     for (const caller of callers) {
       const expected = caller.expect(e);
-      const spec = await routes[e.operationId].prepare(fx);
+      const spec = await requests[e.operationId](fx);
       const before = await snapshotWorkspace(fx.workspaceId);
       const response = await callEndpoint(fx, e, caller.auth(fx), spec);
       const label = `${e.operationId} as ${caller.name}`;
       expect(response.status, label).toBe(expected.status);
-      if (expected.status < 300) continue;
+      if (expected.error === undefined) continue;
       const body = await jsonOf(response);
       expect(body.error, label).toBe(expected.error);
       expect(body.requestId, label).toEqual(expect.any(String));
@@ -237,7 +275,7 @@ describe("refusals that do not depend on the role", () => {
   it("a cookie call that changes state from a foreign Origin is a 403 and changes nothing", async () => {
     const fx = await makeFixture();
     for (const e of writes) {
-      const spec = await routes[e.operationId as OperationId].prepare(fx);
+      const spec = await requests[e.operationId as OperationId](fx);
       const before = await snapshotWorkspace(fx.workspaceId);
       const response = await callEndpoint(fx, e, { cookie: fx.cookies.admin }, spec, { headers: { origin: "https://evil.example" } });
       expect(response.status, e.operationId).toBe(403);
@@ -250,26 +288,29 @@ describe("refusals that do not depend on the role", () => {
     const fx = await makeFixture();
     const e = endpoints.createKnowledge;
     const before = await snapshotWorkspace(fx.workspaceId);
-    const response = await callEndpoint(fx, e, { cookie: fx.cookies.admin }, await routes.createKnowledge.prepare(fx), {
+    const response = await callEndpoint(fx, e, { cookie: fx.cookies.admin }, await requests.createKnowledge(fx), {
       headers: { origin: "", "sec-fetch-site": "cross-site" },
     });
     expect(response.status).toBe(403);
+    expect((await jsonOf(response)).error).toBe("forbidden_origin");
     expect(await snapshotWorkspace(fx.workspaceId)).toBe(before);
   });
 
   it("a bearer token is judged alone: a valid admin cookie beside a viewer token does not lift it", async () => {
     const fx = await makeFixture();
     const e = endpoints.createKnowledge;
-    const response = await callEndpoint(fx, e, { token: fx.viewer, cookie: fx.cookies.admin }, await routes.createKnowledge.prepare(fx));
+    const response = await callEndpoint(fx, e, { token: fx.viewer, cookie: fx.cookies.admin }, await requests.createKnowledge(fx));
     expect(response.status).toBe(403);
-    const garbage = await callEndpoint(fx, e, { token: "enc_garbage", cookie: fx.cookies.admin }, await routes.createKnowledge.prepare(fx));
+    expect((await jsonOf(response)).error).toBe("insufficient_scope");
+    const garbage = await callEndpoint(fx, e, { token: "enc_garbage", cookie: fx.cookies.admin }, await requests.createKnowledge(fx));
     expect(garbage.status).toBe(401);
+    expect((await jsonOf(garbage)).error).toBe("invalid_token");
   });
 
   it("?access_token= is a 400 on every endpoint, even with a valid token in it, and changes nothing", async () => {
     const fx = await makeFixture();
     for (const e of endpointList) {
-      const spec = await routes[e.operationId].prepare(fx);
+      const spec = await requests[e.operationId](fx);
       const before = await snapshotWorkspace(fx.workspaceId);
       const response = await callEndpoint(fx, e, {}, spec, { query: { access_token: fx.admin } });
       expect(response.status, e.operationId).toBe(400);
@@ -280,24 +321,25 @@ describe("refusals that do not depend on the role", () => {
 
   it("a made-up or malformed workspace id is a 404, like another team's", async () => {
     const fx = await makeFixture();
+    // An empty id leaves `/workspaces//knowledge`, which no workspace route serves: the /api catch-all's 404.
     for (const workspaceId of ["ws_" + "0".repeat(32), "../../etc", "WS_X", ""]) {
       for (const auth of [{ token: fx.admin }, { cookie: fx.cookies.admin }]) {
-        const response = await callApiAs(knowledgeList.GET, { ...auth, params: { workspaceId } });
+        const response = await request(workspacePath(workspaceId, "/knowledge"), auth);
         expect(response.status, workspaceId).toBe(404);
+        expect((await jsonOf(response)).error, workspaceId).toBe("not_found");
       }
     }
   });
 
   it("an id from the token's own workspace cannot be reached through another workspace's path", async () => {
     const fx = await makeFixture();
-    const response = await callApiAs(knowledgeItem.GET, { token: fx.admin, params: { workspaceId: fx.other.workspaceId, id: fx.entryId } });
+    const response = await request(workspacePath(fx.other.workspaceId, `/knowledge/${encodeURIComponent(fx.entryId)}`), { token: fx.admin });
     expect(response.status).toBe(404);
-    const revoke = await callApiAs(tokenItem.DELETE, {
-      token: fx.other.admin,
-      method: "DELETE",
-      params: { workspaceId: fx.other.workspaceId, tokenId: await teamTokenId(fx.viewer) },
-    });
+    expect((await jsonOf(response)).error).toBe("not_found");
+    const tokenId = await teamTokenId(fx.viewer);
+    const revoke = await request(workspacePath(fx.other.workspaceId, `/tokens/${encodeURIComponent(tokenId)}`), { token: fx.other.admin, method: "DELETE" });
     expect(revoke.status).toBe(404);
-    expect((await callApiAs(search.GET, { token: fx.viewer, params: { workspaceId: fx.workspaceId } })).status).toBe(200);
+    expect((await jsonOf(revoke)).error).toBe("not_found");
+    expect((await request(workspacePath(fx.workspaceId, "/search"), { token: fx.viewer })).status).toBe(200);
   });
 });

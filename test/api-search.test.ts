@@ -1,10 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import * as knowledgeList from "@/app/api/v1/workspaces/[workspaceId]/knowledge/route";
-import * as search from "@/app/api/v1/workspaces/[workspaceId]/search/route";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { toFtsQuery } from "@/lib/workspace/search";
-import { callApi, jsonOf, workspaceWithTokens } from "./api";
-import { ORIGIN } from "./http";
+import { workspaceWithTokens } from "./api";
+import { jsonOf, ORIGIN, request, workspacePath } from "./harness";
 import { useTempStore } from "./store";
 
 // 10,000 searches from one "IP": lift the per-minute brake for this file.
@@ -16,7 +14,7 @@ type Hit = { id: string; title: string; tags: string[]; score: number; snippet: 
 async function seeded() {
   const fx = await workspaceWithTokens();
   const add = async (title: string, body: string, tags: string[] = []) => {
-    const response = await callApi(knowledgeList.POST, { token: fx.member, params: { workspaceId: fx.workspaceId }, body: { title, body, tags } });
+    const response = await request(workspacePath(fx.workspaceId, "/knowledge"), { token: fx.member, body: { title, body, tags } });
     expect(response.status).toBe(201);
     return (await jsonOf<{ entry: { id: string } }>(response)).entry.id;
   };
@@ -26,12 +24,13 @@ async function seeded() {
     inBody: await add("Weekly sync", "We talked briefly about kubernetes and then lunch."),
     unrelated: await add("Café menu", "Crème brûlée, naïve résumé, 東京 ramen 🍜."),
   };
+  const search = (query: Record<string, string>) => request(workspacePath(fx.workspaceId, "/search"), { token: fx.viewer, query });
   const find = async (q: string) => {
-    const response = await callApi(search.GET, { token: fx.viewer, params: { workspaceId: fx.workspaceId }, query: { q } });
+    const response = await search({ q });
     expect(response.status, q).toBe(200);
     return (await jsonOf<{ results: Hit[] }>(response)).results;
   };
-  return { ...fx, ids, find };
+  return { ...fx, ids, find, search };
 }
 
 describe("search finds what was stored", () => {
@@ -119,7 +118,7 @@ describe("whatever is typed into search", () => {
     for (let start = 0; start < queries.length; start += 100) {
       await Promise.all(
         queries.slice(start, start + 100).map(async (q) => {
-          const response = await callApi(search.GET, { token: fx.viewer, params: { workspaceId: fx.workspaceId }, query: { q } });
+          const response = await fx.search({ q });
           statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
           // What the server sees after URL encoding (lone surrogates become U+FFFD), counted in code points as zod does.
           const sent = new URL(`${ORIGIN}/?${new URLSearchParams({ q })}`).searchParams.get("q") ?? "";
@@ -140,10 +139,11 @@ describe("whatever is typed into search", () => {
   it("a bad limit is a 400, a query string repeated or empty is fine", async () => {
     const fx = await seeded();
     for (const limit of ["0", "51", "-1", "x", "1e3"]) {
-      const response = await callApi(search.GET, { token: fx.viewer, params: { workspaceId: fx.workspaceId }, query: { q: "kubernetes", limit } });
+      const response = await fx.search({ q: "kubernetes", limit });
       expect(response.status, limit).toBe(400);
+      expect((await jsonOf(response)).error, limit).toBe("invalid_request");
     }
-    const one = await callApi(search.GET, { token: fx.viewer, params: { workspaceId: fx.workspaceId }, query: { q: "kubernetes", limit: "1" } });
+    const one = await fx.search({ q: "kubernetes", limit: "1" });
     expect((await jsonOf<{ results: Hit[] }>(one)).results).toHaveLength(1);
   });
 });

@@ -1,13 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import * as knowledgeNeighbors from "@/app/api/v1/workspaces/[workspaceId]/knowledge/[id]/neighbors/route";
-import * as knowledgeItem from "@/app/api/v1/workspaces/[workspaceId]/knowledge/[id]/route";
-import * as knowledgeList from "@/app/api/v1/workspaces/[workspaceId]/knowledge/route";
-import * as links from "@/app/api/v1/workspaces/[workspaceId]/links/route";
-import * as sessionItem from "@/app/api/v1/workspaces/[workspaceId]/sessions/[name]/route";
-import * as sessionList from "@/app/api/v1/workspaces/[workspaceId]/sessions/route";
 import { withWorkspace } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
-import { callApi, jsonOf, snapshotWorkspace, teamTokenId, workspaceWithTokens } from "./api";
+import { snapshotWorkspace, teamTokenId, workspaceWithTokens } from "./api";
+import { jsonOf, request, workspacePath } from "./harness";
 import { useTempStore } from "./store";
 
 useTempStore();
@@ -16,10 +11,18 @@ beforeEach(() => resetRateLimits());
 type Session = { name: string; channel: string | null; state: unknown; rev: number; updatedBy: string };
 type Entry = { id: string; title: string; body: string; tags: string[]; source: string | null; version: number };
 
+const sessionPath = (workspaceId: string, name: string) => workspacePath(workspaceId, `/sessions/${encodeURIComponent(name)}`);
+const entryPath = (workspaceId: string, id: string, rest = "") => workspacePath(workspaceId, `/knowledge/${encodeURIComponent(id)}${rest}`);
+
+async function expectError(response: Response, status: number, error: string) {
+  expect(response.status).toBe(status);
+  expect((await jsonOf(response)).error).toBe(error);
+}
+
 async function sessions() {
   const fx = await workspaceWithTokens();
-  const put = (name: string, body: unknown) => callApi(sessionItem.PUT, { token: fx.member, method: "PUT", params: { workspaceId: fx.workspaceId, name }, body });
-  const get = async (name: string) => jsonOf<Session>(await callApi(sessionItem.GET, { token: fx.viewer, params: { workspaceId: fx.workspaceId, name } }));
+  const put = (name: string, body: unknown) => request(sessionPath(fx.workspaceId, name), { token: fx.member, method: "PUT", body });
+  const get = async (name: string) => jsonOf<Session>(await request(sessionPath(fx.workspaceId, name), { token: fx.viewer }));
   return { ...fx, put, get };
 }
 
@@ -61,7 +64,7 @@ describe("agent sessions: optimistic concurrency on rev", () => {
     }
     const missing = await fx.put("missing", { rev: 1, state: {} });
     expect(missing.status).toBe(409);
-    expect((await jsonOf(missing)).currentRev).toBe(0);
+    expect(await jsonOf(missing)).toMatchObject({ error: "rev_conflict", currentRev: 0 });
     expect(await snapshotWorkspace(fx.workspaceId)).toBe(before);
     expect((await fx.get("s")).state).toEqual({ v: 2 });
   });
@@ -73,24 +76,24 @@ describe("agent sessions: optimistic concurrency on rev", () => {
     expect((await fx.get("s")).channel).toBe("deploys");
     await fx.put("s", { rev: 2, state: { v: 3 }, channel: null });
     expect((await fx.get("s")).channel).toBeNull();
-    const list = await callApi(sessionList.GET, { token: fx.viewer, params: { workspaceId: fx.workspaceId } });
+    const list = await request(workspacePath(fx.workspaceId, "/sessions"), { token: fx.viewer });
     const { items } = await jsonOf<{ items: Record<string, unknown>[] }>(list);
     expect(items).toHaveLength(1);
     expect(items[0]).toMatchObject({ name: "s", rev: 3 });
     expect(items[0]).not.toHaveProperty("state");
-    expect((await callApi(sessionItem.GET, { token: fx.viewer, params: { workspaceId: fx.workspaceId, name: "nope" } })).status).toBe(404);
+    await expectError(await request(sessionPath(fx.workspaceId, "nope"), { token: fx.viewer }), 404, "not_found");
   });
 });
 
 async function knowledge() {
   const fx = await workspaceWithTokens();
   const create = async (title: string, extra: Record<string, unknown> = {}) => {
-    const response = await callApi(knowledgeList.POST, { token: fx.member, params: { workspaceId: fx.workspaceId }, body: { title, body: `${title} body`, ...extra } });
+    const response = await request(workspacePath(fx.workspaceId, "/knowledge"), { token: fx.member, body: { title, body: `${title} body`, ...extra } });
     expect(response.status).toBe(201);
     return (await jsonOf<{ entry: Entry }>(response)).entry;
   };
-  const patch = (id: string, body: unknown) => callApi(knowledgeItem.PATCH, { token: fx.member, method: "PATCH", params: { workspaceId: fx.workspaceId, id }, body });
-  const get = async (id: string) => jsonOf<Entry>(await callApi(knowledgeItem.GET, { token: fx.viewer, params: { workspaceId: fx.workspaceId, id } }));
+  const patch = (id: string, body: unknown) => request(entryPath(fx.workspaceId, id), { token: fx.member, method: "PATCH", body });
+  const get = async (id: string) => jsonOf<Entry>(await request(entryPath(fx.workspaceId, id), { token: fx.viewer }));
   return { ...fx, create, patch, get };
 }
 
@@ -132,18 +135,19 @@ describe("knowledge edits", () => {
   it("a PATCH that names no field, or an unknown entry, is refused", async () => {
     const fx = await knowledge();
     const entry = await fx.create("Alone");
-    expect((await fx.patch(entry.id, { version: 1 })).status).toBe(400);
-    expect((await fx.patch(entry.id, {})).status).toBe(400);
-    expect((await fx.patch("kn_" + "0".repeat(32), { title: "x" })).status).toBe(404);
-    expect((await fx.patch("not-an-id", { title: "x" })).status).toBe(404);
+    await expectError(await fx.patch(entry.id, { version: 1 }), 400, "invalid_request");
+    await expectError(await fx.patch(entry.id, {}), 400, "invalid_request");
+    await expectError(await fx.patch("kn_" + "0".repeat(32), { title: "x" }), 404, "not_found");
+    await expectError(await fx.patch("not-an-id", { title: "x" }), 404, "not_found");
   });
 });
 
 describe("links between entries", () => {
-  const link = (fx: Awaited<ReturnType<typeof knowledge>>, body: unknown) => callApi(links.POST, { token: fx.member, params: { workspaceId: fx.workspaceId }, body });
+  const link = (fx: Awaited<ReturnType<typeof knowledge>>, body: unknown) => request(workspacePath(fx.workspaceId, "/links"), { token: fx.member, body });
   const neighborsOf = async (fx: Awaited<ReturnType<typeof knowledge>>, id: string) => {
-    const response = await callApi(knowledgeNeighbors.GET, { token: fx.viewer, params: { workspaceId: fx.workspaceId, id } });
-    return { status: response.status, items: response.ok ? (await jsonOf<{ items: { direction: string; relation: string; id: string; title: string }[] }>(response)).items : [] };
+    const response = await request(entryPath(fx.workspaceId, id, "/neighbors"), { token: fx.viewer });
+    const body = await jsonOf<{ items?: { direction: string; relation: string; id: string; title: string }[]; error?: string }>(response);
+    return { status: response.status, error: body.error, items: body.items ?? [] };
   };
 
   it("links are directed, idempotent, and show from both ends with titles", async () => {
@@ -155,8 +159,8 @@ describe("links between entries", () => {
     expect((await link(fx, { from: a.id, to: b.id, relation: "depends_on" })).status).toBe(201);
     expect((await neighborsOf(fx, a.id)).items).toEqual([{ direction: "out", relation: "depends_on", id: b.id, title: "Service B" }]);
     expect((await neighborsOf(fx, b.id)).items).toEqual([{ direction: "in", relation: "depends_on", id: a.id, title: "Service A" }]);
-    expect((await link(fx, { from: a.id, to: a.id, relation: "self" })).status).toBe(400);
-    expect((await neighborsOf(fx, "kn_" + "0".repeat(32))).status).toBe(404);
+    await expectError(await link(fx, { from: a.id, to: a.id, relation: "self" }), 400, "invalid_request");
+    expect(await neighborsOf(fx, "kn_" + "0".repeat(32))).toMatchObject({ status: 404, error: "not_found" });
   });
 
   it("an entry of another workspace cannot be linked (404), in either direction, and nothing is stored", async () => {
@@ -174,7 +178,7 @@ describe("links between entries", () => {
       expect((await jsonOf(response)).error).toBe("not_found");
     }
     expect(await snapshotWorkspace(fx.workspaceId)).toBe(before);
-    expect((await neighborsOf(fx, theirs.id)).status).toBe(404);
+    expect(await neighborsOf(fx, theirs.id)).toMatchObject({ status: 404, error: "not_found" });
   });
 
   it("deleting an entry removes its links, both ways", async () => {
@@ -183,7 +187,7 @@ describe("links between entries", () => {
     await link(fx, { from: a.id, to: b.id, relation: "refs" });
     await link(fx, { from: c.id, to: a.id, relation: "refs" });
     await link(fx, { from: b.id, to: c.id, relation: "refs" });
-    const deleted = await callApi(knowledgeItem.DELETE, { token: fx.member, method: "DELETE", params: { workspaceId: fx.workspaceId, id: a.id } });
+    const deleted = await request(entryPath(fx.workspaceId, a.id), { token: fx.member, method: "DELETE" });
     expect(deleted.status).toBe(204);
     expect((await neighborsOf(fx, b.id)).items.map((n) => n.id)).toEqual([c.id]);
     expect((await neighborsOf(fx, c.id)).items.map((n) => n.id)).toEqual([b.id]);

@@ -1,11 +1,10 @@
+import { spawnSync } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import * as eventList from "@/app/api/v1/workspaces/[workspaceId]/events/route";
-import * as eventStream from "@/app/api/v1/workspaces/[workspaceId]/events/stream/route";
-import * as tokenItem from "@/app/api/v1/workspaces/[workspaceId]/tokens/[tokenId]/route";
+import { withWorkspace } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { MAX_SUBSCRIBERS, subscriberCount } from "@/lib/workspace/event-bus";
-import { latestSeq } from "@/lib/workspace/events";
-import { callApi, callApiAs, jsonOf, teamTokenId, workspaceWithTokens } from "./api";
+import { sessionCookieForUser, teamTokenId, userInWorkspace, workspaceWithTokens } from "./api";
+import { jsonOf, request, workspacePath } from "./harness";
 import { useTempStore } from "./store";
 
 beforeEach(() => resetRateLimits());
@@ -62,6 +61,9 @@ class SseReader {
   }
 }
 
+/** A query on the workspace's connection: it runs after every query already queued there (FIFO). */
+const queuedQueriesDone = (workspaceId: string) => withWorkspace(workspaceId, (db) => db.rows("SELECT seq FROM events ORDER BY seq DESC LIMIT 1"));
+
 const open: AbortController[] = [];
 const touched = new Set<string>();
 
@@ -71,13 +73,14 @@ const touched = new Set<string>();
  * those queries (FIFO on each workspace's connection) must finish while the store is open.
  */
 function useStoreAndStreams(env: Record<string, string> = {}) {
-  useTempStore(env);
+  const store = useTempStore(env);
   afterEach(async () => {
     for (const aborter of open.splice(0)) aborter.abort();
-    for (let round = 0; round < 5; round++) await Promise.all([...touched].map((id) => latestSeq(id)));
+    for (let round = 0; round < 5; round++) await Promise.all([...touched].map((id) => queuedQueriesDone(id)));
     for (const id of touched) expect(subscriberCount(id), "a stream outlived its test").toBe(0);
     touched.clear();
   });
+  return store;
 }
 
 type Fx = Awaited<ReturnType<typeof workspaceWithTokens>>;
@@ -86,9 +89,8 @@ async function connect(fx: Fx, options: { lastEventId?: number; token?: string; 
   const aborter = options.aborter ?? new AbortController();
   open.push(aborter);
   touched.add(fx.workspaceId);
-  const response = await callApiAs(eventStream.GET, {
+  const response = await request(workspacePath(fx.workspaceId, "/events/stream"), {
     token: options.token ?? fx.viewer,
-    params: { workspaceId: fx.workspaceId },
     headers: options.lastEventId === undefined ? {} : { "last-event-id": String(options.lastEventId) },
     signal: aborter.signal,
   });
@@ -98,7 +100,7 @@ async function connect(fx: Fx, options: { lastEventId?: number; token?: string; 
 async function publish(fx: Fx, n: number, type = "tick"): Promise<number[]> {
   const seqs: number[] = [];
   for (let i = 0; i < n; i++) {
-    const response = await callApi(eventList.POST, { token: fx.member, params: { workspaceId: fx.workspaceId }, body: { type, payload: { i } } });
+    const response = await request(workspacePath(fx.workspaceId, "/events"), { token: fx.member, body: { type, payload: { i } } });
     expect(response.status).toBe(201);
     seqs.push((await jsonOf<{ event: { seq: number } }>(response)).event.seq);
   }
@@ -195,7 +197,7 @@ describe("event stream", () => {
       expect(stream.response.status).toBe(200);
       stream.close();
       // Let the stream's backlog queries (queued on the same connection) finish first.
-      for (let i = 0; i < 5; i++) await latestSeq(fx.workspaceId);
+      for (let i = 0; i < 5; i++) await queuedQueriesDone(fx.workspaceId);
       await new Promise((resolve) => setImmediate(resolve));
       expect(subscriberCount(fx.workspaceId)).toBe(0);
       expect(vi.getTimerCount()).toBe(0);
@@ -211,9 +213,10 @@ describe("event stream", () => {
       const aborter = new AbortController();
       aborter.abort();
       const stream = await connect(fx, { aborter });
-      for (let i = 0; i < 5; i++) await latestSeq(fx.workspaceId);
+      for (let i = 0; i < 5; i++) await queuedQueriesDone(fx.workspaceId);
       await new Promise((resolve) => setImmediate(resolve));
-      expect([200, 499]).toContain(stream.response.status);
+      // Nobody is left to read it: the stream is answered as usual and closes at once.
+      expect(stream.response.status).toBe(200);
       expect(subscriberCount(fx.workspaceId)).toBe(0);
       expect(vi.getTimerCount()).toBe(0);
     } finally {
@@ -228,9 +231,8 @@ describe("event stream", () => {
       const aborter = new AbortController();
       open.push(aborter);
       touched.add(fx.workspaceId);
-      const response = await callApiAs(eventStream.GET, {
+      const response = await request(workspacePath(fx.workspaceId, "/events/stream"), {
         token: fx.viewer,
-        params: { workspaceId: fx.workspaceId },
         headers: { "last-event-id": id },
         signal: aborter.signal,
       });
@@ -253,16 +255,90 @@ describe("event stream heartbeats (every second)", () => {
     while (frame && frame.comment === undefined) frame = await reader.frame();
     expect(frame).toEqual({ comment: "heartbeat" });
 
-    const revoked = await callApi(tokenItem.DELETE, {
-      token: fx.admin,
-      method: "DELETE",
-      params: { workspaceId: fx.workspaceId, tokenId: await teamTokenId(fx.viewer) },
-    });
+    const tokenId = await teamTokenId(fx.viewer);
+    const revoked = await request(workspacePath(fx.workspaceId, `/tokens/${encodeURIComponent(tokenId)}`), { token: fx.admin, method: "DELETE" });
     expect(revoked.status).toBe(204);
     const after: Frame[] = [];
     for (let next = await reader.frame(); next; next = await reader.frame()) after.push(next);
     // At most a heartbeat already on its way; never an event after the revocation took hold.
     expect(after.every((f) => f.comment === "heartbeat")).toBe(true);
     expect(subscriberCount(fx.workspaceId)).toBe(0);
+  });
+});
+
+/** Every frame until the server ends the stream. */
+async function rest(reader: SseReader): Promise<Frame[]> {
+  const frames: Frame[] = [];
+  for (let next = await reader.frame(); next; next = await reader.frame()) frames.push(next);
+  return frames;
+}
+
+describe("a stream that loses its access receives nothing published after that, long before a heartbeat", () => {
+  // An hour between heartbeats: whatever ends these streams, it is not the heartbeat.
+  const store = useStoreAndStreams({ ENCLAVE_SSE_HEARTBEAT_SECONDS: "3600" });
+
+  it("a revoked team token: the events published after the revocation returned never reach it, and the stream ends", async () => {
+    const fx = await workspaceWithTokens();
+    const reader = new SseReader((await connect(fx, { token: fx.viewer })).response);
+    const [before] = await publish(fx, 1, "before");
+    expect((await reader.events(1))[0]?.seq).toBe(before);
+    const revoked = await request(workspacePath(fx.workspaceId, `/tokens/${await teamTokenId(fx.viewer)}`), { token: fx.admin, method: "DELETE" });
+    expect(revoked.status).toBe(204);
+    await publish(fx, 3, "after");
+    expect((await rest(reader)).filter((frame) => frame.data !== undefined)).toEqual([]);
+    expect(subscriberCount(fx.workspaceId)).toBe(0);
+  });
+
+  it("a member removed: their portal stream (cookie) gets nothing published after the removal", async () => {
+    const fx = await workspaceWithTokens();
+    const { user, cookie } = await userInWorkspace(fx.workspaceId, "member");
+    touched.add(fx.workspaceId);
+    const aborter = new AbortController();
+    open.push(aborter);
+    const reader = new SseReader(await request(workspacePath(fx.workspaceId, "/events/stream"), { cookie, signal: aborter.signal }));
+    await publish(fx, 1);
+    expect(await reader.events(1)).toHaveLength(1);
+    const removed = await request(workspacePath(fx.workspaceId, `/members/${user.id}`), { token: fx.admin, method: "DELETE" });
+    expect(removed.status).toBe(204);
+    await publish(fx, 2, "after");
+    expect((await rest(reader)).filter((frame) => frame.data !== undefined)).toEqual([]);
+  });
+
+  it("signing out ends the portal stream of that session before the next event", async () => {
+    const fx = await workspaceWithTokens();
+    const cookie = await sessionCookieForUser(fx.owner.id);
+    touched.add(fx.workspaceId);
+    const aborter = new AbortController();
+    open.push(aborter);
+    const reader = new SseReader(await request(workspacePath(fx.workspaceId, "/events/stream"), { cookie, signal: aborter.signal }));
+    expect((await request("/api/auth/sign-out", { cookie, method: "POST" })).status).toBe(204);
+    await publish(fx, 2, "after");
+    expect((await rest(reader)).filter((frame) => frame.data !== undefined)).toEqual([]);
+  });
+
+  it("a token revoked by the CLI, another process, is cut off too: the check reads control.db, not this process's memory", async () => {
+    const fx = await workspaceWithTokens();
+    const reader = new SseReader((await connect(fx, { token: fx.viewer })).response);
+    const cli = spawnSync(process.execPath, ["bin/enclave.mjs", "token", "revoke", await teamTokenId(fx.viewer)], {
+      env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: store.dataDir() },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(cli.status, cli.stderr).toBe(0);
+    await publish(fx, 2, "after");
+    expect((await rest(reader)).filter((frame) => frame.data !== undefined)).toEqual([]);
+  });
+
+  it("a change that takes nothing from it (another token revoked) costs one re-check and delivers everything", async () => {
+    const fx = await workspaceWithTokens();
+    const reader = new SseReader((await connect(fx, { token: fx.viewer })).response);
+    const revoked = await request(workspacePath(fx.workspaceId, `/tokens/${await teamTokenId(fx.member)}`), { token: fx.admin, method: "DELETE" });
+    expect(revoked.status).toBe(204);
+    const published = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await request(workspacePath(fx.workspaceId, "/events"), { token: fx.admin, body: { type: "still-here" } });
+      published.push((await jsonOf<{ event: { seq: number } }>(response)).event.seq);
+    }
+    expect((await reader.events(3)).map((event) => event.seq)).toEqual(published);
   });
 });

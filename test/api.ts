@@ -8,31 +8,26 @@ import { createSession } from "@/lib/auth/sessions";
 import { createUser } from "@/lib/auth/users";
 import { randomId, sha256Hex } from "@/lib/crypto/tokens";
 import { getControlDb, withWorkspace } from "@/lib/db/store";
+import { authorize, type WorkspaceAccess } from "@/lib/access/authorize";
+import type { Scope } from "@/lib/access/scopes";
 import { issueTeamToken } from "@/lib/access/tokens";
 import { createWorkspace } from "@/lib/workspace/workspaces";
-import { ORIGIN } from "./http";
 
-type Handler = (request: Request, context?: { params: Promise<Record<string, string | string[]>> }) => Promise<Response>;
+// The JSON helper lives in the harness; re-exported for the files that still import it from here.
+export { jsonOf } from "./harness";
+
+/** The owner's access to their workspace for `scope`, through authorize() as any caller's, for fixtures that write through lib/. */
+export const ownerAccess = <S extends Scope>(ws: { owner: { id: string }; workspaceId: string }, scope: S): Promise<WorkspaceAccess<S>> =>
+  authorize({ kind: "user", userId: ws.owner.id }, ws.workspaceId, scope);
 
 /** A workspace with an owner and a fresh team token per role (as the owner issued them). */
 export async function workspaceWithTokens(email = `owner-${Math.random().toString(36).slice(2)}@example.com`) {
   const owner = await createUser({ email, password: "correct horse battery" });
   const workspace = await createWorkspace({ type: "user", userId: owner.id }, "Team");
-  const issuer = { type: "user" as const, userId: owner.id, role: "owner" as const };
-  const issue = async (role: "viewer" | "member" | "admin") =>
-    (await issueTeamToken(workspace.id, { name: role, role, expiresInDays: 90 }, issuer)).token;
+  const tokens = await authorize({ kind: "user", userId: owner.id }, workspace.id, "tokens");
+  const issue = async (role: "viewer" | "member" | "admin") => (await issueTeamToken(tokens, { name: role, role, expiresInDays: 90 })).token;
   return { owner, workspaceId: workspace.id, viewer: await issue("viewer"), member: await issue("member"), admin: await issue("admin") };
 }
-
-type ApiCallOptions = {
-  token?: string;
-  method?: string;
-  params: Record<string, string>;
-  body?: unknown;
-  rawBody?: BodyInit;
-  query?: Record<string, string>;
-  headers?: Record<string, string>;
-};
 
 /** A `name=value` session cookie for `userId`, as the portal would set it after sign-in. */
 export async function sessionCookieForUser(userId: string): Promise<string> {
@@ -48,41 +43,6 @@ export async function userInWorkspace(workspaceId: string, role: Role | null, em
   await control.db.insert(users).values(user);
   if (role) await control.db.insert(memberships).values({ workspaceId, userId: user.id, role, createdAt: Date.now() });
   return { user, cookie: await sessionCookieForUser(user.id) };
-}
-
-/**
- * Calls a REST route handler with any kind of caller: a bearer token, a raw Authorization
- * header, or a portal cookie (same-origin unless `headers.origin` says otherwise); optionally
- * with an AbortSignal (SSE).
- */
-export function callApiAs(
-  handler: Handler,
-  options: ApiCallOptions & { cookie?: string; authorization?: string; signal?: AbortSignal },
-): Promise<Response> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-  if (options.authorization !== undefined) headers.authorization = options.authorization;
-  if (options.cookie !== undefined) {
-    headers.cookie = options.cookie;
-    headers.origin ??= ORIGIN;
-  }
-  let body: BodyInit | undefined = options.rawBody;
-  if (options.body !== undefined) {
-    headers["content-type"] ??= "application/json";
-    body = JSON.stringify(options.body);
-  }
-  const url = new URL(`${ORIGIN}/api/v1/test`);
-  for (const [key, value] of Object.entries(options.query ?? {})) url.searchParams.set(key, value);
-  const method = options.method ?? (body === undefined ? "GET" : "POST");
-  return handler(new Request(url, { method, headers, body, signal: options.signal }), { params: Promise.resolve(options.params) });
-}
-
-/** Calls a REST route handler the way Next would, with a bearer token (or none). */
-export const callApi = (handler: Handler, options: ApiCallOptions) => callApiAs(handler, options);
-
-/** The JSON body of a response, typed loosely for assertions. */
-export async function jsonOf<T = Record<string, unknown>>(response: Response): Promise<T> {
-  return (await response.json()) as T;
 }
 
 /** Bytes as JSON.stringify hands them to a replacer (a Buffer has already become `{type, data}`), or null. */

@@ -1,19 +1,15 @@
 import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
 import { and, eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
-import * as accountItem from "@/app/api/account/clients/[grantId]/route";
-import * as accountList from "@/app/api/account/clients/route";
-import * as clientItem from "@/app/api/v1/workspaces/[workspaceId]/clients/[grantId]/route";
-import * as clientList from "@/app/api/v1/workspaces/[workspaceId]/clients/route";
 import { memberships } from "@/db/control/schema";
 import { controlAuditLog, verifyAuditChain } from "@/lib/audit/audit";
 import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { resolveOAuthAccessToken } from "@/lib/oauth/access-tokens";
-import { callApiAs, jsonOf, sessionCookieForUser, userInWorkspace, workspaceWithTokens } from "./api";
-import { call, ORIGIN } from "./http";
+import { jsonOf, sessionCookieForUser, userInWorkspace, workspaceWithTokens } from "./api";
 import { CALLBACK_URL, MemoryOAuthProvider } from "./oauth-provider";
-import { consent, inProcessFetch, redirectParams, tokenRequest } from "./oauth";
+import { consent, redirectParams, tokenRequest } from "./oauth";
+import { appFetch, ORIGIN, request, workspacePath } from "./harness";
 import { useTempStore } from "./store";
 
 useTempStore();
@@ -34,9 +30,9 @@ async function connect(workspaceId: string, cookie: string, clientName = "Test a
     response_types: ["code"],
     token_endpoint_auth_method: "none",
   });
-  expect(await auth(provider, { serverUrl: MCP_URL, fetchFn: inProcessFetch })).toBe("REDIRECT");
+  expect(await auth(provider, { serverUrl: MCP_URL, fetchFn: appFetch })).toBe("REDIRECT");
   const back = await redirectParams(await consent(provider.authorizationUrl!, cookie, { workspaceId }));
-  expect(await auth(provider, { serverUrl: MCP_URL, authorizationCode: back.get("code")!, fetchFn: inProcessFetch })).toBe("AUTHORIZED");
+  expect(await auth(provider, { serverUrl: MCP_URL, authorizationCode: back.get("code")!, fetchFn: appFetch })).toBe("AUTHORIZED");
   const tokens = provider.savedTokens!;
   const principal = await resolveOAuthAccessToken(tokens.access_token, MCP_URL);
   if (!principal) throw new Error("fresh access token did not resolve");
@@ -60,12 +56,12 @@ async function setup() {
   return { a, b, admin, member, adminGrant, memberGrant, memberGrantInB, bOwnerGrant };
 }
 
-const listIn = (workspaceId: string, auth: Auth) => callApiAs(clientList.GET, { ...auth, params: { workspaceId } });
+const listIn = (workspaceId: string, auth: Auth) => request(workspacePath(workspaceId, "/clients"), auth);
 const revokeIn = (workspaceId: string, grantId: string, auth: Auth) =>
-  callApiAs(clientItem.DELETE, { ...auth, method: "DELETE", params: { workspaceId, grantId } });
-const listMine = (cookie: string) => call(accountList.GET, { cookie });
+  request(workspacePath(workspaceId, `/clients/${encodeURIComponent(grantId)}`), { ...auth, method: "DELETE" });
+const listMine = (cookie: string) => request("/api/account/clients", { cookie });
 const revokeMine = (grantId: string, cookie: string, headers: Record<string, string> = {}) =>
-  call(accountItem.DELETE, { method: "DELETE", cookie, params: { grantId }, headers });
+  request(`/api/account/clients/${encodeURIComponent(grantId)}`, { method: "DELETE", cookie, headers });
 
 const stillWorks = async (grant: { accessToken: string }) => expect(await resolveOAuthAccessToken(grant.accessToken, MCP_URL)).not.toBeNull();
 
@@ -186,7 +182,7 @@ describe("a person's own clients: /api/account/clients", () => {
 
     const { items: adminItems } = await jsonOf<{ items: Listed[] }>(await listMine(fx.admin.cookie));
     expect(adminItems.map((item) => item.grantId)).toEqual([fx.adminGrant.grantId]);
-    expect((await call(accountList.GET, {})).status).toBe(401);
+    expect((await request("/api/account/clients")).status).toBe(401);
   });
 
   it("revokes their own grant: the access token resolves to null right after and refresh fails", async () => {
@@ -227,13 +223,13 @@ describe("a person's own clients: /api/account/clients", () => {
     expect((await jsonOf(crossOrigin)).error).toBe("forbidden_origin");
     const crossSite = await revokeMine(fx.memberGrant.grantId, fx.member.cookie, { origin: "", "sec-fetch-site": "cross-site" });
     expect(crossSite.status).toBe(403);
-    expect((await call(accountItem.DELETE, { method: "DELETE", params: { grantId: fx.memberGrant.grantId } })).status).toBe(401);
+    expect((await request(`/api/account/clients/${fx.memberGrant.grantId}`, { method: "DELETE" })).status).toBe(401);
     await stillWorks(fx.memberGrant);
     expect(await revokeAudits(fx.memberGrant.grantId)).toEqual([]);
   });
 
   it("answers other methods with the JSON 405", async () => {
-    const response = await call(accountList.POST, { body: {} });
+    const response = await request("/api/account/clients", { body: {} });
     expect(response.status).toBe(405);
     expect((await jsonOf(response)).error).toBe("method_not_allowed");
   });

@@ -1,32 +1,16 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { LATEST_PROTOCOL_VERSION, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import * as mcpRoute from "@/app/mcp/route";
-import { ORIGIN } from "./http";
+import { appFetch, ORIGIN } from "./harness";
 
 export const MCP_URL = `${ORIGIN}/mcp`;
-const HOST = new URL(ORIGIN).host;
 
-const handlers: Record<string, (request: Request) => Promise<Response>> = {
-  POST: mcpRoute.POST,
-  GET: mcpRoute.GET,
-  DELETE: mcpRoute.DELETE,
-  OPTIONS: mcpRoute.OPTIONS,
-};
-
-/**
- * A fetch that serves /mcp in-process through the route's handlers, as Next would call them
- * (with the Host header a real client sends). Every response is kept in `seen` for assertions.
- */
-export function inProcessFetch(extraHeaders: Record<string, string> = {}, seen: Response[] = []) {
+/** The harness's fetch with `extraHeaders` on every request, keeping each response in `seen` for assertions. */
+export function recordingFetch(extraHeaders: Record<string, string> = {}, seen: Response[] = []) {
   return async (url: string | URL, init?: RequestInit): Promise<Response> => {
     const headers = new Headers(init?.headers);
-    if (!headers.has("host")) headers.set("host", HOST);
     for (const [name, value] of Object.entries(extraHeaders)) headers.set(name, value);
-    const request = new Request(url, { ...init, headers });
-    const handler = handlers[request.method];
-    if (!handler) throw new Error(`no handler for ${request.method}`);
-    const response = await handler(request);
+    const response = await appFetch(url, { ...init, headers });
     seen.push(response.clone());
     return response;
   };
@@ -35,7 +19,7 @@ export function inProcessFetch(extraHeaders: Record<string, string> = {}, seen: 
 /** The real SDK client, connected (initialize + initialized) to /mcp with `token`. */
 export async function connectClient(token: string, options: { headers?: Record<string, string>; seen?: Response[] } = {}): Promise<Client> {
   const transport = new StreamableHTTPClientTransport(new URL(MCP_URL), {
-    fetch: inProcessFetch(options.headers, options.seen),
+    fetch: recordingFetch(options.headers, options.seen),
     requestInit: { headers: { authorization: `Bearer ${token}` } },
   });
   const client = new Client({ name: "enclave-test", version: "1.0.0" });
@@ -71,7 +55,7 @@ export function mcpRequest(body: unknown, options: PostOptions = {}): Promise<Re
   for (const [name, value] of Object.entries(headers)) if (value === "") delete headers[name];
   const method = options.method ?? "POST";
   const hasBody = method === "POST";
-  return inProcessFetch()(`${MCP_URL}${options.query ?? ""}`, {
+  return appFetch(`${MCP_URL}${options.query ?? ""}`, {
     method,
     headers,
     body: hasBody ? (options.rawBody ?? JSON.stringify(body)) : undefined,

@@ -1,11 +1,16 @@
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
-import { issueTeamToken, mintTeamTokenSecret } from "@/lib/access/tokens";
+import { oauthTokens } from "@/db/control/schema";
+import { issueTeamToken } from "@/lib/access/tokens";
+import { mintSecret } from "@/lib/crypto/secrets";
 import { parseConfig, setConfigForTests } from "@/lib/config";
+import { sha256Hex } from "@/lib/crypto/tokens";
+import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
-import { oauthScopes } from "@/lib/oauth/resource";
-import { jsonOf, snapshotWorkspace, userInWorkspace, workspaceWithTokens } from "./api";
+import { jsonOf, ownerAccess, snapshotWorkspace, userInWorkspace, workspaceWithTokens } from "./api";
 import { connectClient, mcpRequest, rpc, toolCall } from "./mcp-client";
+import { connected, revokeCall } from "./oauth-attack-helpers";
 import { testConfig, useTempStore } from "./store";
 
 const INSPECTOR = "https://inspector.example.com";
@@ -14,6 +19,8 @@ const store = useTempStore(env);
 beforeEach(() => resetRateLimits());
 
 const METADATA = 'resource_metadata="http://localhost:3000/.well-known/oauth-protected-resource/mcp"';
+/** What a first challenge asks for: every tool scope a member has, not audit (lib/oauth/resource.ts). */
+const FIRST = "search graph events:read knowledge sessionmutations artifacts index events:publish";
 type ErrorBody = { error: string; message: string; requestId: string; scope?: string };
 
 async function expectError(response: Response, status: number, code: string): Promise<ErrorBody> {
@@ -26,20 +33,59 @@ async function expectError(response: Response, status: number, code: string): Pr
 }
 
 describe("who may call", () => {
-  it("answers a request without a token with 401 pointing at the resource metadata, without error=", async () => {
+  it("answers a request without a token with 401 pointing at the resource metadata, without error=, asking for a member's tools (not audit, not every scope)", async () => {
     const response = await mcpRequest(rpc("tools/list"));
     await expectError(response, 401, "unauthenticated");
     const challenge = response.headers.get("www-authenticate") ?? "";
-    expect(challenge).toBe(`Bearer ${METADATA}, scope="${oauthScopes.join(" ")}"`);
+    expect(challenge).toBe(`Bearer ${METADATA}, scope="${FIRST}"`);
     expect(challenge).not.toContain("error=");
   });
 
-  it("answers an unknown, made-up or malformed token with 401 invalid_token", async () => {
-    for (const authorization of [`Bearer ${mintTeamTokenSecret()}`, "Bearer not-a-token", "Basic dXNlcjpwYXNz", "Bearer"]) {
+  it.each([
+    ["initialize", rpc("initialize", { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "1" } }), FIRST],
+    ["a knowledge write", toolCall("remember", { title: "t", body: "b" }), FIRST],
+    ["audit_tail", toolCall("audit_tail"), `${FIRST} audit`],
+    ["reading a knowledge resource", rpc("resources/read", { uri: "enclave://knowledge/kn_00000000000000000000000000000000" }), FIRST],
+    ["a batch", [toolCall("put_artifact", { name: "a", content: "x" }, 1), toolCall("audit_tail", {}, 2)], `${FIRST} audit`],
+    ["a tool that is none of ours", toolCall("rm_rf"), FIRST],
+  ])("without a token, 401 asks for a member's tools plus what %s needs, never every scope", async (_what, body, scope) => {
+    const response = await mcpRequest(body);
+    await expectError(response, 401, "unauthenticated");
+    expect(response.headers.get("www-authenticate")).toBe(`Bearer ${METADATA}, scope="${scope}"`);
+  });
+
+  it("a body it cannot read changes nothing about the 401: no 400 or 413 before authentication, a member's tools asked for", async () => {
+    const big = JSON.stringify(toolCall("remember", { title: "t", body: "x".repeat(70 * 1024) }));
+    for (const options of [{ rawBody: "{not json" }, { rawBody: big }, { rawBody: JSON.stringify(toolCall("remember")), headers: { "content-type": "text/plain" } }]) {
+      const response = await mcpRequest(undefined, options);
+      await expectError(response, 401, "unauthenticated");
+      expect(response.headers.get("www-authenticate")).toBe(`Bearer ${METADATA}, scope="${FIRST}"`);
+    }
+  });
+
+  it("answers an unknown, made-up or malformed token with 401 invalid_token, asking for a member's tools plus what the call needs", async () => {
+    for (const authorization of [`Bearer ${mintSecret("teamToken").secret}`, "Bearer enc_at_made-up", "Bearer not-a-token", "Basic dXNlcjpwYXNz", "Bearer"]) {
       const response = await mcpRequest(rpc("tools/list"), { headers: { authorization } });
       await expectError(response, 401, "invalid_token");
-      expect(response.headers.get("www-authenticate")).toMatch(new RegExp(`^Bearer error="invalid_token", ${METADATA}, scope="search `));
+      expect(response.headers.get("www-authenticate")).toBe(`Bearer error="invalid_token", ${METADATA}, scope="${FIRST}"`);
+      const audit = await mcpRequest(toolCall("audit_tail"), { headers: { authorization } });
+      expect(audit.headers.get("www-authenticate")).toBe(`Bearer error="invalid_token", ${METADATA}, scope="${FIRST} audit"`);
     }
+  });
+
+  it("answers an expired or revoked OAuth token with 401 invalid_token asking for what it held plus what the call needs", async () => {
+    const expired = await connected({ scope: "search knowledge" });
+    const control = await getControlDb();
+    await control.db.update(oauthTokens).set({ expiresAt: Date.now() - 1000 }).where(eq(oauthTokens.tokenHash, sha256Hex(expired.tokens.access_token)));
+    const response = await mcpRequest(toolCall("audit_tail"), { token: expired.tokens.access_token });
+    await expectError(response, 401, "invalid_token");
+    expect(response.headers.get("www-authenticate")).toBe(`Bearer error="invalid_token", ${METADATA}, scope="search knowledge audit"`);
+
+    const revoked = await connected({ scope: "graph" });
+    expect((await revokeCall(revoked.client, { token: revoked.tokens.refresh_token! })).status).toBe(200);
+    const refused = await mcpRequest(toolCall("neighbors", { id: "kn_00000000000000000000000000000000" }), { token: revoked.tokens.access_token });
+    await expectError(refused, 401, "invalid_token");
+    expect(refused.headers.get("www-authenticate")).toBe(`Bearer error="invalid_token", ${METADATA}, scope="graph"`);
   });
 
   it("does not accept the portal's session cookie", async () => {
@@ -91,12 +137,13 @@ describe("step-up: a call beyond the token's scopes", () => {
 
   it("refuses reading a knowledge resource without search, and a batch with one call too many", async () => {
     const ws = await workspaceWithTokens();
-    const asOwner = { type: "user" as const, userId: ws.owner.id, role: "owner" as const };
-    const { token: graphOnly } = await issueTeamToken(ws.workspaceId, { name: "graph", scopes: ["graph"], expiresInDays: 1 }, asOwner);
+    const { token: graphOnly } = await issueTeamToken(await ownerAccess(ws, "tokens"), { name: "graph", scopes: ["graph"], expiresInDays: 1 });
     const read = await mcpRequest(rpc("resources/read", { uri: "enclave://knowledge/kn_00000000000000000000000000000000" }), { token: graphOnly });
     expect((await expectError(read, 403, "insufficient_scope")).scope).toBe("search");
-    const batch = await mcpRequest([toolCall("search", { query: "x" }, 1), toolCall("publish_event", { type: "x" }, 2)], { token: ws.viewer });
+    const batch = await mcpRequest([toolCall("search", { query: "x" }, 1), toolCall("publish_event", { type: "x" }, 2), toolCall("remember", { title: "t", body: "b" }, 3)], { token: ws.viewer });
     expect((await expectError(batch, 403, "insufficient_scope")).scope).toBe("events:publish");
+    // The challenge asks for all the batch needs at once, beside what is held.
+    expect(batch.headers.get("www-authenticate")).toBe(`Bearer error="insufficient_scope", scope="search graph events:read knowledge events:publish", ${METADATA}`);
   });
 
   it("leaves an unknown tool to the SDK, which answers with a tool error", async () => {
@@ -205,6 +252,19 @@ describe("the transport", () => {
     expect(response.headers.get("mcp-session-id")).toBeNull();
     expect(response.headers.get("cache-control")).toBe("no-store");
     expect(await response.json()).toMatchObject({ result: { protocolVersion: "2025-11-25", serverInfo: { name: "enclave" }, capabilities: { tools: {}, resources: {} } } });
+  });
+});
+
+describe("capabilities", () => {
+  it("initialize advertises tools and resources without listChanged: a stateless server can never send those notifications", async () => {
+    const ws = await workspaceWithTokens();
+    const graphOnly = await connected({ scope: "graph" });
+    // An admin (every tool and the knowledge resources), a viewer, and a token that unlocks no resource.
+    for (const token of [ws.admin, ws.viewer, graphOnly.tokens.access_token]) {
+      const client = await connectClient(token);
+      expect(client.getServerCapabilities()).toEqual({ tools: { listChanged: false }, resources: { listChanged: false } });
+      await client.close();
+    }
   });
 });
 

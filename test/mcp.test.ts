@@ -1,13 +1,12 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { accessTo, type WorkspaceAccess } from "@/lib/access/authorize";
 import { roleScopes } from "@/lib/access/scopes";
 import { revokeTeamToken } from "@/lib/access/tokens";
 import { toolScopes } from "@/lib/mcp/tools";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { createKnowledge, getKnowledge } from "@/lib/workspace/knowledge";
-import { snapshotWorkspace, teamTokenId, workspaceWithTokens } from "./api";
+import { ownerAccess, snapshotWorkspace, teamTokenId, workspaceWithTokens } from "./api";
 import { callError, callOk, connectClient } from "./mcp-client";
 import { secretSamples } from "./secrets";
 import { useTempStore } from "./store";
@@ -94,7 +93,7 @@ describe("knowledge tools", () => {
     expect(result.redaction.count).toBe(2);
     expect(result.redaction.kinds).toEqual(expect.arrayContaining(["aws_access_key_id"]));
     expect(JSON.stringify(result)).not.toContain(aws.secret);
-    const stored = await getKnowledge(ws.workspaceId, result.entry.id);
+    const stored = await getKnowledge(await ownerAccess(ws, "search"), result.entry.id);
     expect(stored.body).toContain("[REDACTED:aws_access_key_id]");
     expect(stored.body).toContain("DB_PASSWORD=[REDACTED:");
     const snapshot = await snapshotWorkspace(ws.workspaceId);
@@ -112,7 +111,7 @@ describe("knowledge tools", () => {
     expect(updated).toMatchObject({ created: false, entry: { title: "Runbook", body: "v2", version: 2 } });
     const stale = await callError(member, "remember", { id: entry.id, body: "v3", version: 1 });
     expect(stale).toMatch(/^version_conflict: .*now version 2/);
-    expect((await getKnowledge(ws.workspaceId, entry.id)).body).toBe("v2");
+    expect((await getKnowledge(await ownerAccess(ws, "search"), entry.id)).body).toBe("v2");
     expect(await callError(member, "remember", { title: "no body" })).toMatch(/^invalid_request: body/);
   });
 
@@ -175,8 +174,7 @@ describe("sessions, events and artifacts", () => {
 describe("resources", () => {
   it("lists recent entries and reads one as enclave://knowledge/{id}", async () => {
     const ws = await workspaceWithTokens();
-    const owner = (await accessTo({ kind: "user", userId: ws.owner.id }, ws.workspaceId)) as WorkspaceAccess;
-    const { entry } = await createKnowledge(owner, { title: "Style guide", body: "Use British spelling.", tags: [] });
+    const { entry } = await createKnowledge(await ownerAccess(ws, "knowledge"), { title: "Style guide", body: "Use British spelling.", tags: [] });
     const viewer = await client(ws.viewer);
     const { resourceTemplates } = await viewer.listResourceTemplates();
     expect(resourceTemplates.map((template) => template.uriTemplate)).toEqual(["enclave://knowledge/{id}"]);
@@ -198,7 +196,7 @@ describe("isolation and revocation", () => {
     expect(await callOk(aClient, "search", { query: "zanzibar" })).toEqual({ hits: [] });
     expect(await callError(aClient, "forget", { id: inB.entry.id })).toMatch(/^not_found/);
     await expect(aClient.readResource({ uri: inB.entry.uri })).rejects.toThrow(/No such knowledge entry/);
-    expect((await getKnowledge(b.workspaceId, inB.entry.id)).title).toBe("B secret plan");
+    expect((await getKnowledge(await ownerAccess(b, "search"), inB.entry.id)).title).toBe("B secret plan");
   });
 
   it("refuses a revoked token on its next call", async () => {
@@ -206,8 +204,7 @@ describe("isolation and revocation", () => {
     const seen: Response[] = [];
     const member = await client(ws.member, seen);
     await callOk(member, "search", { query: "anything" });
-    const owner = (await accessTo({ kind: "user", userId: ws.owner.id }, ws.workspaceId)) as WorkspaceAccess;
-    await revokeTeamToken(ws.workspaceId, await teamTokenId(ws.member), owner.actor);
+    await revokeTeamToken(await ownerAccess(ws, "tokens"), await teamTokenId(ws.member));
     const refusal = await member.callTool({ name: "search", arguments: { query: "anything" } }).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(StreamableHTTPError);
     expect((refusal as StreamableHTTPError).code).toBe(401);

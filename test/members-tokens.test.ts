@@ -1,17 +1,16 @@
 import fs from "node:fs";
 import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
-import * as memberItem from "@/app/api/v1/workspaces/[workspaceId]/members/[userId]/route";
-import * as memberList from "@/app/api/v1/workspaces/[workspaceId]/members/route";
-import * as tokenItem from "@/app/api/v1/workspaces/[workspaceId]/tokens/[tokenId]/route";
-import * as tokenList from "@/app/api/v1/workspaces/[workspaceId]/tokens/route";
-import { isWellFormedTeamToken, listTeamTokens, mintTeamTokenSecret, TEAM_TOKEN_PATTERN } from "@/lib/access/tokens";
+import { authorize } from "@/lib/access/authorize";
+import { listTeamTokens } from "@/lib/access/tokens";
 import { controlAuditLog, verifyAuditChain } from "@/lib/audit/audit";
 import { deriveControlKey } from "@/lib/crypto/keys";
+import { isWellFormedSecret, mintSecret } from "@/lib/crypto/secrets";
 import { sha256Hex } from "@/lib/crypto/tokens";
 import { closeStore, getControlDb, getStore } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
-import { callApiAs, decryptedSqlcipherPages, jsonOf, sessionCookieForUser, snapshotWorkspace, userInWorkspace, workspaceWithTokens } from "./api";
+import { decryptedSqlcipherPages, sessionCookieForUser, snapshotWorkspace, userInWorkspace, workspaceWithTokens } from "./api";
+import { jsonOf, request, workspacePath } from "./harness";
 import { useTempStore } from "./store";
 
 const store = useTempStore();
@@ -25,16 +24,17 @@ async function setup() {
   const ownerCookie = await sessionCookieForUser(ws.owner.id);
   const adminUser = await userInWorkspace(ws.workspaceId, "admin");
   const viewerUser = await userInWorkspace(ws.workspaceId, "viewer");
-  const params = (userId?: string) => ({ workspaceId: ws.workspaceId, ...(userId && { userId }) });
+  const members = workspacePath(ws.workspaceId, "/members");
+  const member = (userId: string) => `${members}/${encodeURIComponent(userId)}`;
   return {
     ...ws,
     ownerCookie,
     adminUser,
     viewerUser,
-    setRole: (auth: Auth, userId: string, role: string) => callApiAs(memberItem.PATCH, { ...auth, method: "PATCH", params: params(userId), body: { role } }),
-    remove: (auth: Auth, userId: string) => callApiAs(memberItem.DELETE, { ...auth, method: "DELETE", params: params(userId) }),
-    add: (auth: Auth, email: string, role: string) => callApiAs(memberList.POST, { ...auth, params: params(), body: { email, role } }),
-    list: async () => (await jsonOf<{ items: Member[] }>(await callApiAs(memberList.GET, { cookie: adminUser.cookie, params: params() }))).items,
+    setRole: (auth: Auth, userId: string, role: string) => request(member(userId), { ...auth, method: "PATCH", body: { role } }),
+    remove: (auth: Auth, userId: string) => request(member(userId), { ...auth, method: "DELETE" }),
+    add: (auth: Auth, email: string, role: string) => request(members, { ...auth, body: { email, role } }),
+    list: async () => (await jsonOf<{ items: Member[] }>(await request(members, { cookie: adminUser.cookie }))).items,
   };
 }
 
@@ -113,34 +113,34 @@ describe("members", () => {
 describe("team tokens at rest", () => {
   it("are enc_ + 43 base64url + a 6-character checksum that rejects every one-character change", () => {
     for (let n = 0; n < 20; n++) {
-      const token = mintTeamTokenSecret();
-      expect(token).toMatch(TEAM_TOKEN_PATTERN);
+      const token = mintSecret("teamToken").secret;
+      expect(token).toMatch(/^enc_[A-Za-z0-9_-]{43}[0-9A-Za-z]{6}$/);
       expect(token).toHaveLength(4 + 43 + 6);
-      expect(isWellFormedTeamToken(token)).toBe(true);
+      expect(isWellFormedSecret("teamToken", token)).toBe(true);
       const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
       for (let i = 0; i < token.length; i++) {
         for (const replacement of [alphabet[(alphabet.indexOf(token[i]!) + 1) % 62]!, "-", "Z"]) {
           if (replacement === token[i]) continue;
           const changed = token.slice(0, i) + replacement + token.slice(i + 1);
-          expect(isWellFormedTeamToken(changed), `${i}: ${changed}`).toBe(false);
+          expect(isWellFormedSecret("teamToken", changed), `${i}: ${changed}`).toBe(false);
         }
       }
-      expect(isWellFormedTeamToken(token + "A")).toBe(false);
-      expect(isWellFormedTeamToken(token.slice(0, -1))).toBe(false);
-      expect(isWellFormedTeamToken(` ${token}`)).toBe(false);
+      expect(isWellFormedSecret("teamToken", token + "A")).toBe(false);
+      expect(isWellFormedSecret("teamToken", token.slice(0, -1))).toBe(false);
+      expect(isWellFormedSecret("teamToken", ` ${token}`)).toBe(false);
     }
   });
 
   it("are stored only as SHA-256: the token is in no control.db row, page or byte; list and audit never carry it", async () => {
     const fx = await setup();
     const issued = await jsonOf<{ token: string; summary: { id: string } }>(
-      await callApiAs(tokenList.POST, { cookie: fx.adminUser.cookie, params: { workspaceId: fx.workspaceId }, body: { name: "ci", role: "member" } }),
+      await request(workspacePath(fx.workspaceId, "/tokens"), { cookie: fx.adminUser.cookie, body: { name: "ci", role: "member" } }),
     );
-    const revoke = await callApiAs(tokenItem.DELETE, { cookie: fx.adminUser.cookie, method: "DELETE", params: { workspaceId: fx.workspaceId, tokenId: issued.summary.id } });
+    const revoke = await request(workspacePath(fx.workspaceId, `/tokens/${encodeURIComponent(issued.summary.id)}`), { cookie: fx.adminUser.cookie, method: "DELETE" });
     expect(revoke.status).toBe(204);
     const secrets = [issued.token, fx.viewer, fx.member, fx.admin];
 
-    const listed = JSON.stringify(await listTeamTokens(fx.workspaceId));
+    const listed = JSON.stringify(await listTeamTokens(await authorize({ kind: "user", userId: fx.owner.id }, fx.workspaceId, "tokens")));
     expect(listed).not.toContain(sha256Hex(issued.token));
     const control = await getControlDb();
     const audit = (await control.db.select().from(controlAuditLog)).filter((row) => row.target === issued.summary.id);

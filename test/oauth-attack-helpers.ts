@@ -8,8 +8,9 @@ import { getControlDb } from "@/lib/db/store";
 import { resolveOAuthAccessToken } from "@/lib/oauth/access-tokens";
 import * as decision from "@/app/oauth/authorize/decision/route";
 import { userInWorkspace, workspaceWithTokens } from "./api";
-import { ORIGIN } from "./http";
-import { consent, inProcessFetch, redirectParams, tokenRequest } from "./oauth";
+import { ORIGIN } from "./harness";
+import { consent, redirectParams, tokenRequest } from "./oauth";
+import { appFetch } from "./harness";
 
 /**
  * Shared set-up for the tests that attack the authorization server: a registered client, an
@@ -34,11 +35,12 @@ export function pkce(): { verifier: string; challenge: string } {
 }
 
 /** POST /oauth/register with `metadata` as JSON (or `rawBody` as sent). */
-export function register(metadata: unknown, options: { rawBody?: string; headers?: Record<string, string> } = {}): Promise<Response> {
-  return inProcessFetch(`${ORIGIN}/oauth/register`, {
+export function register(metadata: unknown, options: { rawBody?: string; headers?: Record<string, string>; ip?: string } = {}): Promise<Response> {
+  return appFetch(`${ORIGIN}/oauth/register`, {
     method: "POST",
     headers: { "content-type": "application/json", ...options.headers },
     body: options.rawBody ?? JSON.stringify(metadata),
+    ip: options.ip,
   });
 }
 
@@ -95,7 +97,7 @@ export function tokenCall(client: RegisteredClient, form: Form, headers: Record<
 
 export function revokeCall(client: RegisteredClient, form: Form, headers: Record<string, string> = {}): Promise<Response> {
   const credentials = clientCredentials(client);
-  return inProcessFetch(`${ORIGIN}/oauth/revoke`, {
+  return appFetch(`${ORIGIN}/oauth/revoke`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", ...credentials.headers, ...headers },
     body: new URLSearchParams(dropNulls({ ...credentials.form, ...form })).toString(),

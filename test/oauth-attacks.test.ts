@@ -1,16 +1,15 @@
 import { and, eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { memberships, oauthCodes } from "@/db/control/schema";
-import { accessTo, authorize } from "@/lib/access/authorize";
+import { authorize, workspaceGrant } from "@/lib/access/authorize";
 import { resolveSession } from "@/lib/auth/sessions";
 import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { resolveOAuthAccessToken } from "@/lib/oauth/access-tokens";
 import { checkAuthorizationRequest, type AuthorizationCheck } from "@/lib/oauth/authorization-request";
 import { consentFormToken } from "@/lib/oauth/consent";
-import * as knowledge from "@/app/api/v1/workspaces/[workspaceId]/knowledge/route";
-import { callApi, sessionCookieForUser, userInWorkspace, workspaceWithTokens } from "./api";
-import { ORIGIN } from "./http";
+import { sessionCookieForUser, userInWorkspace, workspaceWithTokens } from "./api";
+import { ORIGIN, request, workspacePath } from "./harness";
 import { CALLBACK_URL } from "./oauth-provider";
 import { consent, redirectParams } from "./oauth";
 import {
@@ -22,7 +21,9 @@ import {
   postDecision,
   principalOf,
   redeem,
+  refusal,
   registeredClient,
+  tokenCall,
   WEB_CALLBACK,
   type RegisteredClient,
   type Tokens,
@@ -128,6 +129,77 @@ describe("authorization request: loopback redirect URIs (RFC 8252 §7.3)", () =>
     }
   });
 
+  it("a registered http://127.0.0.1 (no path) matches http://127.0.0.1:54321/: an empty path is `/`, and any port goes", async () => {
+    const bare = await registeredClient({ redirect_uris: ["http://127.0.0.1"] });
+    const slashed = await registeredClient({ redirect_uris: ["http://localhost:8080/"] });
+    const v6 = await registeredClient({ redirect_uris: ["http://[::1]"] });
+    const { challenge } = pkce();
+    const check = (client: RegisteredClient, redirectUri: string) => checkAuthorizationRequest(authorizeUrl(client.client_id, challenge, { redirect_uri: redirectUri }).searchParams);
+    for (const [client, requested] of [
+      [bare, "http://127.0.0.1:54321/"],
+      [bare, "http://127.0.0.1:54321"],
+      [bare, "http://127.0.0.1/"],
+      [slashed, "http://localhost"],
+      [slashed, "http://localhost:61000"],
+      [v6, "http://[::1]:54321/"],
+    ] as const) {
+      expect(await check(client, requested), requested).toMatchObject({ ok: true, request: { redirectUri: requested } });
+    }
+  });
+
+  it("loopback matching loosens nothing else: other hosts, https, paths, queries, fragments and private-use schemes stay exact", async () => {
+    const bare = await registeredClient({ redirect_uris: ["http://127.0.0.1"] });
+    const { challenge } = pkce();
+    const check = (client: RegisteredClient, redirectUri: string) => checkAuthorizationRequest(authorizeUrl(client.client_id, challenge, { redirect_uri: redirectUri }).searchParams);
+    for (const other of [
+      "http://127.0.0.1:54321/callback",
+      "http://127.0.0.1:54321//",
+      "http://127.0.0.1:54321/?x=1",
+      "http://127.0.0.1:54321?x=1",
+      "http://127.0.0.1:54321/#x",
+      "http://127.0.0.1:/",
+      "http://localhost:54321/",
+      "http://[::1]:54321/",
+      "https://127.0.0.1:54321/",
+      "HTTP://127.0.0.1:54321/",
+      "http://127.0.0.2:54321/",
+      "http://127.0.0.1.evil.example/",
+      "http://127.0.0.1:54321@evil.example/",
+      "http://127.0.0.1:54321\\@evil.example/",
+      "http://127.0.0.1:99999/",
+    ]) {
+      expectPageError(await check(bare, other));
+    }
+    const exact = [
+      ["https://app.example.com", "https://app.example.com/"],
+      ["https://app.example.com/", "https://app.example.com"],
+      ["https://127.0.0.1/cb", "https://127.0.0.1:8443/cb"],
+      ["https://localhost", "https://localhost/"],
+      ["cursor://anysphere.cursor-retrieval/cb", "cursor://anysphere.cursor-retrieval/cb/"],
+      ["com.example.app:/cb", "com.example.app:/cb/"],
+    ];
+    for (const [registered, requested] of exact) {
+      const client = await registeredClient({ redirect_uris: [registered] });
+      expectPageError(await check(client, requested!));
+      expect(await check(client, registered!)).toMatchObject({ ok: true });
+    }
+  });
+
+  it("a loopback code is redeemed with the redirect_uri it was issued for, exactly (not an equivalent spelling)", async () => {
+    const { workspaceId } = await workspaceWithTokens();
+    const { cookie } = await userInWorkspace(workspaceId, "member");
+    const bare = await registeredClient({ redirect_uris: ["http://127.0.0.1"] });
+    const redeemWith = async (redirectUri: string) => {
+      const { verifier, challenge } = pkce();
+      const back = await redirectParams(await consent(authorizeUrl(bare.client_id, challenge, { redirect_uri: "http://127.0.0.1:54321/" }), cookie, { workspaceId }));
+      return tokenCall(bare, { grant_type: "authorization_code", code: back.get("code"), code_verifier: verifier, redirect_uri: redirectUri });
+    };
+    expect((await redeemWith("http://127.0.0.1:54321/")).status).toBe(200);
+    for (const other of ["http://127.0.0.1:54321", "http://127.0.0.1", "http://127.0.0.1:54322/"]) {
+      expect(await refusal(await redeemWith(other)), other).toEqual({ status: 400, error: "invalid_grant" });
+    }
+  });
+
   // 99999 matches "any port" textually, but is no URL: nothing can be redirected there.
   const NO_PORT = "http://127.0.0.1:99999/callback";
 
@@ -185,8 +257,15 @@ describe("authorization request: once the redirect URI is trusted, errors go bac
   });
 
   it("drops unknown scopes (openid claudeai) rather than failing", async () => {
-    expect(await check({ scope: "openid claudeai" })).toMatchObject({ ok: true, request: { scopes: ["search", "graph", "events:read"], offlineAccess: false } });
-    expect(await check({ scope: "openid claudeai knowledge offline_access" })).toMatchObject({ ok: true, request: { scopes: ["knowledge"], offlineAccess: true } });
+    expect(await check({ scope: "openid claudeai" })).toMatchObject({ ok: true, request: { scopes: ["search", "graph", "events:read"] } });
+    expect(await check({ scope: "openid claudeai knowledge offline_access" })).toMatchObject({ ok: true, request: { scopes: ["knowledge"] } });
+  });
+
+  it("stays connected (a refresh token, said on the consent page) when the client registered refresh_token, whether or not it sent offline_access", async () => {
+    for (const scope of ["search", "search offline_access"]) expect(await check({ scope })).toMatchObject({ ok: true, request: { offlineAccess: true } });
+    const codeOnly = await registeredClient({ grant_types: ["authorization_code"] });
+    const checkCodeOnly = (scope: string) => checkAuthorizationRequest(authorizeUrl(codeOnly.client_id, challenge, { scope }).searchParams);
+    for (const scope of ["search", "search offline_access"]) expect(await checkCodeOnly(scope)).toMatchObject({ ok: true, request: { offlineAccess: false } });
   });
 
   it("never offers portal-only powers, whatever is asked", async () => {
@@ -255,7 +334,7 @@ describe("consent: forged and replayed answers", () => {
 
   it.each([
     ["wider scopes", { scope: "search knowledge artifacts offline_access" }],
-    ["offline access added", { scope: "search knowledge" }],
+    ["narrower scopes", { scope: "search offline_access" }],
     ["another code_challenge", { code_challenge: pkce().challenge }],
     ["another state", { state: "st-2" }],
   ])("with a form token shown for a different request (%s): 403", async (_what, change) => {
@@ -318,7 +397,7 @@ describe("consent: never more than the person's role", () => {
   it("ticking scopes the client did not ask for adds nothing", async () => {
     const fx = await connected({ role: "owner", scope: "search", scopes: ["search", "knowledge", "audit", "artifacts"] });
     expect((await principalOf(fx.tokens.access_token))?.scopes).toEqual(["search"]);
-    expect(fx.tokens.refresh_token).toBeUndefined();
+    expect(fx.tokens.scope).toBe("search offline_access");
   });
 
   it("audit is granted to an admin who is asked for it, never to a member", async () => {
@@ -336,14 +415,14 @@ describe("tokens are bound to one workspace, one person and one audience", () =>
     const control = await getControlDb();
     await control.db.insert(memberships).values({ workspaceId: other, userId: fx.userId, role: "owner", createdAt: Date.now() });
     const principal = (await principalOf(fx.tokens.access_token))!;
-    expect(await accessTo(principal, fx.workspaceId)).not.toBeNull();
-    expect(await accessTo(principal, other)).toBeNull();
+    expect(await workspaceGrant(principal, fx.workspaceId)).not.toBeNull();
+    expect(await workspaceGrant(principal, other)).toBeNull();
     await expect(authorize(principal, other, "search")).rejects.toMatchObject({ status: 404 });
   });
 
   it("the REST API refuses an OAuth access token (wrong audience): 401", async () => {
     const fx = await connected();
-    const response = await callApi(knowledge.GET, { token: fx.tokens.access_token, params: { workspaceId: fx.workspaceId } });
+    const response = await request(workspacePath(fx.workspaceId, "/knowledge"), { token: fx.tokens.access_token });
     expect(response.status).toBe(401);
     expect(response.headers.get("www-authenticate")).toMatch(/invalid_token/);
   });
@@ -361,16 +440,16 @@ describe("tokens are bound to one workspace, one person and one audience", () =>
     const control = await getControlDb();
     await control.db.delete(memberships).where(and(eq(memberships.workspaceId, fx.workspaceId), eq(memberships.userId, fx.userId)));
     const principal = await principalOf(fx.tokens.access_token);
-    expect(principal === null || (await accessTo(principal, fx.workspaceId)) === null).toBe(true);
+    expect(principal === null || (await workspaceGrant(principal, fx.workspaceId)) === null).toBe(true);
   });
 
   it("a member demoted to viewer: knowledge drops out of the token's access", async () => {
     const fx = await connected({ role: "member", scope: "search knowledge" });
-    const before = await accessTo((await principalOf(fx.tokens.access_token))!, fx.workspaceId);
+    const before = await workspaceGrant((await principalOf(fx.tokens.access_token))!, fx.workspaceId);
     expect(before?.scopes).toContain("knowledge");
     const control = await getControlDb();
     await control.db.update(memberships).set({ role: "viewer" }).where(and(eq(memberships.workspaceId, fx.workspaceId), eq(memberships.userId, fx.userId)));
-    const after = await accessTo((await principalOf(fx.tokens.access_token))!, fx.workspaceId);
+    const after = await workspaceGrant((await principalOf(fx.tokens.access_token))!, fx.workspaceId);
     expect(after?.scopes).toEqual(["search"]);
     await expect(authorize((await principalOf(fx.tokens.access_token))!, fx.workspaceId, "knowledge")).rejects.toMatchObject({ status: 403 });
   });

@@ -2,9 +2,10 @@ import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
 import { describe, expect, it } from "vitest";
 import { resolveOAuthAccessToken } from "@/lib/oauth/access-tokens";
 import { workspaceWithTokens, userInWorkspace } from "./api";
-import { ORIGIN } from "./http";
+import { ORIGIN } from "./harness";
 import { MemoryOAuthProvider } from "./oauth-provider";
-import { consent, inProcessFetch, redirectParams } from "./oauth";
+import { consent, redirectParams } from "./oauth";
+import { appFetch } from "./harness";
 import { useTempStore } from "./store";
 
 useTempStore();
@@ -16,7 +17,7 @@ describe("the SDK's own OAuth client against Enclave's authorization server", ()
     const { cookie } = await userInWorkspace(workspaceId, "member");
     const provider = new MemoryOAuthProvider();
 
-    expect(await auth(provider, { serverUrl: MCP_URL, fetchFn: inProcessFetch })).toBe("REDIRECT");
+    expect(await auth(provider, { serverUrl: MCP_URL, fetchFn: appFetch })).toBe("REDIRECT");
     const authorizationUrl = provider.authorizationUrl!;
     expect(authorizationUrl.origin + authorizationUrl.pathname).toBe(`${ORIGIN}/oauth/authorize`);
     expect(authorizationUrl.searchParams.get("code_challenge_method")).toBe("S256");
@@ -25,7 +26,7 @@ describe("the SDK's own OAuth client against Enclave's authorization server", ()
     const back = await redirectParams(await consent(authorizationUrl, cookie, { workspaceId }));
     expect(back.get("state")).toBe("state-123");
     expect(back.get("iss")).toBe(ORIGIN);
-    expect(await auth(provider, { serverUrl: MCP_URL, authorizationCode: back.get("code")!, fetchFn: inProcessFetch })).toBe("AUTHORIZED");
+    expect(await auth(provider, { serverUrl: MCP_URL, authorizationCode: back.get("code")!, fetchFn: appFetch })).toBe("AUTHORIZED");
     const first = provider.savedTokens!;
     expect(first.token_type).toBe("Bearer");
     expect(first.refresh_token).toMatch(/^enc_rt_/);
@@ -35,7 +36,7 @@ describe("the SDK's own OAuth client against Enclave's authorization server", ()
     expect(principal?.scopes).not.toContain("audit");
 
     // A second auth() with a refresh token rotates both tokens.
-    expect(await auth(provider, { serverUrl: MCP_URL, fetchFn: inProcessFetch })).toBe("AUTHORIZED");
+    expect(await auth(provider, { serverUrl: MCP_URL, fetchFn: appFetch })).toBe("AUTHORIZED");
     expect(provider.savedTokens!.access_token).not.toBe(first.access_token);
     expect(provider.savedTokens!.refresh_token).not.toBe(first.refresh_token);
     expect(await resolveOAuthAccessToken(provider.savedTokens!.access_token, MCP_URL)).not.toBeNull();

@@ -8,7 +8,7 @@ import * as otherWellKnown from "@/app/.well-known/[...rest]/route";
 import * as registerRoute from "@/app/oauth/register/route";
 import * as tokenRoute from "@/app/oauth/token/route";
 import * as revokeRoute from "@/app/oauth/revoke/route";
-import { ORIGIN } from "./http";
+import { ORIGIN } from "./harness";
 import { MCP_URL, register, registeredClient, revokeCall, tokenCall } from "./oauth-attack-helpers";
 import { tokenRequest } from "./oauth";
 import { useTempStore } from "./store";

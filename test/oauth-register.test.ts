@@ -1,13 +1,16 @@
+import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
 import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { oauthClients } from "@/db/control/schema";
 import { sha256Hex } from "@/lib/crypto/tokens";
 import { getControlDb } from "@/lib/db/store";
-import { runWithRequestContext } from "@/lib/http/context";
 import { resetRateLimits } from "@/lib/http/rate-limits";
-import { ORIGIN } from "./http";
-import { inProcessFetch } from "./oauth";
+import { userInWorkspace, workspaceWithTokens } from "./api";
+import { ORIGIN } from "./harness";
+import { consent, redirectParams, tokenRequest } from "./oauth";
+import { appFetch } from "./harness";
 import { auditRows, controlTablesText, register } from "./oauth-attack-helpers";
+import { CALLBACK_URL, MemoryOAuthProvider } from "./oauth-provider";
 import { useTempStore } from "./store";
 
 useTempStore();
@@ -109,6 +112,46 @@ describe("dynamic client registration: what is issued", () => {
   });
 });
 
+describe("dynamic client registration: grant types it does not offer (RFC 7591 §3.2.1)", () => {
+  const VS_CODE_LIKE = ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"];
+
+  it.each(["urn:ietf:params:oauth:grant-type:device_code", "client_credentials", "password", "implicit"])(
+    "drops %s, registers the rest, and answers with what was registered",
+    async (grant) => {
+      const response = await register({ redirect_uris: ["https://app.example.com/cb"], token_endpoint_auth_method: "none", grant_types: [grant, "authorization_code", "refresh_token"] });
+      expect(response.status).toBe(201);
+      const body = (await response.json()) as Registration & { grant_types: string[] };
+      expect(body.grant_types).toEqual(["authorization_code", "refresh_token"]);
+      const control = await getControlDb();
+      const [row] = await control.db.select().from(oauthClients).where(eq(oauthClients.id, body.client_id));
+      expect((JSON.parse(row!.metadata) as { grant_types: string[] }).grant_types).toEqual(["authorization_code", "refresh_token"]);
+      expect(JSON.parse((await auditRows("oauth.client_register"))[0]!.details)).toMatchObject({ grantTypes: ["authorization_code", "refresh_token"] });
+    },
+  );
+
+  it("a client that also asks for device_code connects through the SDK's own flow and gets a refresh token", async () => {
+    const { workspaceId } = await workspaceWithTokens();
+    const { cookie } = await userInWorkspace(workspaceId, "member");
+    const provider = new MemoryOAuthProvider({ client_name: "VS Code", redirect_uris: [CALLBACK_URL], grant_types: VS_CODE_LIKE, response_types: ["code"], token_endpoint_auth_method: "none" });
+    expect(await auth(provider, { serverUrl: `${ORIGIN}/mcp`, fetchFn: appFetch })).toBe("REDIRECT");
+    expect(provider.information).toMatchObject({ grant_types: ["authorization_code", "refresh_token"] });
+    const back = await redirectParams(await consent(provider.authorizationUrl!, cookie, { workspaceId }));
+    expect(await auth(provider, { serverUrl: `${ORIGIN}/mcp`, authorizationCode: back.get("code")!, fetchFn: appFetch })).toBe("AUTHORIZED");
+    expect(provider.savedTokens?.refresh_token).toMatch(/^enc_rt_/);
+  });
+
+  it("the dropped grant is not usable: the device_code grant at the token endpoint is unsupported", async () => {
+    const body = (await (await register({ redirect_uris: ["https://app.example.com/cb"], token_endpoint_auth_method: "none", grant_types: VS_CODE_LIKE })).json()) as Registration;
+    const response = await tokenRequest({ grant_type: "urn:ietf:params:oauth:grant-type:device_code", device_code: "x", client_id: body.client_id });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toBe("unsupported_grant_type");
+  });
+
+  it("refuses an unsupported response type still (the implicit flow stays off)", async () => {
+    await expectRefused({ redirect_uris: ["https://app.example.com/cb"], token_endpoint_auth_method: "none", grant_types: VS_CODE_LIKE, response_types: ["code", "token"] }, 400, "invalid_client_metadata");
+  });
+});
+
 describe("dynamic client registration: what is refused", () => {
   it.each([
     ["javascript:alert(1)"],
@@ -135,12 +178,15 @@ describe("dynamic client registration: what is refused", () => {
     expect(await clientCount()).toBe(0);
   });
 
-  it.each(["client_credentials", "password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"])(
-    "the grant type %s with invalid_client_metadata",
-    async (grant) => {
-      await expectRefused({ redirect_uris: ["https://app.example.com/cb"], token_endpoint_auth_method: "none", grant_types: ["authorization_code", grant] }, 400, "invalid_client_metadata");
-    },
-  );
+  it.each([
+    [["urn:ietf:params:oauth:grant-type:device_code"]],
+    [["client_credentials", "password", "implicit"]],
+    [["refresh_token"]],
+    [["refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]],
+    [[]],
+  ])("grant types %j, none of which leads to a token here (no authorization_code), with invalid_client_metadata", async (grantTypes) => {
+    await expectRefused({ redirect_uris: ["https://app.example.com/cb"], token_endpoint_auth_method: "none", grant_types: grantTypes }, 400, "invalid_client_metadata");
+  });
 
   it("response_type token (the implicit flow)", async () => {
     await expectRefused({ redirect_uris: ["https://app.example.com/cb"], token_endpoint_auth_method: "none", response_types: ["token"] }, 400, "invalid_client_metadata");
@@ -179,20 +225,19 @@ describe("dynamic client registration: what is refused", () => {
   });
 
   it("GET on the registration endpoint is a 405", async () => {
-    const response = await inProcessFetch(`${ORIGIN}/oauth/register`);
+    const response = await appFetch(`${ORIGIN}/oauth/register`);
     expect(response.status).toBe(405);
   });
 });
 
 describe("dynamic client registration: rate limit", () => {
-  const fromIp = (ip: string, n: number) =>
-    runWithRequestContext({ requestId: `req-${ip}-${n}`, ip }, () => register({ redirect_uris: ["https://app.example.com/cb"], token_endpoint_auth_method: "none" }));
+  const fromIp = (ip: string) => register({ redirect_uris: ["https://app.example.com/cb"], token_endpoint_auth_method: "none" }, { ip });
 
   it("brakes one IP with 429 and Retry-After, after well more than 10 registrations, and not another IP", async () => {
     const statuses: number[] = [];
     let limited: Response | undefined;
     for (let n = 0; n < 200 && !limited; n += 1) {
-      const response = await fromIp("203.0.113.7", n);
+      const response = await fromIp("203.0.113.7");
       statuses.push(response.status);
       if (response.status === 429) limited = response;
     }
@@ -204,8 +249,8 @@ describe("dynamic client registration: rate limit", () => {
     const registered = await clientCount();
     expect(registered).toBe(statuses.length - 1);
 
-    expect((await fromIp("203.0.113.7", 999)).status).toBe(429);
+    expect((await fromIp("203.0.113.7")).status).toBe(429);
     expect(await clientCount()).toBe(registered);
-    expect((await fromIp("198.51.100.2", 0)).status).toBe(201);
+    expect((await fromIp("198.51.100.2")).status).toBe(201);
   });
 });

@@ -15,8 +15,8 @@ const HOUR = 60 * 60 * 1000;
 
 describe("sweeping expired OAuth rows", () => {
   it("forgets expired tokens and the grants they leave empty, and keeps live ones", async () => {
-    const shortLived = await connected({ scope: "search" });
-    const staying = await connected({ scope: "search offline_access" });
+    const shortLived = await connected({ scope: "search", client: { grant_types: ["authorization_code"] } });
+    const staying = await connected({ scope: "search" });
     expect(await grantCount()).toBe(2);
 
     // Two hours on: both access tokens have expired; only the second connection can refresh.

@@ -2,10 +2,12 @@ import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { oauthCodes, oauthTokens } from "@/db/control/schema";
 import { sha256Hex } from "@/lib/crypto/tokens";
+import { parseConfig, setConfigForTests } from "@/lib/config";
 import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
-import { ORIGIN } from "./http";
-import { inProcessFetch, tokenRequest } from "./oauth";
+import { ORIGIN } from "./harness";
+import { tokenRequest } from "./oauth";
+import { appFetch } from "./harness";
 import {
   auditRows,
   authorized,
@@ -26,9 +28,9 @@ import {
   tokenCall,
   type Tokens,
 } from "./oauth-attack-helpers";
-import { useTempStore } from "./store";
+import { testConfig, useTempStore } from "./store";
 
-useTempStore();
+const store = useTempStore();
 beforeEach(() => resetRateLimits());
 
 const tokensOf = async (response: Response) => {
@@ -171,7 +173,7 @@ describe("token endpoint: requests it refuses outright", () => {
 
   it("a JSON body: 400 invalid_request", async () => {
     const fx = await authorized();
-    const response = await inProcessFetch(`${ORIGIN}/oauth/token`, {
+    const response = await appFetch(`${ORIGIN}/oauth/token`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ grant_type: "authorization_code", client_id: fx.client.client_id, code: fx.code, code_verifier: fx.verifier }),
@@ -196,7 +198,7 @@ describe("token endpoint: requests it refuses outright", () => {
     const fx = await authorized();
     const body = new URLSearchParams({ grant_type: "authorization_code", client_id: fx.client.client_id, code: fx.code, code_verifier: fx.verifier });
     body.append("code", "enc_ac_other");
-    const response = await inProcessFetch(`${ORIGIN}/oauth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: body.toString() });
+    const response = await appFetch(`${ORIGIN}/oauth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: body.toString() });
     expect(await refusal(response)).toEqual({ status: 400, error: "invalid_request" });
     expect(await grantCount()).toBe(0);
   });
@@ -273,13 +275,48 @@ describe("token endpoint: refresh tokens", () => {
     expect(await refreshWorks(fx.client, fx.tokens.refresh_token!)).toBe(true);
   });
 
-  it("no refresh token without offline_access", async () => {
-    const fx = await connected({ scope: "search knowledge" });
-    expect(fx.tokens.refresh_token).toBeUndefined();
+  it("a refresh token to a client that registered the refresh_token grant, whether or not it asked for offline_access", async () => {
+    // MCP clients ask for the scope a challenge names, verbatim, and the challenge has no offline_access in it.
+    for (const scope of ["search knowledge", "search knowledge offline_access"]) {
+      const fx = await connected({ scope });
+      expect(fx.tokens.refresh_token, scope).toMatch(/^enc_rt_/);
+      expect(fx.tokens.scope).toBe("search knowledge offline_access");
+      expect(await refreshWorks(fx.client, fx.tokens.refresh_token!)).toBe(true);
+    }
   });
 });
 
 describe("access tokens at rest and in time", () => {
+  it("an access token lives ENCLAVE_OAUTH_ACCESS_TOKEN_SECONDS (an hour unless set), in expires_in and in what is stored", async () => {
+    const lifetimeOf = async (fx: { tokens: Tokens }) => {
+      const control = await getControlDb();
+      const [row] = await control.db.select().from(oauthTokens).where(eq(oauthTokens.tokenHash, sha256Hex(fx.tokens.access_token)));
+      return (row!.expiresAt - row!.createdAt) / 1000;
+    };
+    const standard = await connected();
+    expect(standard.tokens.expires_in).toBe(3600);
+    expect(await lifetimeOf(standard)).toBe(3600);
+
+    setConfigForTests(testConfig(store.dataDir(), { ENCLAVE_OAUTH_ACCESS_TOKEN_SECONDS: "5" }));
+    const short = await connected();
+    expect(short.tokens.expires_in).toBe(5);
+    expect(await lifetimeOf(short)).toBe(5);
+    const refreshed = await tokensOf(await refresh(short.client, short.tokens.refresh_token!));
+    expect(refreshed.expires_in).toBe(5);
+    // The refresh token keeps its 30 days.
+    const control = await getControlDb();
+    const [row] = await control.db.select().from(oauthTokens).where(eq(oauthTokens.tokenHash, sha256Hex(refreshed.refresh_token!)));
+    expect(row!.expiresAt - row!.createdAt).toBe(30 * 24 * 60 * 60 * 1000);
+  });
+
+  it("ENCLAVE_OAUTH_ACCESS_TOKEN_SECONDS is 5 to 86400 whole seconds, and a bad value names the variable", () => {
+    expect(parseConfig({}).ENCLAVE_OAUTH_ACCESS_TOKEN_SECONDS).toBe(3600);
+    expect(parseConfig({ ENCLAVE_OAUTH_ACCESS_TOKEN_SECONDS: "86400" }).ENCLAVE_OAUTH_ACCESS_TOKEN_SECONDS).toBe(86400);
+    for (const bad of ["0", "4", "-60", "86401", "1.5", "an hour"]) {
+      expect(() => parseConfig({ ENCLAVE_OAUTH_ACCESS_TOKEN_SECONDS: bad }), bad).toThrow(/ENCLAVE_OAUTH_ACCESS_TOKEN_SECONDS/);
+    }
+  });
+
   it("an expired access token resolves to nothing", async () => {
     const fx = await connected();
     await expireToken(fx.tokens.access_token);

@@ -1,17 +1,13 @@
 import fs from "node:fs";
 import { and, eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
-import * as artifactItem from "@/app/api/v1/workspaces/[workspaceId]/artifacts/[name]/route";
-import * as eventList from "@/app/api/v1/workspaces/[workspaceId]/events/route";
-import * as knowledgeItem from "@/app/api/v1/workspaces/[workspaceId]/knowledge/[id]/route";
-import * as knowledgeList from "@/app/api/v1/workspaces/[workspaceId]/knowledge/route";
-import * as sessionItem from "@/app/api/v1/workspaces/[workspaceId]/sessions/[name]/route";
 import { workspaceAuditLog } from "@/lib/audit/audit";
 import { deriveWorkspaceKey } from "@/lib/crypto/keys";
 import { Connection } from "@/lib/db/connection";
 import { closeStore, getStore, withWorkspace } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
-import { callApi, decryptedSqlcipherPages, jsonOf, workspaceWithTokens } from "./api";
+import { decryptedSqlcipherPages, workspaceWithTokens } from "./api";
+import { jsonOf, request, workspacePath } from "./harness";
 import { nearMisses, secretSamples, type SecretSample } from "./secrets";
 import { useTempStore } from "./store";
 
@@ -20,7 +16,8 @@ beforeEach(() => resetRateLimits());
 
 type Fx = Awaited<ReturnType<typeof workspaceWithTokens>>;
 type Report = { count: number; kinds: string[] };
-type Written = { response: Response; target: string; readBack: () => Promise<unknown> };
+/** `status` is the success the write must answer with. */
+type Written = { response: Response; status: number; target: string; readBack: () => Promise<unknown> };
 
 /** Every string inside a JSON value, joined: what a secret could hide in. */
 function stringsIn(value: unknown): string {
@@ -38,20 +35,21 @@ function fragments(secret: string): string[] {
 }
 
 let counter = 0;
-const knowledgeReadBack = (fx: Fx, id: string) => async () =>
-  jsonOf(await callApi(knowledgeItem.GET, { token: fx.viewer, params: { workspaceId: fx.workspaceId, id } }));
+const entryPath = (fx: Fx, id: string) => workspacePath(fx.workspaceId, `/knowledge/${encodeURIComponent(id)}`);
+const sessionPath = (fx: Fx, name: string) => workspacePath(fx.workspaceId, `/sessions/${encodeURIComponent(name)}`);
+const artifactPath = (fx: Fx, name: string) => workspacePath(fx.workspaceId, `/artifacts/${encodeURIComponent(name)}`);
+const knowledgeReadBack = (fx: Fx, id: string) => async () => jsonOf(await request(entryPath(fx, id), { token: fx.viewer }));
 
 async function createEntry(fx: Fx, body: Record<string, unknown>): Promise<Written> {
-  const response = await callApi(knowledgeList.POST, { token: fx.member, params: { workspaceId: fx.workspaceId }, body: { title: "Note", body: "-", ...body } });
+  const response = await request(workspacePath(fx.workspaceId, "/knowledge"), { token: fx.member, body: { title: "Note", body: "-", ...body } });
   const id = (await jsonOf<{ entry: { id: string } }>(response.clone())).entry.id;
-  return { response, target: id, readBack: knowledgeReadBack(fx, id) };
+  return { response, status: 201, target: id, readBack: knowledgeReadBack(fx, id) };
 }
 
 async function putArtifact(fx: Fx, text: string, contentType: string): Promise<Written> {
   const name = `artifact-${++counter}`;
-  const params = { workspaceId: fx.workspaceId, name };
-  const response = await callApi(artifactItem.PUT, { token: fx.member, method: "PUT", params, rawBody: text, headers: { "content-type": contentType } });
-  return { response, target: `artifact:${name}`, readBack: async () => (await callApi(artifactItem.GET, { token: fx.viewer, params })).text() };
+  const response = await request(artifactPath(fx, name), { token: fx.member, method: "PUT", rawBody: text, headers: { "content-type": contentType } });
+  return { response, status: 200, target: `artifact:${name}`, readBack: async () => (await request(artifactPath(fx, name), { token: fx.viewer })).text() };
 }
 
 /** Each way text enters a workspace, and which samples fit its field's limits. */
@@ -64,26 +62,27 @@ const paths: { name: string; fits?: (s: SecretSample) => boolean; write: (fx: Fx
     name: "knowledge PATCH body",
     write: async (fx, s) => {
       const { target } = await createEntry(fx, { body: "clean" });
-      const response = await callApi(knowledgeItem.PATCH, { token: fx.member, method: "PATCH", params: { workspaceId: fx.workspaceId, id: target }, body: { body: s.text, version: 1 } });
-      return { response, target, readBack: knowledgeReadBack(fx, target) };
+      const response = await request(entryPath(fx, target), { token: fx.member, method: "PATCH", body: { body: s.text, version: 1 } });
+      return { response, status: 200, target, readBack: knowledgeReadBack(fx, target) };
     },
   },
   {
     name: "session PUT (nested state)",
     write: async (fx, s) => {
-      const params = { workspaceId: fx.workspaceId, name: `session-${++counter}` };
+      const name = `session-${++counter}`;
       const state = { step: 3, memory: { notes: ["clean", { text: s.text }] } };
-      const response = await callApi(sessionItem.PUT, { token: fx.member, method: "PUT", params, body: { rev: 0, state } });
-      return { response, target: `session:${params.name}`, readBack: async () => jsonOf(await callApi(sessionItem.GET, { token: fx.viewer, params })) };
+      const response = await request(sessionPath(fx, name), { token: fx.member, method: "PUT", body: { rev: 0, state } });
+      return { response, status: 200, target: `session:${name}`, readBack: async () => jsonOf(await request(sessionPath(fx, name), { token: fx.viewer })) };
     },
   },
   {
     name: "event POST payload",
     write: async (fx, s) => {
-      const response = await callApi(eventList.POST, { token: fx.member, params: { workspaceId: fx.workspaceId }, body: { type: "log", payload: { lines: [s.text] } } });
+      const events = workspacePath(fx.workspaceId, "/events");
+      const response = await request(events, { token: fx.member, body: { type: "log", payload: { lines: [s.text] } } });
       const seq = (await jsonOf<{ event: { seq: number } }>(response.clone())).event.seq;
-      const readBack = async () => jsonOf(await callApi(eventList.GET, { token: fx.viewer, params: { workspaceId: fx.workspaceId }, query: { after: String(seq - 1), limit: "1" } }));
-      return { response, target: `event:${seq}`, readBack };
+      const readBack = async () => jsonOf(await request(events, { token: fx.viewer, query: { after: String(seq - 1), limit: "1" } }));
+      return { response, status: 201, target: `event:${seq}`, readBack };
     },
   },
   { name: "artifact PUT text/plain", write: (fx, s) => putArtifact(fx, s.text, "text/plain; charset=utf-8") },
@@ -145,8 +144,8 @@ describe("every secret sample, through every way in", () => {
     const problems: string[] = [];
     for (const sample of samples) {
       const label = `${sample.kind} (${sample.text.slice(0, 30).replaceAll("\n", " ")}…)`;
-      const { response, target, readBack } = await path.write(fx, sample);
-      if (!response.ok) {
+      const { response, status, target, readBack } = await path.write(fx, sample);
+      if (response.status !== status) {
         problems.push(`${label}: status ${response.status} ${await response.text()}`);
         continue;
       }
@@ -178,11 +177,11 @@ describe("what is not a secret is kept as sent", () => {
       expect(((await entry.readBack()) as { body: string }).body).toBe(text);
     }
     const state = { notes: nearMisses };
-    const session = await callApi(sessionItem.PUT, { token: fx.member, method: "PUT", params: { workspaceId: fx.workspaceId, name: "near" }, body: { rev: 0, state } });
+    const session = await request(sessionPath(fx, "near"), { token: fx.member, method: "PUT", body: { rev: 0, state } });
     expect((await jsonOf<{ redaction: Report }>(session)).redaction.count).toBe(0);
-    const read = await jsonOf<{ state: unknown }>(await callApi(sessionItem.GET, { token: fx.viewer, params: { workspaceId: fx.workspaceId, name: "near" } }));
+    const read = await jsonOf<{ state: unknown }>(await request(sessionPath(fx, "near"), { token: fx.viewer }));
     expect(read.state).toEqual(state);
-    const event = await callApi(eventList.POST, { token: fx.member, params: { workspaceId: fx.workspaceId }, body: { type: "near", payload: state } });
+    const event = await request(workspacePath(fx.workspaceId, "/events"), { token: fx.member, body: { type: "near", payload: state } });
     expect(await jsonOf(event)).toMatchObject({ event: { payload: state }, redaction: { count: 0 } });
     const audit = await withWorkspace(fx.workspaceId, (db) => db.db.select().from(workspaceAuditLog).where(eq(workspaceAuditLog.action, "redaction.applied")));
     expect(audit).toEqual([]);
@@ -192,13 +191,13 @@ describe("what is not a secret is kept as sent", () => {
     const fx = await workspaceWithTokens();
     const secret = secretSamples[0]!;
     const bytes = Buffer.concat([Buffer.from([0, 0xff, 0xfe, 0x89]), Buffer.from(secret.text), Buffer.from([0xc3, 0x28])]);
-    const params = { workspaceId: fx.workspaceId, name: "blob.bin" };
-    const put = await callApi(artifactItem.PUT, { token: fx.member, method: "PUT", params, rawBody: bytes, headers: { "content-type": "application/octet-stream" } });
+    const blob = artifactPath(fx, "blob.bin");
+    const put = await request(blob, { token: fx.member, method: "PUT", rawBody: bytes, headers: { "content-type": "application/octet-stream" } });
     expect(put.status).toBe(200);
     const meta = await jsonOf<{ artifact: { size: number; sha256: string }; redaction: Report }>(put);
     expect(meta.redaction.count).toBe(0);
     expect(meta.artifact.size).toBe(bytes.length);
-    const got = await callApi(artifactItem.GET, { token: fx.viewer, params });
+    const got = await request(blob, { token: fx.viewer });
     expect(Buffer.from(await got.arrayBuffer()).equals(bytes)).toBe(true);
     expect(got.headers.get("content-disposition")).toMatch(/^attachment/);
     expect(got.headers.get("x-content-type-options")).toBe("nosniff");
@@ -209,17 +208,16 @@ describe("what is not a secret is kept as sent", () => {
     const secret = secretSamples.find((sample) => sample.kind === "github_token")!;
     const before = Buffer.from("caf\xe9 log: ", "latin1");
     const after = Buffer.from(" na\xefve\n", "latin1");
-    const params = { workspaceId: fx.workspaceId, name: "latin1.log" };
-    const put = await callApi(artifactItem.PUT, {
+    const log = artifactPath(fx, "latin1.log");
+    const put = await request(log, {
       token: fx.member,
       method: "PUT",
-      params,
       rawBody: Buffer.concat([before, Buffer.from(secret.secret), after]),
       headers: { "content-type": "text/plain; charset=iso-8859-1" },
     });
     expect(put.status).toBe(200);
     expect((await jsonOf<{ redaction: Report }>(put)).redaction.kinds).toEqual(["github_token"]);
-    const stored = Buffer.from(await (await callApi(artifactItem.GET, { token: fx.viewer, params })).arrayBuffer());
+    const stored = Buffer.from(await (await request(log, { token: fx.viewer })).arrayBuffer());
     expect(stored.equals(Buffer.concat([before, Buffer.from("[REDACTED:github_token]"), after]))).toBe(true);
   });
 });

@@ -1,11 +1,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import * as knowledgeItem from "@/app/api/v1/workspaces/[workspaceId]/knowledge/[id]/route";
-import * as knowledgeList from "@/app/api/v1/workspaces/[workspaceId]/knowledge/route";
-import * as redactionSettings from "@/app/api/v1/workspaces/[workspaceId]/settings/redaction/route";
 import { workspaceAuditLog } from "@/lib/audit/audit";
 import { withWorkspace } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
-import { callApi, jsonOf, workspaceWithTokens } from "./api";
+import { workspaceWithTokens } from "./api";
+import { jsonOf, request, workspacePath } from "./harness";
 import { secretSamples, strictSamples } from "./secrets";
 import { useTempStore } from "./store";
 
@@ -15,17 +13,17 @@ beforeEach(() => resetRateLimits());
 type Fx = Awaited<ReturnType<typeof workspaceWithTokens>>;
 type Written = { entry: { id: string; body: string }; redaction: { count: number; kinds: string[] } };
 
-const setSettings = (fx: Fx, body: unknown) => callApi(redactionSettings.PUT, { token: fx.admin, method: "PUT", params: { workspaceId: fx.workspaceId }, body });
-const getSettings = async (fx: Fx) => jsonOf(await callApi(redactionSettings.GET, { token: fx.admin, params: { workspaceId: fx.workspaceId } }));
+const setSettings = (fx: Fx, body: unknown) => request(workspacePath(fx.workspaceId, "/settings/redaction"), { token: fx.admin, method: "PUT", body });
+const getSettings = async (fx: Fx) => jsonOf(await request(workspacePath(fx.workspaceId, "/settings/redaction"), { token: fx.admin }));
 
 async function write(fx: Fx, body: string): Promise<Written> {
-  const response = await callApi(knowledgeList.POST, { token: fx.member, params: { workspaceId: fx.workspaceId }, body: { title: "Note", body } });
+  const response = await request(workspacePath(fx.workspaceId, "/knowledge"), { token: fx.member, body: { title: "Note", body } });
   expect(response.status).toBe(201);
   return jsonOf<Written>(response);
 }
 
 const storedBody = async (fx: Fx, id: string) =>
-  (await jsonOf<{ body: string }>(await callApi(knowledgeItem.GET, { token: fx.viewer, params: { workspaceId: fx.workspaceId, id } }))).body;
+  (await jsonOf<{ body: string }>(await request(workspacePath(fx.workspaceId, `/knowledge/${encodeURIComponent(id)}`), { token: fx.viewer }))).body;
 
 const auditActions = (workspaceId: string) =>
   withWorkspace(workspaceId, async (db) => (await db.db.select().from(workspaceAuditLog)).map((row) => ({ action: row.action, details: JSON.parse(row.details) as Record<string, unknown> })));
