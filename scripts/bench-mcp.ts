@@ -34,7 +34,7 @@ import { ensureBuild, killServers, runCannon, ServerProcess, tail, type HttpStat
 import { hitsIn, looksLikeResult, MCP_HEADERS, searchCall } from "./bench/mcp-shape";
 import { seedWorkspace } from "./bench/seed";
 import { closeStore } from "../lib/db/store";
-import { logger } from "../lib/http/log";
+import { logger } from "../lib/log/logger";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);

@@ -7,7 +7,7 @@ import { issueTeamToken, revokeTeamToken } from "@/lib/access/tokens";
 import type { Endpoint } from "@/lib/api/endpoint";
 import { endpointList, endpoints } from "@/lib/api/endpoints";
 import { mintSecret } from "@/lib/crypto/secrets";
-import { randomId } from "@/lib/crypto/tokens";
+import { randomId } from "@/lib/crypto/ids";
 import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { putAgentSession } from "@/lib/workspace/agent-sessions";

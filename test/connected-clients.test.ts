@@ -5,7 +5,7 @@ import { memberships } from "@/db/control/schema";
 import { controlAuditLog, verifyAuditChain } from "@/lib/audit/audit";
 import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
-import { resolveOAuthAccessToken } from "@/lib/oauth/access-tokens";
+import { resolveOAuthAccessToken } from "@/lib/access/bearer";
 import { jsonOf, sessionCookieForUser, userInWorkspace, workspaceWithTokens } from "./api";
 import { CALLBACK_URL, MemoryOAuthProvider } from "./oauth-provider";
 import { consent, redirectParams, tokenRequest } from "./oauth";

@@ -3,7 +3,7 @@ import path from "node:path";
 import { parse } from "cookie";
 import { sessionCookieName } from "@/lib/auth/cookies";
 import { randomUUID } from "node:crypto";
-import { runWithRequestContext } from "@/lib/http/context";
+import { runWithRequestContext } from "@/lib/log/request-context";
 import { checkRequestTarget } from "@/lib/http/request-target";
 
 /**
@@ -44,6 +44,14 @@ function segmentOf(name: string): Segment {
 }
 
 const routes = discoverRoutes();
+
+/** Every route file, with its URL template (`/api/v1/workspaces/{workspaceId}/…`) and its module. */
+export function routeTable(): { template: string; load: () => Promise<RouteModule> }[] {
+  return routes.map((route) => ({
+    template: "/" + route.segments.map((segment) => (segment.kind === "static" ? segment.value : segment.kind === "dynamic" ? `{${segment.name}}` : `{...${segment.name}}`)).join("/"),
+    load: () => load(route.file),
+  }));
+}
 const modules = new Map<string, Promise<RouteModule>>();
 const load = (file: string) => {
   if (!modules.has(file)) modules.set(file, import(file) as Promise<RouteModule>);

@@ -4,14 +4,16 @@ import { z } from "zod";
 import { oauthGrants } from "@/db/control/schema";
 import { authorize } from "@/lib/access/authorize";
 import { issueTeamToken } from "@/lib/access/tokens";
+import { oauthEndpointList } from "@/lib/api/oauth-endpoints";
 import { portalEndpointList } from "@/lib/api/portal-endpoints";
-import { randomId } from "@/lib/crypto/tokens";
+import { randomId } from "@/lib/crypto/ids";
 import { getControlDb } from "@/lib/db/store";
+import { resetRateLimits } from "@/lib/http/rate-limits";
 import { createKnowledge } from "@/lib/workspace/knowledge";
 import { putAgentSession } from "@/lib/workspace/agent-sessions";
 import { putArtifact } from "@/lib/workspace/artifacts";
 import { sessionCookieForUser, snapshotWorkspace, userInWorkspace, workspaceWithTokens } from "./api";
-import { jsonOf, request } from "./harness";
+import { jsonOf, request, routeTable } from "./harness";
 import { useTempStore } from "./store";
 
 /**
@@ -35,6 +37,13 @@ const deep = (levels: number): unknown => {
   for (let i = 0; i < levels; i++) value = [value];
   return value;
 };
+
+/** A form field is text: what no text may hold (an unpaired surrogate cannot even be written in one), and too much of it. */
+const FORM_MUTATIONS: Mutation[] = [
+  { label: "a NUL", value: "a\u0000b" },
+  { label: "20 KB", value: "a".repeat(20 * 1024) },
+  { label: "the UTF-8 of a lone surrogate", value: "\ud800" },
+];
 
 /** What each field gets, in turn. */
 const MUTATIONS: Mutation[] = [
@@ -196,6 +205,8 @@ async function makeFixture() {
       rev: () => 0,
       role: () => "viewer",
       email: () => `${unique("fuzz")}@example.com`,
+      redirect_uris: () => ["https://app.example.com/callback"],
+      content: () => "artifact text",
     } as Hints,
   };
 }
@@ -231,6 +242,8 @@ type Operation = {
   /** The status the valid request answers when it cannot be made valid from its schema alone. */
   baseStatus?: number;
   base?: Json;
+  /** The body goes as application/x-www-form-urlencoded (OAuth's token and revocation endpoints). */
+  form?: boolean;
 };
 
 let fx: Fixture;
@@ -304,6 +317,20 @@ function portalOperations(): Operation[] {
   }));
 }
 
+/** The OAuth endpoints clients post to, from their table. */
+function oauthOperations(): Operation[] {
+  return oauthEndpointList.map((endpoint) => ({
+    label: `${endpoint.method} ${endpoint.path}`,
+    path: endpoint.path,
+    method: endpoint.method,
+    auth: {},
+    bodySchema: z.toJSONSchema(endpoint.body.schema, { io: "input", unrepresentable: "any" }),
+    form: endpoint.body.type === "form",
+    // A grant needs a code or refresh token the schema cannot invent: refused in OAuth's words.
+    baseStatus: endpoint.body.type === "form" ? 400 : 201,
+  }));
+}
+
 /** Portal requests whose valid form needs state a schema cannot carry; their status is what the unmutated request answers. */
 const portalBaseStatus: Record<string, number> = {
   // A code that matches no authenticator.
@@ -314,7 +341,13 @@ const portalBaseStatus: Record<string, number> = {
 };
 
 async function send(op: Operation, path: string, body: unknown, query: Record<string, string> = {}): Promise<Response> {
-  const signedIn = op.path.startsWith("/api/v1/") || !["/api/health", "/api/auth/sign-in", "/api/auth/sign-up", "/api/auth/sign-out"].includes(op.path);
+  // Fresh brakes for every request: each must reach the checks under test, not a 429.
+  resetRateLimits();
+  if (op.form) {
+    const form = typeof body === "object" && body !== null ? new URLSearchParams(Object.entries(body).map(([k, v]) => [k, String(v)])) : String(body);
+    return request(path, { method: op.method, rawBody: form.toString(), headers: { "content-type": "application/x-www-form-urlencoded" } });
+  }
+  const signedIn = op.path.startsWith("/api/v1/") || !["/api/health", "/api/auth/sign-in", "/api/auth/sign-up", "/api/auth/sign-out", "/oauth/register"].includes(op.path);
   return request(path, {
     method: op.method,
     ...(signedIn ? { cookie: fx.ownerCookie } : {}),
@@ -350,7 +383,11 @@ async function fuzzOperation(op: Operation): Promise<number> {
     }
     for (const field of fieldsOf(op.bodySchema, components)) {
       const accepted = typesOf(field.schema, components);
-      const mutations = takesAnyJson(field.schema, components) ? ANY_JSON_MUTATIONS : MUTATIONS.filter((mutation) => !mutation.type || !accepted.has(mutation.type));
+      const mutations = op.form
+        ? FORM_MUTATIONS
+        : takesAnyJson(field.schema, components)
+          ? ANY_JSON_MUTATIONS
+          : MUTATIONS.filter((mutation) => !mutation.type || !accepted.has(mutation.type));
       for (const mutation of mutations) {
         await expectRefusal(await send(op, path, withField(base, field.path, mutation.value)), `${op.label}: ${field.path.join(".")} as ${mutation.label}`);
         sent += 1;
@@ -386,6 +423,30 @@ async function fuzzOperation(op: Operation): Promise<number> {
   return sent + 1;
 }
 
+describe("the fuzzed tables describe every route", () => {
+  it("each method a route serves is in the OpenAPI document, the portal table or the OAuth table (or is a metadata GET, the API catch-all or /mcp)", async () => {
+    await setUp();
+    const described = new Set([
+      ...Object.entries(openApi.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} /api/v1${path}`)),
+      ...portalEndpointList.map((e) => `${e.method} ${e.path}`),
+      ...oauthEndpointList.map((e) => `${e.method} ${e.path}`),
+    ]);
+    const outside = (template: string, method: string) => template.startsWith("/.well-known/") ? method === "GET" : template === "/api/{...path}" || template === "/mcp";
+    const undescribed: string[] = [];
+    for (const { template, load } of routeTable()) {
+      const module = await load();
+      for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE"] as const) {
+        const handler = module[method];
+        if (!handler || described.has(`${method} ${template}`) || outside(template, method)) continue;
+        // A method a route refuses for every caller (otherMethods) serves nothing to fuzz.
+        const answer = await handler(new Request(`http://localhost:3000${template}`, { method }), { params: Promise.resolve({}) });
+        if (answer.status !== 405) undescribed.push(`${method} ${template} (answered ${answer.status})`);
+      }
+    }
+    expect(undescribed).toEqual([]);
+  });
+});
+
 describe("bad input into every field of every operation is a 4xx and changes nothing", () => {
   it("every /api/v1 operation in the OpenAPI document", { timeout: 600_000 }, async () => {
     await setUp();
@@ -400,4 +461,61 @@ describe("bad input into every field of every operation is a 4xx and changes not
     for (const op of portalOperations()) sent += await fuzzOperation(op);
     expect(sent).toBeGreaterThan(100);
   });
+
+  it("every OAuth endpoint in its table (JSON registration, form grants and revocation)", { timeout: 600_000 }, async () => {
+    await setUp();
+    let sent = 0;
+    for (const op of oauthOperations()) sent += await fuzzOperation(op);
+    expect(sent).toBeGreaterThan(50);
+  });
+
+  it("every MCP tool, from the input schemas tools/list publishes", { timeout: 600_000 }, async () => {
+    await setUp();
+    const rpc = (method: string, params: Json) => request("/mcp", { token: fx.admin, body: { jsonrpc: "2.0", id: 1, method, params }, headers: { accept: "application/json, text/event-stream" } });
+    const listed = await jsonOf<{ result: { tools: { name: string; inputSchema: Json }[] } }>(await rpc("tools/list", {}));
+    expect(listed.result.tools.length).toBeGreaterThan(10);
+    const before = { files: dataFiles(), workspace: await snapshotWorkspace(fx.workspaceId) };
+    /** A refused call: our 4xx (the body reader's rules), or the SDK's or the tool's error — never a result, never an internal error. */
+    const expectToolRefusal = async (response: Response, label: string) => {
+      if (response.status !== 200) return expectRefusal(response, label);
+      const body = await jsonOf<{ result?: { isError?: boolean; content?: { text: string }[] }; error?: { message: string } }>(response);
+      expect(body.error !== undefined || body.result?.isError === true, `${label}: ${JSON.stringify(body).slice(0, 200)}`).toBe(true);
+      expect(JSON.stringify(body), label).not.toContain("internal_error");
+    };
+    let sent = 0;
+    for (const tool of listed.result.tools) {
+      const base = { ...(example(tool.inputSchema, "", fx.hints, {}) as Json), ...toolBases[tool.name] };
+      // Arguments are an object: one with unknown keys is a valid call to a tool whose fields are all optional.
+      for (const mutation of MUTATIONS.filter((m) => m.type !== "object")) {
+        await expectToolRefusal(await rpc("tools/call", { name: tool.name, arguments: mutation.value }), `${tool.name}: the arguments as ${mutation.label}`);
+        sent += 1;
+      }
+      for (const field of fieldsOf(tool.inputSchema, {})) {
+        const accepted = typesOf(field.schema, {});
+        const mutations = takesAnyJson(field.schema, {}) ? ANY_JSON_MUTATIONS : MUTATIONS.filter((mutation) => !mutation.type || !accepted.has(mutation.type));
+        for (const mutation of mutations) {
+          await expectToolRefusal(await rpc("tools/call", { name: tool.name, arguments: withField(base, field.path, mutation.value) }), `${tool.name}: ${field.path.join(".")} as ${mutation.label}`);
+          sent += 1;
+        }
+      }
+      expect(dataFiles(), `${tool.name}: a refused call left a file`).toEqual(before.files);
+      expect(await snapshotWorkspace(fx.workspaceId), `${tool.name}: a refused call changed the workspace`).toBe(before.workspace);
+    }
+    // The valid calls, last: each answers a result (forget at the very end, since it deletes what the others read).
+    for (const tool of [...listed.result.tools].sort((a, b) => Number(a.name === "forget") - Number(b.name === "forget"))) {
+      const base = { ...(example(tool.inputSchema, "", fx.hints, {}) as Json), ...toolBases[tool.name] };
+      const body = await jsonOf<{ result?: { isError?: boolean; content?: unknown } }>(await rpc("tools/call", { name: tool.name, arguments: base }));
+      expect(body.result?.isError, `${tool.name}: the valid call: ${JSON.stringify(body).slice(0, 300)}`).toBeFalsy();
+    }
+    expect(sent).toBeGreaterThan(300);
+  });
 });
+
+/** Valid tool calls a schema alone cannot describe (which existing thing, a cross-field rule). */
+const toolBases: Record<string, Json> = {
+  remember: { title: "fuzzed", body: "text" },
+  get_session: { name: "existing" },
+  update_session: { name: "fuzzed-session", rev: 0, state: {} },
+  get_artifact: { name: "existing" },
+  put_artifact: { name: "fuzzed-artifact", content: "text" },
+};

@@ -5,7 +5,7 @@ import { oauthTokens } from "@/db/control/schema";
 import { issueTeamToken } from "@/lib/access/tokens";
 import { mintSecret } from "@/lib/crypto/secrets";
 import { parseConfig, setConfigForTests } from "@/lib/config";
-import { sha256Hex } from "@/lib/crypto/tokens";
+import { sha256Hex } from "@/lib/crypto/secrets";
 import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { jsonOf, ownerAccess, snapshotWorkspace, userInWorkspace, workspaceWithTokens } from "./api";

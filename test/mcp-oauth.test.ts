@@ -4,11 +4,11 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontex
 import { and, eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { memberships, oauthTokens } from "@/db/control/schema";
-import { sha256Hex } from "@/lib/crypto/tokens";
+import { sha256Hex } from "@/lib/crypto/secrets";
 import { FIRST_CHALLENGE_SCOPES, type OAuthScope } from "@/lib/oauth/resource";
 import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
-import { resolveOAuthAccessToken } from "@/lib/oauth/access-tokens";
+import { resolveOAuthAccessToken } from "@/lib/access/bearer";
 import { toolScopes } from "@/lib/mcp/tools";
 import { jsonOf, userInWorkspace, workspaceWithTokens } from "./api";
 import { callOk, mcpRequest, rpc, toolCall } from "./mcp-client";

@@ -6,7 +6,7 @@ import { listTeamTokens } from "@/lib/access/tokens";
 import { controlAuditLog, verifyAuditChain } from "@/lib/audit/audit";
 import { deriveControlKey } from "@/lib/crypto/keys";
 import { isWellFormedSecret, mintSecret } from "@/lib/crypto/secrets";
-import { sha256Hex } from "@/lib/crypto/tokens";
+import { sha256Hex } from "@/lib/crypto/secrets";
 import { closeStore, getControlDb, getStore } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { decryptedSqlcipherPages, sessionCookieForUser, snapshotWorkspace, userInWorkspace, workspaceWithTokens } from "./api";

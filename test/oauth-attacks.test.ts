@@ -5,7 +5,7 @@ import { authorize, workspaceGrant } from "@/lib/access/authorize";
 import { resolveSession } from "@/lib/auth/sessions";
 import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
-import { resolveOAuthAccessToken } from "@/lib/oauth/access-tokens";
+import { resolveOAuthAccessToken } from "@/lib/access/bearer";
 import { checkAuthorizationRequest, type AuthorizationCheck } from "@/lib/oauth/authorization-request";
 import { consentFormToken } from "@/lib/oauth/consent";
 import { sessionCookieForUser, userInWorkspace, workspaceWithTokens } from "./api";

@@ -1,6 +1,6 @@
 import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
 import { describe, expect, it } from "vitest";
-import { resolveOAuthAccessToken } from "@/lib/oauth/access-tokens";
+import { resolveOAuthAccessToken } from "@/lib/access/bearer";
 import { workspaceWithTokens, userInWorkspace } from "./api";
 import { ORIGIN } from "./harness";
 import { MemoryOAuthProvider } from "./oauth-provider";

@@ -2,7 +2,7 @@ import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
 import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { oauthClients } from "@/db/control/schema";
-import { sha256Hex } from "@/lib/crypto/tokens";
+import { sha256Hex } from "@/lib/crypto/secrets";
 import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { userInWorkspace, workspaceWithTokens } from "./api";
@@ -166,6 +166,20 @@ describe("dynamic client registration: what is refused", () => {
     ["file:///etc/passwd"],
   ])("the redirect URI %s with invalid_redirect_uri, and nothing is stored", async (uri) => {
     await expectRefused({ redirect_uris: ["https://app.example.com/ok", uri], token_endpoint_auth_method: "none" }, 400, "invalid_redirect_uri");
+  });
+
+  it.each([
+    ["an unpaired surrogate", "Agent \ud800"],
+    ["a NUL", "Agent\u0000"],
+    ["a right-to-left override", "Claude\u202Egnp.exe"],
+    ["a line break", "Trusted\nAgent"],
+  ])("a client_name with %s with invalid_client_metadata (it is shown on the consent page), and nothing is stored", async (_what, name) => {
+    await expectRefused({ redirect_uris: ["https://app.example.com/ok"], client_name: name, token_endpoint_auth_method: "none" }, 400, "invalid_client_metadata");
+  });
+
+  it("metadata over 16 KiB (the SDK's schema bounds no field) with invalid_client_metadata, and nothing is stored", async () => {
+    await expectRefused({ redirect_uris: ["https://app.example.com/ok"], software_statement: "x".repeat(17 * 1024), token_endpoint_auth_method: "none" }, 400, "invalid_client_metadata");
+    await expectRefused({ redirect_uris: ["https://app.example.com/ok"], contacts: Array.from({ length: 2000 }, (_, i) => `ops${i}@example.com`) }, 400, "invalid_client_metadata");
   });
 
   it("an empty redirect_uris list", async () => {

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { oauthCodes, oauthTokens } from "@/db/control/schema";
-import { sha256Hex } from "@/lib/crypto/tokens";
+import { sha256Hex } from "@/lib/crypto/secrets";
 import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { sweepExpiredOAuthRows } from "@/lib/oauth/sweep";

@@ -314,6 +314,7 @@ export const secretSamples: SecretSample[] = [
   sample("enclave_token", "enc_" + enclaveBody(), (s) => `curl -H "Authorization: Bearer ${s}" https://enclave.example.com/api/v1/sync`),
   sample("enclave_token", "enc_at_" + enclaveBody(), (s) => `MCP client stored access token ${s} in its keychain.`),
   sample("enclave_token", "enc_rt_" + enclaveBody(), (s) => `refresh with ${s}`),
+  sample("enclave_token", "enc_ss_" + enclaveBody(), (s) => `Cookie: enclave_session=${s}; Path=/`),
   sample("generic_secret", genericValue(), (s) => `DB_PASSWORD=${s}`),
   sample("generic_secret", genericValue(), (s) => `{"client_id": "web", "client_secret": "${s}"}`),
   sample("generic_secret", genericValue(), (s) => `api_key: ${s}`),

@@ -7,7 +7,7 @@ import type { Scope } from "@/lib/access/scopes";
 import { getAuthProvider } from "@/lib/auth/provider";
 import type { SignedIn } from "@/lib/auth/sessions";
 import { HttpError } from "@/lib/http/errors";
-import { noteActor } from "@/lib/http/context";
+import { noteActor } from "@/lib/log/request-context";
 import { getWorkspaceForMember, type WorkspaceSummary } from "@/lib/workspace/workspaces";
 
 /** The signed-in person, or null; looked up once per request however many components ask. */

@@ -1,9 +1,9 @@
 import { and, eq } from "drizzle-orm";
 import { memberships, workspaces, type Role } from "@/db/control/schema";
 import type { Actor } from "../audit/audit";
-import { WORKSPACE_ID_PATTERN } from "../crypto/tokens";
+import { WORKSPACE_ID_PATTERN } from "../crypto/ids";
 import { getControlDb } from "../db/store";
-import { noteActor } from "../http/context";
+import { noteActor } from "../log/request-context";
 import { HttpError, notFound } from "../http/errors";
 import { actorOf, principalLabel, resolvePrincipal, type Principal, type Surface } from "./principal";
 import { capByRole, roleScopes, tokenScopes, type Scope } from "./scopes";

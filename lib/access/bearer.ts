@@ -2,7 +2,7 @@ import { and, eq, gt, isNull } from "drizzle-orm";
 import { memberships, oauthGrants, oauthTokens, teamTokens } from "@/db/control/schema";
 import { hashSecret, isWellFormedSecret } from "../crypto/secrets";
 import { getControlDb, type ControlDb } from "../db/store";
-import { logger } from "../http/log";
+import { logger } from "../log/logger";
 import type { OAuthPrincipal, TokenPrincipal } from "./principal";
 import { tokenCap, type Scope } from "./scopes";
 
@@ -89,4 +89,22 @@ export async function resolveOAuthAccessToken(token: string, audience: string): 
 /** Any bearer secret a surface accepts: a team token, or (where `oauthAudience` is set) an OAuth access token for it. */
 export async function resolveBearer(token: string, oauthAudience: string | null): Promise<TokenPrincipal | OAuthPrincipal | null> {
   return (await resolveTeamToken(token)) ?? (oauthAudience === null ? null : await resolveOAuthAccessToken(token, oauthAudience));
+}
+
+/**
+ * The scopes an access token for `audience` was issued with, whatever became of it since
+ * (expired, its grant revoked), or [] for a token we never issued. Only for the 401 challenge:
+ * its holder re-authorising asks for what it had, not for less (until the sweep forgets it).
+ * Grants nothing: the holder already knows what its own token carried.
+ */
+export async function scopesOfPresentedAccessToken(token: string, audience: string): Promise<Scope[]> {
+  if (!isWellFormedSecret("accessToken", token)) return [];
+  const control = await getControlDb();
+  const [row] = await control.db
+    .select({ scopes: oauthTokens.scopes, resource: oauthGrants.resource })
+    .from(oauthTokens)
+    .innerJoin(oauthGrants, eq(oauthGrants.id, oauthTokens.grantId))
+    .where(and(eq(oauthTokens.tokenHash, hashSecret(token)), eq(oauthTokens.kind, "access")))
+    .limit(1);
+  return row && row.resource === audience ? (JSON.parse(row.scopes) as Scope[]) : [];
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { teamTokens, type Role } from "@/db/control/schema";
 import { auditControlTx } from "../audit/audit";
 import { mintSecret } from "../crypto/secrets";
-import { randomId } from "../crypto/tokens";
+import { randomId } from "../crypto/ids";
 import { bumpAccessEpoch } from "../db/access-epoch";
 import { getControlDb } from "../db/store";
 import { HttpError, notFound } from "../http/errors";

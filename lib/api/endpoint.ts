@@ -45,3 +45,18 @@ export type PortalEndpoint = {
 };
 
 export const definePortalEndpoint = <const E extends PortalEndpoint>(endpoint: E): E => endpoint;
+
+/**
+ * An OAuth endpoint a client posts to: no session, CORS open to any origin, errors in RFC
+ * 6749's shape beside ours. Registration takes JSON (its schema is the registration's own,
+ * applied with RFC 7591's error codes); the token and revocation endpoints take forms.
+ */
+export type OAuthEndpoint = {
+  operationId: string;
+  method: "POST";
+  path: string;
+  summary: string;
+  /** The brake, applied before the body is read: registration has its own, the others the sync budget. */
+  limit: "registration" | "sync";
+  body: { type: "json" | "form"; schema: z.ZodType };
+};

@@ -8,8 +8,8 @@ import { parseInput, readJson } from "../http/body";
 import { errorResponse, HttpError } from "../http/errors";
 import { assertSameOrigin, changesState } from "../http/origin";
 import { limitApiCall } from "../http/rate-limits";
-import { getRequestContext, noteActor } from "../http/context";
-import { logger } from "../http/log";
+import { getRequestContext, noteActor } from "../log/request-context";
+import { logger } from "../log/logger";
 import type { Endpoint, PortalEndpoint } from "./endpoint";
 
 /**

@@ -7,7 +7,7 @@ import { workspaceSchema } from "@/db/workspace/schema";
 import { setConfigForTests } from "@/lib/config";
 import { makeTempDir, testConfig } from "@/test/store";
 import { deriveControlKey, deriveWorkspaceKey } from "../crypto/keys";
-import { randomId } from "../crypto/tokens";
+import { randomId } from "../crypto/ids";
 import { Connection } from "../db/connection";
 import { Database } from "../db/database";
 import { closeStore, getControlDb, withWorkspace } from "../db/store";

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { useTempStore } from "@/test/store";
 import { createWorkspaceFile, getControlDb, withWorkspace } from "../db/store";
-import { randomId } from "../crypto/tokens";
+import { randomId } from "../crypto/ids";
 import { AuditChainError, auditControl, auditWorkspace, controlAuditLog, verifyAuditChain, workspaceAuditLog } from "./audit";
 import { GENESIS_HASH, readAuditHead, rowHash, type AuditRow } from "./chain";
 

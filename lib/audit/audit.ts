@@ -4,7 +4,7 @@ import { auditLog as controlAuditLog } from "@/db/control/schema";
 import { auditLog as workspaceAuditLog } from "@/db/workspace/schema";
 import type { Drizzle } from "../db/database";
 import { getControlDb, withWorkspace } from "../db/store";
-import { getRequestContext } from "../http/context";
+import { getRequestContext } from "../log/request-context";
 import { HEAD_ID, headTableOf, readAuditHead, rowHash, type AuditRow } from "./chain";
 
 /**

@@ -3,7 +3,7 @@ import { asc, eq, sql } from "drizzle-orm";
 import { auditHead as controlAuditHead, auditLog as controlAuditLog } from "@/db/control/schema";
 import { auditHead as workspaceAuditHead, auditLog as workspaceAuditLog } from "@/db/workspace/schema";
 import type { Drizzle } from "../db/database";
-import { sha256Hex } from "../crypto/tokens";
+import { sha256Hex } from "../crypto/secrets";
 
 /**
  * The chain rule, in one place. Each row's `hash` is SHA-256 over the RFC 8785 (JCS) encoding

@@ -6,7 +6,7 @@ import pino from "pino";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { setConfigForTests } from "@/lib/config";
 import { testConfig, useTempStore } from "@/test/store";
-import { randomId } from "../crypto/tokens";
+import { randomId } from "../crypto/ids";
 import { closeStore, createWorkspaceFile, getControlDb, getStore, withWorkspace } from "../db/store";
 import { appendAudit, auditControl, auditWorkspace, controlAuditLog, takeWrittenChains, workspaceAuditLog, workspaceChain } from "./audit";
 import { auditSigner, publicKeyPem, verifyCheckpointLine } from "./checkpoint";

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { getControlDb, getStore, withWorkspace } from "../db/store";
-import { logger } from "../http/log";
+import { logger } from "../log/logger";
 import { controlAuditLog, takeWrittenChains, workspaceAuditLog, type AuditChain } from "./audit";
 import { readAuditHead, type ChainHead } from "./chain";
 import { auditSigner, CHECKPOINT_MESSAGE, signCheckpoint, type CheckpointLine } from "./checkpoint";

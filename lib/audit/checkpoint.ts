@@ -2,7 +2,7 @@ import { createHash, createPublicKey, sign, verify, type KeyObject } from "node:
 import canonicalize from "canonicalize";
 import { z } from "zod";
 import { deriveAuditSigningKey } from "../crypto/keys";
-import { WORKSPACE_ID_PATTERN } from "../crypto/tokens";
+import { WORKSPACE_ID_PATTERN } from "../crypto/ids";
 import type { AuditChain } from "./audit";
 
 /**

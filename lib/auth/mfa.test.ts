@@ -3,7 +3,7 @@ import { generate } from "otplib";
 import { describe, expect, it } from "vitest";
 import { auditLog, backupCodes, users } from "@/db/control/schema";
 import { useTempStore } from "@/test/store";
-import { sha256Hex } from "../crypto/tokens";
+import { sha256Hex } from "../crypto/secrets";
 import { getControlDb } from "../db/store";
 import { confirmTotpSetup, disableTotp, MfaStateError, normalizeCode, startTotpSetup, verifySecondFactor } from "./mfa";
 import { createUser } from "./users";

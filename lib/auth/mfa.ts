@@ -4,7 +4,7 @@ import { generateSecret, generateURI, verify } from "otplib";
 import QRCode from "qrcode";
 import { backupCodes, users } from "@/db/control/schema";
 import { auditControlTx } from "../audit/audit";
-import { sha256Hex } from "../crypto/tokens";
+import { sha256Hex } from "../crypto/secrets";
 import { getControlDb } from "../db/store";
 import { HttpError } from "../http/errors";
 

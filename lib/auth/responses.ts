@@ -1,4 +1,4 @@
-import { noteActor } from "../http/context";
+import { noteActor } from "../log/request-context";
 import { createSession } from "./sessions";
 import { sessionCookie } from "./cookies";
 

@@ -15,7 +15,7 @@ async function newSession() {
 
 async function ageSession(token: string, fields: Partial<typeof sessions.$inferSelect>) {
   const control = await getControlDb();
-  const { sha256Hex } = await import("../crypto/tokens");
+  const { sha256Hex } = await import("../crypto/secrets");
   await control.db.update(sessions).set(fields).where(eq(sessions.tokenHash, sha256Hex(token)));
 }
 

@@ -2,7 +2,7 @@ import { and, eq, gt, lt, or } from "drizzle-orm";
 import { sessions, users, type User } from "@/db/control/schema";
 import { getConfig } from "../config";
 import { hashSecret, isWellFormedSecret, mintSecret } from "../crypto/secrets";
-import { randomId } from "../crypto/tokens";
+import { randomId } from "../crypto/ids";
 import { bumpAccessEpoch } from "../db/access-epoch";
 import { getControlDb } from "../db/store";
 

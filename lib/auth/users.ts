@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { users, type User } from "@/db/control/schema";
 import { auditControlTx, type Actor } from "../audit/audit";
-import { randomId } from "../crypto/tokens";
+import { randomId } from "../crypto/ids";
 import { getControlDb } from "../db/store";
 import { HttpError } from "../http/errors";
 import { hashPassword, passwordSchema } from "./password";

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeTempDir } from "@/test/store";
 import { deriveControlKey, deriveWorkspaceKey, loadMasterKey, MASTER_KEY_FILE, MasterKeyError } from "./keys";
-import { randomId } from "./tokens";
+import { randomId } from "./ids";
 
 /** RFC 5869 written out with HMAC, independent of node's hkdfSync: pins the derivation. */
 function hkdfSha256(ikm: Buffer, salt: string, info: string): Buffer {

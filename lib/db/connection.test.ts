@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { setConfigForTests } from "@/lib/config";
 import { auditControl, auditWorkspace } from "@/lib/audit/audit";
 import { deriveControlKey, deriveWorkspaceKey } from "@/lib/crypto/keys";
-import { randomId } from "@/lib/crypto/tokens";
+import { randomId } from "@/lib/crypto/ids";
 import { makeTempDir, testConfig } from "@/test/store";
 import { Connection, WrongKeyError } from "./connection";
 import { closeStore, createWorkspaceFile, getStore } from "./store";

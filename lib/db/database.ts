@@ -1,7 +1,7 @@
 import { drizzle, type SqliteRemoteDatabase } from "drizzle-orm/sqlite-proxy";
 import { readMigrationFiles } from "drizzle-orm/migrator";
-import { getRequestContext } from "../http/context";
-import { logger } from "../http/log";
+import { getRequestContext } from "../log/request-context";
+import { logger } from "../log/logger";
 import type { Connection, Row } from "./connection";
 
 type Method = "run" | "all" | "values" | "get";

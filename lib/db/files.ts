@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { logger } from "../http/log";
+import { logger } from "../log/logger";
 
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { setConfigForTests } from "@/lib/config";
 import { appendAudit, auditControl, auditWorkspace, controlAuditLog, verifyAuditChain, workspaceAuditLog, workspaceChain as chainOf } from "@/lib/audit/audit";
 import { MasterKeyError } from "@/lib/crypto/keys";
-import { randomId } from "@/lib/crypto/tokens";
+import { randomId } from "@/lib/crypto/ids";
 import { makeTempDir, testConfig } from "@/test/store";
 import { workspaces } from "@/db/control/schema";
 import { Connection } from "./connection";

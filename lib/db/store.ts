@@ -6,8 +6,8 @@ import { controlSchema, workspaces, type ControlSchema } from "@/db/control/sche
 import { workspaceSchema, type WorkspaceSchema } from "@/db/workspace/schema";
 import { getConfig } from "../config";
 import { deriveControlKey, deriveWorkspaceKey, loadMasterKey, MasterKeyError } from "../crypto/keys";
-import { WORKSPACE_ID_PATTERN } from "../crypto/tokens";
-import { logger } from "../http/log";
+import { WORKSPACE_ID_PATTERN } from "../crypto/ids";
+import { logger } from "../log/logger";
 import { Connection, WrongKeyError } from "./connection";
 import { Database } from "./database";
 import { enforceDataDirModes, ensurePrivateDir } from "./files";

@@ -1,12 +1,12 @@
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { authorizeWithin, InsufficientScopeError, workspaceGrant, type WorkspaceGrant } from "../access/authorize";
+import { scopesOfPresentedAccessToken } from "../access/bearer";
 import { resolvePrincipal, type Surface } from "../access/principal";
 import type { Scope } from "../access/scopes";
 import { getConfig } from "../config";
 import { readBody } from "../http/body";
-import { noteActor } from "../http/context";
+import { noteActor } from "../log/request-context";
 import { HttpError } from "../http/errors";
-import { scopesOfPresentedToken } from "../oauth/access-tokens";
 import { mcpResourceUrl } from "../oauth/resource";
 import { insufficientScopeError, invalidTokenError, missingTokenError } from "./challenge";
 import { KNOWLEDGE_URI_PREFIX, knowledgeResourceScope, scopeOfTool } from "./tool-scopes";
@@ -71,7 +71,7 @@ const mcpSurface = (): Surface => ({
     const needed = await scopesNeededByBodyOf(request);
     if (problem === "missing") return missingTokenError(needed);
     if (problem === "malformed") return invalidTokenError([], needed, "Use `Authorization: Bearer <token>`.");
-    return invalidTokenError(token ? await scopesOfPresentedToken(token, mcpResourceUrl()) : [], needed);
+    return invalidTokenError(token ? await scopesOfPresentedAccessToken(token, mcpResourceUrl()) : [], needed);
   },
 });
 

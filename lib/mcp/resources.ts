@@ -1,9 +1,9 @@
 import { McpError, type ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
 import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { authorizeWithin, grantCovers, type WorkspaceGrant } from "../access/authorize";
-import { getRequestContext } from "../http/context";
+import { getRequestContext } from "../log/request-context";
 import { HttpError } from "../http/errors";
-import { logger } from "../http/log";
+import { logger } from "../log/logger";
 import { getKnowledge, listKnowledge } from "../workspace/knowledge";
 import { KNOWLEDGE_URI_PREFIX, knowledgeResourceScope, knowledgeUri } from "./tool-scopes";
 

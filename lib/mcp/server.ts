@@ -1,7 +1,7 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv-provider.js";
 import type { WorkspaceGrant } from "../access/authorize";
-import { logger } from "../http/log";
+import { logger } from "../log/logger";
 import { registerKnowledgeResources } from "./resources";
 import { registerTools } from "./tools";
 

@@ -2,9 +2,9 @@ import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/
 import type { z } from "zod";
 import { authorizeWithin, type WorkspaceAccess, type WorkspaceGrant } from "../access/authorize";
 import type { Scope } from "../access/scopes";
-import { getRequestContext } from "../http/context";
+import { getRequestContext } from "../log/request-context";
 import { HttpError } from "../http/errors";
-import { logger } from "../http/log";
+import { logger } from "../log/logger";
 import { toolScopes, type ToolName } from "./tool-scopes";
 
 /**

@@ -6,7 +6,7 @@ import { text } from "../http/text";
 import { getAgentSession, putAgentSession, putSessionSchema, sessionNameSchema } from "../workspace/agent-sessions";
 import { artifactNameSchema, getArtifact, isTextualMediaType, parseContentType, putArtifact } from "../workspace/artifacts";
 import { listEvents, listEventsQuerySchema, publishEvent, publishEventSchema } from "../workspace/events";
-import { workspaceAuditTail } from "../audit/audit-tail";
+import { workspaceAuditTail } from "../workspace/audit-trail";
 import { redactionReportSchema } from "./knowledge-tools";
 import * as api from "../api/schemas";
 import { defineTool, inlined, readOnly, writes } from "./tool-kit";

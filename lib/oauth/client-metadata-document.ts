@@ -7,7 +7,7 @@ import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { OAuthClientMetadataSchema, type OAuthClientMetadata } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { getConfig } from "../config";
-import { logger } from "../http/log";
+import { logger } from "../log/logger";
 
 /**
  * Client ID Metadata Documents (MCP 2025-11-25, draft-ietf-oauth-client-id-metadata-document):

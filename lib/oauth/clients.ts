@@ -3,14 +3,17 @@ import { OAuthClientMetadataSchema } from "@modelcontextprotocol/sdk/shared/auth
 import { z } from "zod";
 import { oauthClients } from "@/db/control/schema";
 import { auditControlTx } from "../audit/audit";
-import { constantTimeEqual, mintPrefixedSecret, randomId, sha256Hex } from "../crypto/tokens";
+import { constantTimeEqual, hashSecret, mintSecret } from "../crypto/secrets";
+import { randomId } from "../crypto/ids";
 import { getControlDb } from "../db/store";
 import { parseInput } from "../http/body";
+import { nameText, text } from "../http/text";
 import { HttpError } from "../http/errors";
-import { getRequestContext } from "../http/context";
+import { getRequestContext } from "../log/request-context";
 import { limitClientDocumentFetch } from "../http/rate-limits";
 import { ClientMetadataDocumentError, fetchClientMetadataDocument, isClientMetadataDocumentUrl } from "./client-metadata-document";
 import { oauthError } from "./errors";
+import type { ClientCredentialsForm } from "./forms";
 import { MAX_REDIRECT_URIS, redirectUriProblem } from "./redirect-uris";
 
 /**
@@ -31,7 +34,6 @@ export type OAuthClient = {
   documentHost?: string;
 };
 
-const CLIENT_SECRET_PREFIX = "enc_cs_";
 const supportedGrantTypes = ["authorization_code", "refresh_token"];
 
 /**
@@ -41,10 +43,16 @@ const supportedGrantTypes = ["authorization_code", "refresh_token"];
  * VS Code builds) are dropped rather than refused, as RFC 7591 §3.2.1 allows: the client is
  * registered for the rest and the response says so. Every token here starts from a code, so a
  * registration without authorization_code is refused.
+ *
+ * Registration is open to anyone, and what it stores is kept: the whole document may be at
+ * most MAX_METADATA_BYTES, which bounds every field the SDK's schema leaves unbounded.
  */
+const MAX_METADATA_BYTES = 16 * 1024;
+
 export const clientRegistrationSchema = OAuthClientMetadataSchema.extend({
-  redirect_uris: z.array(z.string()).min(1, "Register at least one redirect URI.").max(MAX_REDIRECT_URIS),
-  client_name: z.string().trim().min(1).max(200).optional(),
+  redirect_uris: z.array(text(2048)).min(1, "Register at least one redirect URI.").max(MAX_REDIRECT_URIS),
+  // Shown to people on the consent page, as the client named itself.
+  client_name: nameText(200).optional(),
   token_endpoint_auth_method: z.enum(["none", "client_secret_post", "client_secret_basic"]).default("client_secret_basic"),
   grant_types: z
     .array(z.string())
@@ -56,6 +64,9 @@ export const clientRegistrationSchema = OAuthClientMetadataSchema.extend({
     .default(["code"])
     .refine((types) => types.every((type) => type === "code"), 'Only the "code" response type is supported.'),
 }).superRefine((metadata, ctx) => {
+  if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
+    ctx.addIssue({ code: "custom", message: `The client metadata is larger than ${MAX_METADATA_BYTES} bytes.` });
+  }
   // The SDK's URL check is first; the redirect rules here are this server's own.
   metadata.redirect_uris.forEach((uri, index) => {
     const problem = redirectUriProblem(uri);
@@ -74,14 +85,15 @@ export async function registerClient(input: unknown) {
     throw oauthError(badUri ? "invalid_redirect_uri" : "invalid_client_metadata", error.message);
   }
   const confidential = metadata.token_endpoint_auth_method !== "none";
-  const secret = confidential ? mintPrefixedSecret(CLIENT_SECRET_PREFIX) : undefined;
+  const minted = confidential ? mintSecret("clientSecret") : undefined;
+  const secret = minted?.secret;
   const now = Date.now();
   const client = {
     id: randomId("cli"),
     name: metadata.client_name ?? "Unnamed client",
     redirectUris: JSON.stringify(metadata.redirect_uris),
     tokenEndpointAuthMethod: metadata.token_endpoint_auth_method,
-    secretHash: secret ? sha256Hex(secret) : null,
+    secretHash: minted?.hash ?? null,
     metadata: JSON.stringify(metadata),
     createdAt: now,
   };
@@ -160,19 +172,19 @@ function basicCredentials(header: string | null): { id: string; secret: string }
  * confidential one by its secret (HTTP Basic or in the form), compared as hashes in constant
  * time. A confidential client without its secret is refused.
  */
-export async function authenticateClient(request: Request, form: URLSearchParams): Promise<OAuthClient> {
+export async function authenticateClient(request: Request, form: ClientCredentialsForm): Promise<OAuthClient> {
   const header = request.headers.get("authorization");
   const basic = basicCredentials(header);
   if (header && !basic) throw oauthError("invalid_client", "Malformed Basic client credentials.", 401, { "WWW-Authenticate": 'Basic realm="enclave"' });
-  const clientId = basic?.id ?? form.get("client_id");
+  const clientId = basic?.id ?? form.client_id;
   if (!clientId) throw oauthError("invalid_client", "Say which client you are (client_id).", 401);
-  if (basic && form.has("client_id") && form.get("client_id") !== basic.id) {
+  if (basic && form.client_id !== undefined && form.client_id !== basic.id) {
     throw oauthError("invalid_request", "client_id in the form and in the Authorization header differ.");
   }
   const client = await resolveClient(clientId);
   if (client.authMethod === "none") return client;
-  const secret = basic?.secret ?? form.get("client_secret");
-  if (!secret || !client.secretHash || !constantTimeEqual(sha256Hex(secret), client.secretHash)) {
+  const secret = basic?.secret ?? form.client_secret;
+  if (!secret || !client.secretHash || !constantTimeEqual(hashSecret(secret), client.secretHash)) {
     throw oauthError("invalid_client", "Client authentication failed.", 401, basic ? { "WWW-Authenticate": 'Basic realm="enclave"' } : {});
   }
   return client;

@@ -5,7 +5,8 @@ import { membershipRole } from "../access/authorize";
 import { capByRole } from "../access/scopes";
 import { auditControlTx } from "../audit/audit";
 import type { SignedIn } from "../auth/sessions";
-import { constantTimeEqual, mintPrefixedSecret, sha256Hex, WORKSPACE_ID_PATTERN } from "../crypto/tokens";
+import { constantTimeEqual, mintSecret } from "../crypto/secrets";
+import { WORKSPACE_ID_PATTERN } from "../crypto/ids";
 import { getControlDb } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { checkAuthorizationRequest, clientRedirect, type AuthorizationRequest } from "./authorization-request";
@@ -19,7 +20,6 @@ import { oauthScopes } from "./resource";
  * Everything is checked again from scratch — the page proves nothing by having rendered.
  */
 export const CODE_LIFETIME_MS = 60_000;
-const AUTHORIZATION_CODE_PREFIX = "enc_ac_";
 
 export const consentDecisionSchema = z.object({
   query: z.string().max(8192),
@@ -70,10 +70,10 @@ export async function decideConsent(signedIn: SignedIn, decision: ConsentDecisio
   if (scopes.length === 0) {
     throw new HttpError(403, "scope_exceeds_role", "Pick at least one permission that your role in this workspace allows.");
   }
-  const code = mintPrefixedSecret(AUTHORIZATION_CODE_PREFIX);
+  const { secret: code, hash: codeHash } = mintSecret("authorizationCode");
   await control.transaction(async (tx) => {
     await tx.insert(oauthCodes).values({
-      codeHash: sha256Hex(code),
+      codeHash,
       clientId: request.client.id,
       clientName: request.client.name,
       redirectUri: request.redirectUri,

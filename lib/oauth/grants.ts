@@ -4,13 +4,15 @@ import { memberships, oauthCodes, oauthGrants, oauthTokens } from "@/db/control/
 import { capByRole } from "../access/scopes";
 import { auditControlTx, type Actor } from "../audit/audit";
 import { getConfig } from "../config";
-import { constantTimeEqual, mintPrefixedSecret, randomId, sha256Hex } from "../crypto/tokens";
+import { constantTimeEqual, hashSecret, mintSecret } from "../crypto/secrets";
+import { randomId } from "../crypto/ids";
 import { bumpAccessEpoch } from "../db/access-epoch";
 import { getControlDb } from "../db/store";
 import type { Drizzle } from "../db/database";
 import type { OAuthClient } from "./clients";
 import { isOurResource, parseScopes } from "./authorization-request";
 import { oauthError } from "./errors";
+import type { TokenForm } from "./forms";
 import { OFFLINE_ACCESS, type OAuthScope } from "./resource";
 
 /**
@@ -25,8 +27,6 @@ import { OFFLINE_ACCESS, type OAuthScope } from "./resource";
  */
 const accessTokenLifetimeMs = () => getConfig().ENCLAVE_OAUTH_ACCESS_TOKEN_SECONDS * 1000;
 export const REFRESH_TOKEN_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
-export const ACCESS_TOKEN_PREFIX = "enc_at_";
-const REFRESH_TOKEN_PREFIX = "enc_rt_";
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
 type Tx = Drizzle<Record<string, unknown>>;
@@ -45,11 +45,13 @@ const clientActor = (client: OAuthClient): Actor => ({ type: "oauth", id: client
 async function issueTokens(tx: Tx, grantId: string, scopes: OAuthScope[], withRefresh: boolean): Promise<TokenResponse> {
   const now = Date.now();
   const lifetimeMs = accessTokenLifetimeMs();
-  const accessToken = mintPrefixedSecret(ACCESS_TOKEN_PREFIX);
-  const rows: (typeof oauthTokens.$inferInsert)[] = [{ tokenHash: sha256Hex(accessToken), grantId, kind: "access", scopes: JSON.stringify(scopes), createdAt: now, expiresAt: now + lifetimeMs }];
-  const refreshToken = withRefresh ? mintPrefixedSecret(REFRESH_TOKEN_PREFIX) : undefined;
+  const access = mintSecret("accessToken");
+  const accessToken = access.secret;
+  const rows: (typeof oauthTokens.$inferInsert)[] = [{ tokenHash: access.hash, grantId, kind: "access", scopes: JSON.stringify(scopes), createdAt: now, expiresAt: now + lifetimeMs }];
+  const refresh = withRefresh ? mintSecret("refreshToken") : undefined;
+  const refreshToken = refresh?.secret;
   if (refreshToken) {
-    rows.push({ tokenHash: sha256Hex(refreshToken), grantId, kind: "refresh", scopes: JSON.stringify(scopes), createdAt: now, expiresAt: now + REFRESH_TOKEN_LIFETIME_MS });
+    rows.push({ tokenHash: hashSecret(refreshToken), grantId, kind: "refresh", scopes: JSON.stringify(scopes), createdAt: now, expiresAt: now + REFRESH_TOKEN_LIFETIME_MS });
   }
   await tx.insert(oauthTokens).values(rows);
   return {
@@ -81,13 +83,12 @@ async function refuseAfterCommit<T>(work: (tx: Tx) => Promise<T | Error>): Promi
   return result;
 }
 
-export function exchangeAuthorizationCode(client: OAuthClient, form: URLSearchParams): Promise<TokenResponse> {
-  const code = form.get("code");
-  const verifier = form.get("code_verifier");
+export function exchangeAuthorizationCode(client: OAuthClient, form: TokenForm): Promise<TokenResponse> {
+  const { code, code_verifier: verifier } = form;
   if (!code) throw oauthError("invalid_request", "Send the authorization code (code).");
   if (!verifier) throw oauthError("invalid_request", "PKCE is required: send code_verifier.");
   return refuseAfterCommit<TokenResponse>(async (tx) => {
-    const [row] = await tx.select().from(oauthCodes).where(eq(oauthCodes.codeHash, sha256Hex(code))).limit(1);
+    const [row] = await tx.select().from(oauthCodes).where(eq(oauthCodes.codeHash, hashSecret(code))).limit(1);
     if (!row || row.clientId !== client.id) return invalidGrant("The code is unknown, or was issued to another client.");
     if (row.usedAt !== null) {
       if (row.grantId) await revokeGrantTx(tx, row.grantId, "code_reuse");
@@ -97,11 +98,11 @@ export function exchangeAuthorizationCode(client: OAuthClient, form: URLSearchPa
     // Any failed attempt burns the code: a stolen code gets one guess at the verifier.
     await tx.update(oauthCodes).set({ usedAt: Date.now() }).where(eq(oauthCodes.codeHash, row.codeHash));
     if (row.expiresAt <= Date.now()) return invalidGrant("The code has expired.");
-    const redirectUri = form.get("redirect_uri");
-    if (redirectUri !== null && redirectUri !== row.redirectUri) return invalidGrant("redirect_uri differs from the one the code was issued for.");
+    const redirectUri = form.redirect_uri;
+    if (redirectUri !== undefined && redirectUri !== row.redirectUri) return invalidGrant("redirect_uri differs from the one the code was issued for.");
     if (!CODE_VERIFIER.test(verifier) || !pkceMatches(verifier, row.codeChallenge)) return invalidGrant("The code_verifier does not match the code_challenge.");
-    const resource = form.get("resource");
-    if (resource !== null && !isOurResource(resource)) return oauthError("invalid_target", "The code was issued for another resource.");
+    const resource = form.resource;
+    if (resource !== undefined && !isOurResource(resource)) return oauthError("invalid_target", "The code was issued for another resource.");
 
     const scopes = JSON.parse(row.scopes) as OAuthScope[];
     const grantId = randomId("grt");
@@ -132,15 +133,15 @@ export function exchangeAuthorizationCode(client: OAuthClient, form: URLSearchPa
   });
 }
 
-export function refreshAccessToken(client: OAuthClient, form: URLSearchParams): Promise<TokenResponse> {
-  const token = form.get("refresh_token");
+export function refreshAccessToken(client: OAuthClient, form: TokenForm): Promise<TokenResponse> {
+  const token = form.refresh_token;
   if (!token) throw oauthError("invalid_request", "Send the refresh_token.");
   return refuseAfterCommit<TokenResponse>(async (tx) => {
     const [row] = await tx
       .select({ token: oauthTokens, grant: oauthGrants })
       .from(oauthTokens)
       .innerJoin(oauthGrants, eq(oauthGrants.id, oauthTokens.grantId))
-      .where(and(eq(oauthTokens.tokenHash, sha256Hex(token)), eq(oauthTokens.kind, "refresh")))
+      .where(and(eq(oauthTokens.tokenHash, hashSecret(token)), eq(oauthTokens.kind, "refresh")))
       .limit(1);
     if (!row || row.grant.clientId !== client.id) return invalidGrant("The refresh token is unknown, or was issued to another client.");
     if (row.grant.revokedAt !== null) return invalidGrant("This connection was revoked; sign in again.");
@@ -163,12 +164,12 @@ export function refreshAccessToken(client: OAuthClient, form: URLSearchParams): 
       await revokeGrantTx(tx, row.grant.id, "member_removed");
       return invalidGrant("The person who connected this client is no longer in the workspace.");
     }
-    const resource = form.get("resource");
-    if (resource !== null && !isOurResource(resource)) return oauthError("invalid_target", "A refresh keeps the resource it was granted for.");
+    const resource = form.resource;
+    if (resource !== undefined && !isOurResource(resource)) return oauthError("invalid_target", "A refresh keeps the resource it was granted for.");
     const held = JSON.parse(row.token.scopes) as OAuthScope[];
-    const wanted = form.get("scope");
+    const wanted = form.scope;
     let scopes = held;
-    if (wanted !== null) {
+    if (wanted !== undefined) {
       const asked = parseScopes(wanted).scopes;
       if (asked.some((scope) => !held.includes(scope))) return oauthError("invalid_scope", "A refresh can only narrow the scopes granted.");
       if (asked.length > 0) scopes = asked;
@@ -195,7 +196,7 @@ export async function revokeClientToken(client: OAuthClient, token: string): Pro
       .select({ grantId: oauthGrants.id, clientId: oauthGrants.clientId, revokedAt: oauthGrants.revokedAt, workspaceId: oauthGrants.workspaceId })
       .from(oauthTokens)
       .innerJoin(oauthGrants, eq(oauthGrants.id, oauthTokens.grantId))
-      .where(eq(oauthTokens.tokenHash, sha256Hex(token)))
+      .where(eq(oauthTokens.tokenHash, hashSecret(token)))
       .limit(1);
     if (!row || row.clientId !== client.id || row.revokedAt !== null) return;
     await revokeGrantTx(tx, row.grantId, "client_revoked");

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { useTempStore } from "@/test/store";
-import { randomId } from "../crypto/tokens";
+import { randomId } from "../crypto/ids";
 import { publish, subscribe, subscriberCount, type BusEvent } from "./event-bus";
 
 useTempStore();

@@ -1,6 +1,6 @@
 import { readAccessEpoch } from "../db/access-epoch";
 import { HttpError } from "../http/errors";
-import { logger } from "../http/log";
+import { logger } from "../log/logger";
 
 /**
  * In-process fan-out of newly committed events to live subscribers (SSE streams), per

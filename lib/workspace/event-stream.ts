@@ -1,7 +1,7 @@
 import type { WorkspaceAccess } from "../access/authorize";
 import { getConfig } from "../config";
 import { readAccessEpoch } from "../db/access-epoch";
-import { logger } from "../http/log";
+import { logger } from "../log/logger";
 import { subscribe, type BusEvent } from "./event-bus";
 import { latestSeq, listEvents } from "./events";
 

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { knowledge, type KnowledgeRow } from "@/db/workspace/schema";
 import type { WorkspaceAccess } from "../access/authorize";
 import { auditWorkspaceTx } from "../audit/audit";
-import { randomId } from "../crypto/tokens";
+import { randomId } from "../crypto/ids";
 import { withWorkspace } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { mergeReports, redactText, type RedactionPolicy, type RedactionReport } from "./redaction";

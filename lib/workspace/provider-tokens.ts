@@ -1,8 +1,15 @@
+import { SECRET_PREFIXES } from "../crypto/secrets";
 import { exact, hasLetterAndDigit, infixDetector, keyed, opensWithDiscordId, regexDetector, startBehind, token, TOKEN_END, type KeyedDetector } from "./secret-detectors";
+
+const enclaveKindInfixes = Object.values(SECRET_PREFIXES)
+  .map((prefix) => prefix.slice("enc_".length))
+  .filter(Boolean)
+  .join("|");
 
 /** Provider tokens, most specific first: where prefixes overlap the longer one comes first. */
 export const providerTokens: KeyedDetector[] = [
-  exact("enclave_token", ["enc_"], "(?:at_|rt_|ac_|cs_)?[A-Za-z0-9_-]{43}[A-Za-z0-9]{6}"),
+  // Every kind of Enclave secret (lib/crypto/secrets.ts): `enc_` and what follows it in the kind's prefix.
+  exact("enclave_token", ["enc_"], `(?:${enclaveKindInfixes})?[A-Za-z0-9_-]{43}[A-Za-z0-9]{6}`),
   // AI providers
   token("anthropic_key", ["sk-ant-"], "[A-Za-z0-9_-]{20,512}"),
   exact("openrouter_key", ["sk-or-v1-"], "[a-f0-9]{64}"),

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { memberships, workspaces, type Role } from "@/db/control/schema";
 import { auditControlTx, auditWorkspaceTx, type Actor } from "../audit/audit";
 import { getConfig } from "../config";
-import { randomId, WORKSPACE_ID_PATTERN } from "../crypto/tokens";
+import { randomId, WORKSPACE_ID_PATTERN } from "../crypto/ids";
 import { createWorkspaceFile, getControlDb, type ControlDb } from "../db/store";
 import { HttpError } from "../http/errors";
 import { nameText } from "../http/text";

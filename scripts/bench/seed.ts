@@ -10,7 +10,7 @@ import { authorize } from "../../lib/access/authorize";
 import { issueTeamToken } from "../../lib/access/tokens";
 import { createUser } from "../../lib/auth/users";
 import { parseConfig, setConfigForTests } from "../../lib/config";
-import { randomId } from "../../lib/crypto/tokens";
+import { randomId } from "../../lib/crypto/ids";
 import { closeStore, getStore, withWorkspace } from "../../lib/db/store";
 import { createWorkspace } from "../../lib/workspace/workspaces";
 import { corpusGenerator, pickQueries } from "./corpus";

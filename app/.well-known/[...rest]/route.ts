@@ -1,5 +1,5 @@
 import { HttpError } from "@/lib/http/errors";
-import { oauthEndpoint, oauthPreflight } from "@/lib/oauth/http";
+import { oauthEndpoint, oauthPreflight } from "@/lib/api/oauth-route";
 
 // Any other /.well-known path (OpenID discovery, path-suffixed probes): a clean JSON 404, so
 // discovery clients move on, and no HTML page is served from a path the proxy does not cover.

@@ -1,14 +1,12 @@
+import { oauthEndpoints } from "@/lib/api/oauth-endpoints";
+import { oauthPreflight, oauthRoute } from "@/lib/api/oauth-route";
 import { otherMethods } from "@/lib/api/route";
-import { limitApiCall } from "@/lib/http/rate-limits";
 import { authenticateClient } from "@/lib/oauth/clients";
 import { oauthError } from "@/lib/oauth/errors";
 import { exchangeAuthorizationCode, refreshAccessToken } from "@/lib/oauth/grants";
-import { oauthEndpoint, oauthPreflight, readForm } from "@/lib/oauth/http";
 
-export const POST = oauthEndpoint(async ({ request, ip }) => {
-  await limitApiCall("sync", "oauth-token", ip);
-  const form = await readForm(request);
-  const grantType = form.get("grant_type");
+export const POST = oauthRoute(oauthEndpoints.token, async ({ request, body: form }) => {
+  const grantType = form.grant_type;
   if (grantType !== "authorization_code" && grantType !== "refresh_token") {
     throw oauthError("unsupported_grant_type", "Only authorization_code and refresh_token are supported.");
   }

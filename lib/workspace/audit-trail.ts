@@ -1,5 +1,5 @@
 import { desc } from "drizzle-orm";
-import { workspaceAuditLog } from "./audit";
+import { workspaceAuditLog } from "../audit/audit";
 import type { WorkspaceAccess } from "../access/authorize";
 import { withWorkspace } from "../db/store";
 
