@@ -90,12 +90,19 @@ export type ApiCtx<E extends Endpoint> = {
 };
 
 /**
+ * What an endpoint's function returns: its documented response (the OpenAPI schema's input
+ * side, so the type checker holds each handler to what the document promises), nothing for a
+ * 204, or a Response it builds itself (bytes, an event stream).
+ */
+export type ApiResult<E extends Endpoint> = (E["response"] extends z.ZodType ? z.input<E["response"]> : void) | Response;
+
+/**
  * A REST endpoint, in the order that keeps refusals cheap and uninformative: rate limit (per
  * IP, per endpoint) → who is calling (401) → may they, in this workspace (404 for a workspace
  * they cannot see, 403 naming the missing scope) → query and body (400/413/415) → the
  * handler. Nothing is read or written before all checks pass.
  */
-export function apiRoute<E extends Endpoint>(endpoint: E, fn: (ctx: ApiCtx<E>) => Promise<unknown>) {
+export function apiRoute<E extends Endpoint>(endpoint: E, fn: (ctx: ApiCtx<E>) => Promise<ApiResult<E>>) {
   return (request: Request, routeContext?: RouteContext): Promise<Response> =>
     handleRequest(request, routeContext, async ({ params, ip, requestId }) => {
       await limitApiCall(endpoint.limit, endpoint.operationId, ip);

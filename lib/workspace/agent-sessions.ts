@@ -7,7 +7,7 @@ import { HttpError, notFound } from "../http/errors";
 import { mergeReports, redactJson, redactText, type RedactionReport } from "./redaction";
 import { auditRedaction, redactionPolicy } from "./redaction-settings";
 import { storedText, urlName } from "../http/text";
-import { jsonWithin } from "./text";
+import { jsonWithin, type JsonValue } from "./text";
 
 /**
  * Agent sessions: named JSON state that agents read, change and write back. Every write names
@@ -24,9 +24,9 @@ export const putSessionSchema = z.object({
   channel: storedText(128).trim().min(1).nullish(),
 });
 
-export type AgentSession = { name: string; channel: string | null; state: unknown; rev: number; createdAt: number; updatedAt: number; updatedBy: string };
+export type AgentSession = { name: string; channel: string | null; state: JsonValue; rev: number; createdAt: number; updatedAt: number; updatedBy: string };
 
-const toSession = (row: typeof agentSessions.$inferSelect): AgentSession => ({ ...row, state: JSON.parse(row.state) as unknown });
+const toSession = (row: typeof agentSessions.$inferSelect): AgentSession => ({ ...row, state: JSON.parse(row.state) as JsonValue });
 
 export async function getAgentSession(access: WorkspaceAccess<"search">, name: string): Promise<AgentSession> {
   const row = sessionNameSchema.safeParse(name).success

@@ -1,4 +1,5 @@
 import { readAccessEpoch } from "../db/access-epoch";
+import type { JsonValue } from "./text";
 import { HttpError } from "../http/errors";
 import { logger } from "../log/logger";
 
@@ -14,7 +15,7 @@ import { logger } from "../log/logger";
  */
 export const MAX_SUBSCRIBERS = 64;
 
-export type BusEvent = { seq: number; type: string; payload: unknown; actor: string; at: number };
+export type BusEvent = { seq: number; type: string; payload: JsonValue; actor: string; at: number };
 /** `accessEpoch` settles to null when it could not be read: access is unknown, so the stream must end (its client resumes with Last-Event-ID). */
 export type Listener = (event: BusEvent, accessEpoch: Promise<number | null>) => void;
 

@@ -6,7 +6,7 @@ import { withWorkspace } from "../db/store";
 import { publish, type BusEvent } from "./event-bus";
 import { redactJson, type RedactionReport } from "./redaction";
 import { auditRedaction, redactionPolicy } from "./redaction-settings";
-import { jsonWithin } from "./text";
+import { jsonWithin, type JsonValue } from "./text";
 
 /** Events: append-only, numbered by `seq`, which is also the cursor and the SSE event id. */
 export const EVENT_PAYLOAD_MAX_BYTES = 64 * 1024;
@@ -21,7 +21,7 @@ export const listEventsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
-const toEvent = (row: typeof events.$inferSelect): BusEvent => ({ ...row, payload: JSON.parse(row.payload) as unknown });
+const toEvent = (row: typeof events.$inferSelect): BusEvent => ({ ...row, payload: JSON.parse(row.payload) as JsonValue });
 
 export async function publishEvent(
   access: WorkspaceAccess<"events:publish">,

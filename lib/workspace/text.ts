@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { HttpError } from "../http/errors";
 
+/** Any JSON value, as z.json() parses one: what session state and event payloads are. */
+export type JsonValue = z.output<ReturnType<typeof z.json>>;
+
 /** Serialises a JSON value, refusing with 413 one larger than `maxBytes`. */
 export function jsonWithin(value: unknown, maxBytes: number, what: string): string {
   const text = JSON.stringify(value);
