@@ -5,9 +5,9 @@ import { useState, type FormEvent } from "react";
 import { Field, FormError } from "./field";
 import { apiPath } from "./format";
 import { TokenAccessFields, type Access, type GrantableScope } from "./token-access-fields";
+import type { IssuedToken } from "@/lib/api/types";
 import { useApiCall } from "./use-api-call";
 
-type Issued = { token: string; summary: { id: string; name: string } };
 
 /**
  * Issues a team token. The secret lives only in this component's state: it is never in a URL,
@@ -18,7 +18,7 @@ export function CreateTokenForm({ workspaceId, roles, scopes }: { workspaceId: s
   const router = useRouter();
   const { error, setError, pending, ready, call } = useApiCall();
   const [access, setAccess] = useState<Access>("role");
-  const [issued, setIssued] = useState<Issued>();
+  const [issued, setIssued] = useState<IssuedToken>();
   const [copied, setCopied] = useState<string>();
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
@@ -30,7 +30,7 @@ export function CreateTokenForm({ workspaceId, roles, scopes }: { workspaceId: s
       setError({ error: "invalid_request", message: "Choose at least one scope.", fieldErrors: { scopes: ["Tick at least one scope."] } });
       return;
     }
-    const created = await call<Issued>("POST", apiPath(workspaceId, "tokens"), {
+    const created = await call<IssuedToken>("POST", apiPath(workspaceId, "tokens"), {
       name: form.get("name"),
       ...(access === "role" ? { role: form.get("role") } : { scopes: picked }),
       expiresInDays: Number(form.get("expiresInDays")),

@@ -17,7 +17,8 @@ export function formatBytes(size: number): string {
   return `${(size / (1024 * 1024)).toFixed(1)} MB`;
 }
 
-export type RedactionReport = { count: number; kinds: string[] };
+export type { RedactionReport } from "@/lib/api/types";
+import type { RedactionReport } from "@/lib/api/types";
 
 /** "2 secrets were redacted (github_token, jwt)", or null when nothing was. */
 export function redactionMessage(report: RedactionReport | undefined): string | null {

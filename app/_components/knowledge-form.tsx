@@ -5,11 +5,11 @@ import type { FormEvent } from "react";
 import { formText } from "./form-text";
 import { Field, FormError, TextArea } from "./field";
 import { setFlash } from "./flash";
-import { apiPath, redactionMessage, workspacePath, type RedactionReport } from "./format";
+import type { KnowledgeEntry, KnowledgeWriteResult } from "@/lib/api/types";
+import { apiPath, redactionMessage, workspacePath } from "./format";
 import { useApiCall } from "./use-api-call";
 
-export type EditableEntry = { id: string; title: string; body: string; tags: string[]; source: string | null; version: number };
-type WriteResult = { entry: { id: string }; redaction: RedactionReport };
+export type EditableEntry = Pick<KnowledgeEntry, "id" | "title" | "body" | "tags" | "source" | "version">;
 
 const parseTags = (value: string) =>
   value
@@ -37,8 +37,8 @@ export function KnowledgeForm({ workspaceId, entry }: { workspaceId: string; ent
       source: source || null,
     };
     const saved = entry
-      ? await call<WriteResult>("PATCH", apiPath(workspaceId, "knowledge", entry.id), { ...fields, version: entry.version })
-      : await call<WriteResult>("POST", apiPath(workspaceId, "knowledge"), fields);
+      ? await call<KnowledgeWriteResult>("PATCH", apiPath(workspaceId, "knowledge", entry.id), { ...fields, version: entry.version })
+      : await call<KnowledgeWriteResult>("POST", apiPath(workspaceId, "knowledge"), fields);
     if (!saved) return;
     const target = workspacePath(workspaceId, "knowledge", saved.entry.id);
     setFlash(target, ["Saved.", redactionMessage(saved.redaction)].filter(Boolean).join(" "));

@@ -3,7 +3,9 @@
 import { useEffect, useRef, useState } from "react";
 import { apiPath, formatTime, isoTime } from "./format";
 
-export type WorkspaceEvent = { seq: number; type: string; payload: unknown; actor: string; at: number };
+import type { WorkspaceEvent } from "@/lib/api/types";
+
+export type { WorkspaceEvent };
 type Status = "connecting" | "live" | "reconnecting" | "stopped";
 
 const SHOWN = 50;

@@ -3,11 +3,11 @@
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { Field, FormError } from "./field";
+import type { TotpSetup } from "@/lib/api/types";
 import { postJson, type ApiError } from "./post-json";
 import { useHydrated } from "./use-hydrated";
 
-type Setup = { secret: string; otpauthUri: string; qrDataUrl: string };
-type Step = { kind: "idle" } | { kind: "scanning"; setup: Setup } | { kind: "codes"; backupCodes: string[] };
+type Step = { kind: "idle" } | { kind: "scanning"; setup: TotpSetup } | { kind: "codes"; backupCodes: string[] };
 
 export function MfaPanel({ enabled }: { enabled: boolean }) {
   const router = useRouter();
@@ -16,7 +16,7 @@ export function MfaPanel({ enabled }: { enabled: boolean }) {
   const [error, setError] = useState<ApiError>();
 
   async function begin() {
-    const result = await postJson<Setup>("/api/account/mfa/setup");
+    const result = await postJson<TotpSetup>("/api/account/mfa/setup");
     if (result.ok) setStep({ kind: "scanning", setup: result.data });
     setError(result.ok ? undefined : result.error);
   }

@@ -1,4 +1,7 @@
-export type ApiError = { error: string; message: string; fieldErrors?: Record<string, string[]> };
+import type { ApiErrorBody } from "@/lib/api/types";
+
+/** An API error as a form shows it (the request id is for logs, not for the form). */
+export type ApiError = Omit<ApiErrorBody, "requestId">;
 export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: ApiError };
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 

@@ -3,10 +3,10 @@
 import { useState, type FormEvent } from "react";
 import { formText } from "./form-text";
 import { Field, FormError, TextArea } from "./field";
-import { apiPath, redactionMessage, type RedactionReport } from "./format";
+import type { EventWriteResult } from "@/lib/api/types";
+import { apiPath, redactionMessage } from "./format";
 import { useApiCall } from "./use-api-call";
 
-type Published = { event: { seq: number }; redaction: RedactionReport };
 
 /** Publishes an event through the API; it then arrives in the live list like anyone else's. */
 export function PublishEventForm({ workspaceId }: { workspaceId: string }) {
@@ -25,7 +25,7 @@ export function PublishEventForm({ workspaceId }: { workspaceId: string }) {
       setError({ error: "invalid_json", message: "The payload is not valid JSON.", fieldErrors: { payload: ["Write the payload as JSON, e.g. {\"message\": \"hello\"}."] } });
       return;
     }
-    const published = await call<Published>("POST", apiPath(workspaceId, "events"), { type: form.get("type"), payload });
+    const published = await call<EventWriteResult>("POST", apiPath(workspaceId, "events"), { type: form.get("type"), payload });
     setNotice(published ? [`Published event #${published.event.seq}.`, redactionMessage(published.redaction)].filter(Boolean).join(" ") : undefined);
   }
 

@@ -3,11 +3,11 @@
 import { useRef, useState, type FormEvent } from "react";
 import { Field, FormError, RadioGroup } from "./field";
 import { apiPath } from "./format";
+import type { RedactionSettings } from "@/lib/api/types";
 import { useApiCall } from "./use-api-call";
 
-type Level = "off" | "standard" | "strict";
+type Level = RedactionSettings["level"];
 type Pattern = { key: number; name: string; pattern: string };
-export type RedactionSettingsValue = { level: Level; customPatterns: { name: string; pattern: string }[] };
 
 const levels: { value: Level; label: string; description: string }[] = [
   { value: "off", label: "Off", description: "Store everything as sent. Custom patterns are not applied either." },
@@ -16,7 +16,7 @@ const levels: { value: Level; label: string; description: string }[] = [
 ];
 
 /** The workspace's redaction level and custom RE2 patterns, saved with PUT settings/redaction. */
-export function RedactionSettingsForm({ workspaceId, initial }: { workspaceId: string; initial: RedactionSettingsValue }) {
+export function RedactionSettingsForm({ workspaceId, initial }: { workspaceId: string; initial: RedactionSettings }) {
   const { error, pending, ready, call } = useApiCall();
   const [level, setLevel] = useState<Level>(initial.level);
   // Row keys (and so input ids) start as indexes, identical on server and client; new rows count on.
@@ -30,7 +30,7 @@ export function RedactionSettingsForm({ workspaceId, initial }: { workspaceId: s
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const body = { level, customPatterns: patterns.map(({ name, pattern }) => ({ name, pattern })) };
-    const saved = await call<RedactionSettingsValue>("PUT", apiPath(workspaceId, "settings", "redaction"), body);
+    const saved = await call<RedactionSettings>("PUT", apiPath(workspaceId, "settings", "redaction"), body);
     setNotice(saved ? "Saved. New writes use these settings; what is already stored is not changed." : undefined);
   }
 
