@@ -7,6 +7,8 @@ import { auditWorkspace } from "@/lib/audit/audit";
 import { verifyCheckpointLine } from "@/lib/audit/checkpoint";
 import { emitAuditCheckpoints } from "@/lib/audit/checkpoint-emitter";
 import { setConfigForTests } from "@/lib/config";
+import { verifyPassword } from "@/lib/auth/password";
+import { findUserByEmail } from "@/lib/auth/users";
 import { closeStore, getControlDb, withWorkspace } from "@/lib/db/store";
 import { makeTempDir, testConfig } from "./store";
 
@@ -14,9 +16,15 @@ const dataDir = makeTempDir();
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 function enclave(...args: string[]) {
+  return enclaveWithInput("", ...args);
+}
+
+/** The CLI with `input` on its standard input (not a terminal). */
+function enclaveWithInput(input: string, ...args: string[]) {
   const result = spawnSync(process.execPath, ["bin/enclave.mjs", ...args], {
     env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: dataDir },
     encoding: "utf8",
+    input,
     timeout: 30_000,
   });
   return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
@@ -24,7 +32,7 @@ function enclave(...args: string[]) {
 
 describe("enclave CLI", () => {
   it("creates a user and a workspace, printing the id last, and lists it", () => {
-    expect(enclave("user", "create", "--email", "Ada@Example.com", "--password", "a long passphrase").status).toBe(0);
+    expect(enclaveWithInput("a long passphrase\n", "user", "create", "--email", "Ada@Example.com", "--password-stdin").status).toBe(0);
     const created = enclave("workspace", "create", "--owner", "ada@example.com", "--name", "Research");
     expect(created.status).toBe(0);
     const id = created.stdout.split("\n").at(-1);
@@ -43,11 +51,30 @@ describe("enclave CLI", () => {
     expect(enclave("audit", "verify", "--workspace", "../../etc").status).toBe(2);
   });
 
+  it("never takes a password from a flag, and without --password-stdin and a terminal it asks for one", async () => {
+    for (const args of [["--password", "a long passphrase"], ["--password=a long passphrase"]]) {
+      const flagged = enclave("user", "create", "--email", "flag@example.com", ...args);
+      expect(flagged.status).toBe(2);
+      expect(flagged.stderr).toMatch(/--password would put the password in ps/);
+    }
+    const noTerminal = enclaveWithInput("a long passphrase\n", "user", "create", "--email", "pipe@example.com");
+    expect(noTerminal.status).toBe(2);
+    expect(noTerminal.stderr).toMatch(/--password-stdin/);
+    // Only the first line is the password: a trailing newline is not part of it.
+    expect(enclaveWithInput("exactly twelve\nignored\n", "user", "create", "--email", "lines@example.com", "--password-stdin").status).toBe(0);
+    setConfigForTests(testConfig(dataDir));
+    const user = await findUserByEmail("lines@example.com");
+    expect(await verifyPassword(user?.passwordHash, "exactly twelve")).toBe(true);
+    expect(await verifyPassword(user?.passwordHash, "exactly twelve\n")).toBe(false);
+    await closeStore();
+    setConfigForTests(undefined);
+  });
+
   it("refuses bad input with a clear message and a non-zero exit", () => {
-    const short = enclave("user", "create", "--email", "bob@example.com", "--password", "short");
+    const short = enclaveWithInput("short\n", "user", "create", "--email", "bob@example.com", "--password-stdin");
     expect(short.status).not.toBe(0);
     expect(short.stderr).toMatch(/12 characters/);
-    const badEmail = enclave("user", "create", "--email", "not-an-email", "--password", "a long passphrase");
+    const badEmail = enclaveWithInput("a long passphrase\n", "user", "create", "--email", "not-an-email", "--password-stdin");
     expect(badEmail.status).not.toBe(0);
     expect(badEmail.stderr).toMatch(/email/i);
     const noOwner = enclave("workspace", "create", "--owner", "ghost@example.com", "--name", "X");
@@ -58,7 +85,7 @@ describe("enclave CLI", () => {
     expect(unknown.stderr).toMatch(/unknown command/);
     const unknownFlag = enclave("workspace", "list", "--all");
     expect(unknownFlag.status).toBe(2);
-    const duplicate = enclave("user", "create", "--email", "ada@example.com", "--password", "a long passphrase");
+    const duplicate = enclaveWithInput("a long passphrase\n", "user", "create", "--email", "ada@example.com", "--password-stdin");
     expect(duplicate.status).toBe(1);
     expect(duplicate.stderr).toMatch(/already exists/);
   });
@@ -77,7 +104,7 @@ describe("enclave CLI", () => {
 
 describe("enclave token", () => {
   it("issues a token (last line), lists it without the secret, and revokes it", async () => {
-    enclave("user", "create", "--email", "ops@example.com", "--password", "a long passphrase");
+    enclaveWithInput("a long passphrase\n", "user", "create", "--email", "ops@example.com", "--password-stdin");
     const workspace = enclave("workspace", "create", "--owner", "ops@example.com", "--name", "Ops").stdout.split("\n").at(-1)!;
     const created = enclave("token", "create", "--workspace", workspace, "--role", "member", "--name", "ci", "--expires-in", "30d");
     expect(created.status).toBe(0);
@@ -135,7 +162,7 @@ describe("enclave audit", () => {
   });
 
   it("verify --checkpoint proves the chain still holds an earlier head: exit 0 if so, 1 with the reason if not, 2 if malformed", async () => {
-    enclave("user", "create", "--email", "auditor@example.com", "--password", "a long passphrase");
+    enclaveWithInput("a long passphrase\n", "user", "create", "--email", "auditor@example.com", "--password-stdin");
     const workspace = enclave("workspace", "create", "--owner", "auditor@example.com", "--name", "Audited").stdout.split("\n").at(-1)!;
     setConfigForTests(testConfig(dataDir));
     for (let i = 0; i < 3; i++) await auditWorkspace(workspace, { actor: { type: "system" }, action: "knowledge.delete", target: `k${i}` });
@@ -172,7 +199,7 @@ describe("enclave audit", () => {
   });
 
   it("verify fails, naming the seq, when the newest row or every row is gone but the head remains", async () => {
-    enclave("user", "create", "--email", "trunc@example.com", "--password", "a long passphrase");
+    enclaveWithInput("a long passphrase\n", "user", "create", "--email", "trunc@example.com", "--password-stdin");
     const workspace = enclave("workspace", "create", "--owner", "trunc@example.com", "--name", "Truncated").stdout.split("\n").at(-1)!;
     setConfigForTests(testConfig(dataDir));
     await auditWorkspace(workspace, { actor: { type: "system" }, action: "knowledge.delete" });

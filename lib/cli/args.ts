@@ -10,17 +10,22 @@ export class CliUsageError extends Error {}
 
 export const CLI_ACTOR = actorOf(OPERATOR);
 
-/** `--name value` options (strings only) and exactly `positionals` bare arguments. */
-export function options(args: string[], names: string[], positionals = 0) {
+/** `--name value` options, `--flag` switches, and exactly `positionals` bare arguments. */
+export function options(args: string[], names: string[], positionals = 0, flags: string[] = []) {
   try {
     const parsed = parseArgs({
       args,
-      options: Object.fromEntries(names.map((name) => [name, { type: "string" as const }])),
+      options: {
+        ...Object.fromEntries(names.map((name) => [name, { type: "string" as const }])),
+        ...Object.fromEntries(flags.map((name) => [name, { type: "boolean" as const }])),
+      },
       strict: true,
       allowPositionals: positionals > 0,
     });
     if (parsed.positionals.length !== positionals) throw new Error(`expected ${positionals} argument(s)`);
-    return { values: parsed.values as Record<string, string | undefined>, positionals: parsed.positionals };
+    const values = Object.fromEntries(Object.entries(parsed.values).filter(([, value]) => typeof value === "string")) as Record<string, string | undefined>;
+    const switches = Object.fromEntries(flags.map((name) => [name, parsed.values[name] === true]));
+    return { values, flags: switches, positionals: parsed.positionals };
   } catch (error) {
     throw new CliUsageError((error as Error).message);
   }

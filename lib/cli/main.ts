@@ -8,11 +8,12 @@ import { readAuditHead, type AuditTable } from "../audit/chain";
 import { auditSigner, checkpointRefSchema, publicKeyPem } from "../audit/checkpoint";
 import { HttpError } from "../http/errors";
 import { CLI_ACTOR, CliUsageError, operatorAccess, options, parse } from "./args";
+import { readNewPassword } from "./password";
 import { runTokenCommand, TOKEN_USAGE } from "./token-commands";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
 const USAGE = `usage:
-  enclave user create --email E --password P
+  enclave user create --email E [--password-stdin]   (asks for the password, or reads it from stdin)
   enclave workspace create --owner E --name N     (prints the workspace id last)
   enclave workspace list
   enclave audit verify [--workspace ID] [--checkpoint SEQ:HASH]
@@ -25,8 +26,12 @@ async function run(argv: string[]): Promise<void> {
   const [noun, verb, ...rest] = argv;
   const command = `${noun ?? ""} ${verb ?? ""}`;
   if (command === "user create") {
-    const { email, password } = options(rest, ["email", "password"]).values;
-    const credentials = parse(credentialsSchema, { email, password }, "--email/--password");
+    if (rest.some((arg) => arg === "--password" || arg.startsWith("--password="))) {
+      throw new CliUsageError("--password would put the password in ps and the shell's history: use --password-stdin, or answer the prompt");
+    }
+    const { values, flags } = options(rest, ["email"], 0, ["password-stdin"]);
+    const email = parse(emailSchema, values.email, "--email");
+    const credentials = parse(credentialsSchema, { email, password: await readNewPassword(flags["password-stdin"] ?? false) }, "password");
     await getControlDb();
     const user = await createUser(credentials, CLI_ACTOR);
     console.log(`created user ${user.email}`);
