@@ -1,19 +1,16 @@
 import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
-import { oauthGrants } from "@/db/control/schema";
 import { authorizeWithin, workspaceGrant } from "@/lib/access/authorize";
 import type { Scope } from "@/lib/access/scopes";
 import { issueTeamToken, revokeTeamToken } from "@/lib/access/tokens";
 import type { Endpoint } from "@/lib/api/endpoint";
 import { endpointList, endpoints } from "@/lib/api/endpoints";
 import { mintSecret } from "@/lib/crypto/secrets";
-import { randomId } from "@/lib/crypto/ids";
-import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { putAgentSession } from "@/lib/workspace/agent-sessions";
 import { putArtifact } from "@/lib/workspace/artifacts";
 import { createKnowledge } from "@/lib/workspace/knowledge";
-import { expireTeamToken, snapshotWorkspace, teamTokenId, userInWorkspace, workspaceWithTokens } from "./api";
+import { expireTeamToken, liveGrant, snapshotWorkspace, teamTokenId, userInWorkspace, workspaceWithTokens } from "./api";
 import { jsonOf, matchRoute, request, workspacePath } from "./harness";
 import { useTempStore } from "./store";
 
@@ -112,24 +109,6 @@ async function makeFixture() {
   };
 }
 
-/** A live OAuth grant in the workspace, as the token endpoint leaves one (test/connected-clients.test.ts runs the real flow). */
-async function newGrant(fx: Fixture): Promise<string> {
-  const id = randomId("grt");
-  const control = await getControlDb();
-  await control.db.insert(oauthGrants).values({
-    id,
-    clientId: "cli_access_matrix",
-    clientName: "Matrix agent",
-    userId: fx.owner.id,
-    workspaceId: fx.workspaceId,
-    scopes: JSON.stringify(["search"]),
-    resource: "http://localhost:3000/mcp",
-    redirectUri: "http://127.0.0.1:43117/callback",
-    createdAt: Date.now(),
-  });
-  return id;
-}
-
 let counter = 0;
 const unique = (prefix: string) => `${prefix}-${++counter}`;
 
@@ -161,7 +140,7 @@ const requests: Record<OperationId, (fx: Fixture) => Promise<Spec> | Spec> = {
   issueToken: () => ({ body: { name: "ci", role: "viewer", expiresInDays: 7 } }),
   revokeToken: async (fx) => ({ params: { tokenId: (await fx.newAdminToken()).summary.id } }),
   listClients: () => ({}),
-  revokeClient: async (fx) => ({ params: { grantId: await newGrant(fx) } }),
+  revokeClient: async (fx) => ({ params: { grantId: await liveGrant(fx, "Matrix agent") } }),
   listMembers: () => ({}),
   addMember: async (fx) => ({ body: { email: (await userInWorkspace(fx.workspaceId, null)).user.email, role: "viewer" } }),
   changeMemberRole: async (fx) => ({ params: { userId: (await userInWorkspace(fx.workspaceId, "viewer")).user.id }, body: { role: "member" } }),

@@ -1,7 +1,7 @@
 import { createDecipheriv, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import { asc, eq } from "drizzle-orm";
-import { memberships, teamTokens, users, type Role } from "@/db/control/schema";
+import { memberships, oauthGrants, teamTokens, users, type Role } from "@/db/control/schema";
 import { controlAuditLog } from "@/lib/audit/audit";
 import { sessionCookieName } from "@/lib/auth/cookies";
 import { createSession } from "@/lib/auth/sessions";
@@ -13,6 +13,7 @@ import { authorize, type WorkspaceAccess } from "@/lib/access/authorize";
 import type { Scope } from "@/lib/access/scopes";
 import { issueTeamToken } from "@/lib/access/tokens";
 import { createWorkspace } from "@/lib/workspace/workspaces";
+import { ORIGIN } from "./harness";
 
 // The JSON helper lives in the harness; re-exported for the files that still import it from here.
 export { jsonOf } from "./harness";
@@ -117,4 +118,25 @@ export function decryptedSqlcipherPages(file: string, key: Buffer): Buffer[] {
     }
   }
   return pages;
+}
+
+/**
+ * A live OAuth grant of the workspace's owner, as the token endpoint leaves one (for tests that
+ * list or revoke connected clients; test/connected-clients.test.ts runs the real flow).
+ */
+export async function liveGrant(ws: { owner: { id: string }; workspaceId: string }, clientName = "Test agent"): Promise<string> {
+  const id = randomId("grt");
+  const control = await getControlDb();
+  await control.db.insert(oauthGrants).values({
+    id,
+    clientId: "cli_fixture",
+    clientName,
+    userId: ws.owner.id,
+    workspaceId: ws.workspaceId,
+    scopes: JSON.stringify(["search"]),
+    resource: `${ORIGIN}/mcp`,
+    redirectUri: "http://127.0.0.1:43117/callback",
+    createdAt: Date.now(),
+  });
+  return id;
 }
