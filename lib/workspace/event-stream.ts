@@ -14,7 +14,9 @@ import { latestSeq, listEvents } from "./events";
  * `id:` is the event's seq, so a browser's automatic reconnect (Last-Event-ID) resumes exactly.
  *
  * Access is asked again (`stillAllowed`, which goes through authorize()) before a live event
- * is sent whenever the access epoch moved since the last check (lib/db/access-epoch.ts), so
+ * or a page of backlog is sent whenever the access epoch moved since the last check (the
+ * first time always: the check in front of the stream may predate a revocation that landed
+ * while it opened) (lib/db/access-epoch.ts), so
  * nothing published after a revocation, a removal or a sign-out returned reaches a stream that
  * lost its access. A comment line goes out every heartbeat so proxies keep the connection
  * open, with the same question asked again: that is what ends a stream whose token expired.
