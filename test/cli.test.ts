@@ -72,13 +72,13 @@ describe("enclave CLI", () => {
 
   it("refuses bad input with a clear message and a non-zero exit", () => {
     const short = enclaveWithInput("short\n", "user", "create", "--email", "bob@example.com", "--password-stdin");
-    expect(short.status).not.toBe(0);
+    expect(short.status).toBe(2);
     expect(short.stderr).toMatch(/12 characters/);
     const badEmail = enclaveWithInput("a long passphrase\n", "user", "create", "--email", "not-an-email", "--password-stdin");
-    expect(badEmail.status).not.toBe(0);
+    expect(badEmail.status).toBe(2);
     expect(badEmail.stderr).toMatch(/email/i);
     const noOwner = enclave("workspace", "create", "--owner", "ghost@example.com", "--name", "X");
-    expect(noOwner.status).not.toBe(0);
+    expect(noOwner.status).toBe(2);
     expect(noOwner.stderr).toMatch(/no user with email ghost@example.com/);
     const unknown = enclave("workspace", "explode");
     expect(unknown.status).toBe(2);

@@ -152,7 +152,8 @@ describe("token endpoint: authorization codes", () => {
     const fx = await authorized({ client: { token_endpoint_auth_method: "client_secret_basic" } });
     const other = await registeredClient();
     const response = await redeem(fx, { client_id: other.client_id });
-    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toBe("invalid_request");
     expect(await grantCount()).toBe(0);
   });
 });

@@ -38,7 +38,7 @@ describe("the server refuses to start on a wrong key or a bad environment", () =
     const before = fs.readFileSync(path.join(dataDir, "control.db"));
     const run = startServer({ ENCLAVE_DATA_DIR: dataDir, ENCLAVE_MASTER_KEY: randomBytes(32).toString("hex") });
     expect(run.timedOut).toBe(false);
-    expect(run.status).not.toBe(0);
+    expect(run.status).toBe(1);
     expect(run.stderr.split("\n")).toHaveLength(1);
     expect(run.stderr).toMatch(/master key/i);
     expect(fs.readFileSync(path.join(dataDir, "control.db")).equals(before)).toBe(true);
@@ -49,7 +49,7 @@ describe("the server refuses to start on a wrong key or a bad environment", () =
     dirs.push(dataDir);
     fs.writeFileSync(path.join(dataDir, "master.key"), randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
     const run = startServer({ ENCLAVE_DATA_DIR: dataDir });
-    expect(run.status).not.toBe(0);
+    expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/master key/i);
   });
 
@@ -57,7 +57,7 @@ describe("the server refuses to start on a wrong key or a bad environment", () =
     const dataDir = makeTempDir();
     dirs.push(dataDir);
     const run = startServer({ ENCLAVE_DATA_DIR: dataDir, PORT: "abc" });
-    expect(run.status).not.toBe(0);
+    expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/PORT/);
     expect(fs.existsSync(path.join(dataDir, "control.db"))).toBe(false);
   });
