@@ -26,7 +26,8 @@ function rawRequest(head: string, body = ""): Promise<Raw> {
       );
       resolve({ status: Number(statusLine.split(" ")[1]), headers, body: rest.join("\r\n\r\n") });
     });
-    socket.end(`${head}\r\nHost: localhost:${E2E_PORT}\r\nConnection: close\r\n\r\n${body}`);
+    // Written, not ended: a half-closed socket is not what clients send, and a streamed answer may be cut short by it.
+    socket.write(`${head}\r\nHost: localhost:${E2E_PORT}\r\nConnection: close\r\n\r\n${body}`);
   });
 }
 
