@@ -20,7 +20,7 @@ import { MasterKeyError } from "./lib/crypto/keys";
 import { closeStore, getStore } from "./lib/db/store";
 import { runWithRequestContext, type RequestContext } from "./lib/log/request-context";
 import { logger } from "./lib/log/logger";
-import { errorResponse, HttpError } from "./lib/http/errors";
+import { errorBody, errorResponse, HttpError } from "./lib/http/errors";
 import { requestTargetProblem } from "./lib/http/request-target";
 import { securityHeaders } from "./lib/http/security-headers";
 import { sessionCookie, sessionCookieName } from "./lib/auth/cookies";
@@ -140,7 +140,7 @@ function answerOnSocket(socket: Duplex, status: number, reason: string, error: H
     return;
   }
   const requestId = randomUUID();
-  const body = JSON.stringify({ error: error.code, message: error.message, requestId });
+  const body = JSON.stringify(errorBody(error, requestId));
   const headers = {
     ...securityHeaders,
     ...error.headers,

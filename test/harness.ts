@@ -3,8 +3,9 @@ import path from "node:path";
 import { parse } from "cookie";
 import { sessionCookieName } from "@/lib/auth/cookies";
 import { randomUUID } from "node:crypto";
-import { runWithRequestContext } from "@/lib/log/request-context";
-import { checkRequestTarget } from "@/lib/http/request-target";
+import { errorResponse } from "@/lib/http/errors";
+import { requestTargetProblem } from "@/lib/http/request-target";
+import { getRequestContext, runWithRequestContext } from "@/lib/log/request-context";
 
 /**
  * The one in-process harness: `appFetch` answers a Request the way the running server does —
@@ -115,8 +116,8 @@ async function dispatch(input: string | URL | Request, init?: RequestInit): Prom
     headers.set("host", url.host);
     return dispatch(new Request(request, { headers }));
   }
-  const refused = checkRequestTarget(request.method, request.url);
-  if (refused) return refused;
+  const refused = requestTargetProblem(request.method, request.url);
+  if (refused) return errorResponse(refused, getRequestContext()?.requestId ?? randomUUID());
   const match = matchRoute(url.pathname);
   if (!match) throw new Error(`no route serves ${url.pathname}`);
   const handler = (await load(match.route.file))[request.method];

@@ -1,7 +1,8 @@
 /**
  * The one error shape every JSON endpoint answers with:
  *   { "error": "<code>", "message": "<human sentence>", "requestId": "…" }
- * Throw an HttpError anywhere below a handler; `handler()` turns it into this response.
+ * Throw an HttpError anywhere below a route; its wrapper (lib/api/route.ts) turns it into this
+ * response, and server.ts writes the same body for what it refuses before any route.
  */
 export class HttpError extends Error {
   override name = "HttpError";
@@ -25,10 +26,15 @@ export class RateLimitedError extends HttpError {
   }
 }
 
-export function errorResponse(error: HttpError, requestId: string): Response {
+/** The shape's fields for `error`: what every JSON error body is, whoever writes it out. */
+export function errorBody(error: HttpError, requestId: string): Record<string, unknown> {
   const body: Record<string, unknown> = { ...error.extra, error: error.code, message: error.message, requestId };
   if (error.fieldErrors) body.fieldErrors = error.fieldErrors;
-  return Response.json(body, { status: error.status, headers: { ...error.headers, "cache-control": "no-store" } });
+  return body;
+}
+
+export function errorResponse(error: HttpError, requestId: string): Response {
+  return Response.json(errorBody(error, requestId), { status: error.status, headers: { ...error.headers, "cache-control": "no-store" } });
 }
 
 export const notFound = (what = "Not found.") => new HttpError(404, "not_found", what);

@@ -1,5 +1,4 @@
-import { randomUUID } from "node:crypto";
-import { errorResponse, HttpError } from "./errors";
+import { HttpError } from "./errors";
 
 /**
  * What the server refuses before any route sees a request: methods it does not serve, and
@@ -14,11 +13,6 @@ export const SERVED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", 
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** The refusal for `method` and `target` (a path with its query, as on the request line), or null to go on. */
-export function checkRequestTarget(method: string, target: string, requestId: string = randomUUID()): Response | null {
-  const error = requestTargetProblem(method, target);
-  return error ? errorResponse(error, requestId) : null;
-}
-
 export function requestTargetProblem(method: string, target: string): HttpError | null {
   if (!(SERVED_METHODS as readonly string[]).includes(method)) {
     return new HttpError(405, "method_not_allowed", `This server does not serve ${method.slice(0, 20)} requests.`, { allow: SERVED_METHODS.join(", ") });
