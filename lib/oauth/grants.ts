@@ -46,20 +46,18 @@ async function issueTokens(tx: Tx, grantId: string, scopes: OAuthScope[], withRe
   const now = Date.now();
   const lifetimeMs = accessTokenLifetimeMs();
   const access = mintSecret("accessToken");
-  const accessToken = access.secret;
   const rows: (typeof oauthTokens.$inferInsert)[] = [{ tokenHash: access.hash, grantId, kind: "access", scopes: JSON.stringify(scopes), createdAt: now, expiresAt: now + lifetimeMs }];
   const refresh = withRefresh ? mintSecret("refreshToken") : undefined;
-  const refreshToken = refresh?.secret;
-  if (refreshToken) {
-    rows.push({ tokenHash: hashSecret(refreshToken), grantId, kind: "refresh", scopes: JSON.stringify(scopes), createdAt: now, expiresAt: now + REFRESH_TOKEN_LIFETIME_MS });
+  if (refresh) {
+    rows.push({ tokenHash: refresh.hash, grantId, kind: "refresh", scopes: JSON.stringify(scopes), createdAt: now, expiresAt: now + REFRESH_TOKEN_LIFETIME_MS });
   }
   await tx.insert(oauthTokens).values(rows);
   return {
-    access_token: accessToken,
+    access_token: access.secret,
     token_type: "Bearer",
     expires_in: lifetimeMs / 1000,
-    scope: [...scopes, ...(refreshToken ? [OFFLINE_ACCESS] : [])].join(" "),
-    ...(refreshToken ? { refresh_token: refreshToken } : {}),
+    scope: [...scopes, ...(refresh ? [OFFLINE_ACCESS] : [])].join(" "),
+    ...(refresh ? { refresh_token: refresh.secret } : {}),
   };
 }
 
