@@ -1,5 +1,5 @@
 import { getConfig } from "../config";
-import type { Scope } from "../access/scopes";
+import { capByRole, type Scope } from "../access/scopes";
 
 /**
  * This server as an OAuth protected resource (RFC 9728) and authorization server (RFC 8414).
@@ -31,8 +31,8 @@ export const oauthScopes = [
 ] as const satisfies readonly Scope[];
 export type OAuthScope = (typeof oauthScopes)[number];
 
-/** Reading only: what a client is offered when its authorization request names no scope we know. */
-export const DEFAULT_SCOPES: readonly OAuthScope[] = ["search", "graph", "events:read"];
+/** Reading only, a viewer's share: what a client is offered when its authorization request names no scope we know. */
+export const DEFAULT_SCOPES: readonly OAuthScope[] = capByRole(oauthScopes, "viewer");
 
 /**
  * What the 401 challenge asks for when the caller holds nothing yet: every tool scope a member
@@ -41,7 +41,7 @@ export const DEFAULT_SCOPES: readonly OAuthScope[] = ["search", "graph", "events
  * step-up 403 by refreshing, which cannot widen a grant, instead of asking the person again, so
  * a client first granted reading only could never be granted more.
  */
-export const FIRST_CHALLENGE_SCOPES: readonly OAuthScope[] = ["search", "graph", "events:read", "knowledge", "sessionmutations", "artifacts", "index", "events:publish"];
+export const FIRST_CHALLENGE_SCOPES: readonly OAuthScope[] = capByRole(oauthScopes, "member");
 
 export const isOAuthScope = (word: string): word is OAuthScope => (oauthScopes as readonly string[]).includes(word);
 
