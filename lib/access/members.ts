@@ -4,7 +4,7 @@ import { memberships, users, type Role } from "@/db/control/schema";
 import { auditControlTx } from "../audit/audit";
 import { emailSchema } from "../auth/users";
 import { bumpAccessEpoch } from "../db/access-epoch";
-import { getControlDb, type ControlDb } from "../db/store";
+import { getControlDb, type ControlDb, type ControlTx } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import type { WorkspaceAccess } from "./authorize";
 import { roleAtLeast, roleSchema } from "./scopes";
@@ -60,9 +60,7 @@ export async function addMember(access: WorkspaceAccess<"members">, input: z.inf
   });
 }
 
-type Tx = Parameters<Parameters<ControlDb["transaction"]>[0]>[0];
-
-async function targetMembership(tx: Tx, access: WorkspaceAccess, userId: string): Promise<Role> {
+async function targetMembership(tx: ControlTx, access: WorkspaceAccess, userId: string): Promise<Role> {
   const [row] = await tx
     .select({ role: memberships.role })
     .from(memberships)
@@ -74,7 +72,7 @@ async function targetMembership(tx: Tx, access: WorkspaceAccess, userId: string)
   return row.role;
 }
 
-async function assertNotLastOwner(tx: Tx, workspaceId: string, currentRole: Role): Promise<void> {
+async function assertNotLastOwner(tx: ControlTx, workspaceId: string, currentRole: Role): Promise<void> {
   if (currentRole !== "owner") return;
   const owners = await tx
     .select({ userId: memberships.userId })

@@ -5,7 +5,7 @@ import QRCode from "qrcode";
 import { backupCodes, users } from "@/db/control/schema";
 import { auditControlTx } from "../audit/audit";
 import { sha256Hex } from "../crypto/secrets";
-import { getControlDb } from "../db/store";
+import { getControlDb, type ControlTx } from "../db/store";
 import { HttpError } from "../http/errors";
 
 /**
@@ -99,10 +99,8 @@ export async function confirmTotpSetup(userId: string, code: string, now = Date.
   });
 }
 
-type Tx = Parameters<Parameters<Awaited<ReturnType<typeof getControlDb>>["transaction"]>[0]>[0];
-
 /** Checks and consumes a TOTP or backup code inside `tx`. */
-async function consumeSecondFactor(tx: Tx, userId: string, rawCode: string, now: number): Promise<"totp" | "backup_code" | null> {
+async function consumeSecondFactor(tx: ControlTx, userId: string, rawCode: string, now: number): Promise<"totp" | "backup_code" | null> {
   const user = await tx.query.users.findFirst({ where: eq(users.id, userId) });
   if (!user?.totpSecret) return null;
   const code = normalizeCode(rawCode);

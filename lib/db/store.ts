@@ -14,6 +14,8 @@ import { enforceDataDirModes, ensurePrivateDir } from "./files";
 
 export type ControlDb = Database<ControlSchema>;
 export type WorkspaceDb = Database<WorkspaceSchema>;
+/** What a control.db transaction hands its callback. */
+export type ControlTx = Parameters<Parameters<ControlDb["transaction"]>[0]>[0];
 
 // Migrations are read at run time from the project root (the server, the CLI and the tests
 // all run from there), so neither the Next build nor a bundler has to carry them.

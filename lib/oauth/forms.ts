@@ -31,4 +31,4 @@ export const revokeFormSchema = z.object({
 export type RevokeForm = z.infer<typeof revokeFormSchema>;
 
 /** Client authentication reads only these. */
-export type ClientCredentialsForm = { client_id?: string; client_secret?: string };
+export type ClientCredentialsForm = Pick<TokenForm, keyof typeof clientCredentials>;

@@ -1,10 +1,11 @@
 import { and, asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { memberships, workspaces, type Role } from "@/db/control/schema";
-import { auditControlTx, auditWorkspaceTx, type Actor } from "../audit/audit";
+import { actorOf, OPERATOR } from "../access/principal";
+import { auditControlTx, auditWorkspaceTx } from "../audit/audit";
 import { getConfig } from "../config";
 import { randomId, WORKSPACE_ID_PATTERN } from "../crypto/ids";
-import { createWorkspaceFile, getControlDb, type ControlDb } from "../db/store";
+import { createWorkspaceFile, getControlDb, type ControlTx } from "../db/store";
 import { HttpError } from "../http/errors";
 import { nameText } from "../http/text";
 
@@ -28,7 +29,7 @@ export async function createWorkspace(creator: WorkspaceCreator, name: string): 
   const id = randomId("ws");
   const createdAt = Date.now();
   const ownerId = creator.type === "user" ? creator.userId : creator.ownerId;
-  const actor: Actor = creator.type === "user" ? { type: "user", id: ownerId } : { type: "system", id: "cli" };
+  const actor = actorOf(creator.type === "user" ? { kind: "user", userId: ownerId } : OPERATOR);
   const control = await getControlDb();
   await createWorkspaceFile(id, {
     init: (db) => db.transaction((tx) => auditWorkspaceTx(tx, id, { actor, action: "workspace.create", target: id, details: { name } })),
@@ -42,8 +43,6 @@ export async function createWorkspace(creator: WorkspaceCreator, name: string): 
   });
   return { id, name, role: "owner", createdAt };
 }
-
-type ControlTx = Parameters<Parameters<ControlDb["transaction"]>[0]>[0];
 
 async function assertBelowWorkspaceCap(tx: ControlTx, userId: string): Promise<void> {
   const cap = getConfig().ENCLAVE_MAX_WORKSPACES_PER_USER;
