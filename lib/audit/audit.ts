@@ -1,11 +1,10 @@
-import canonicalize from "canonicalize";
 import { eq } from "drizzle-orm";
 import { auditLog as controlAuditLog } from "@/db/control/schema";
 import { auditLog as workspaceAuditLog } from "@/db/workspace/schema";
 import type { Drizzle } from "../db/database";
 import { getControlDb, withWorkspace } from "../db/store";
 import { getRequestContext } from "../log/request-context";
-import { HEAD_ID, headTableOf, readAuditHead, rowHash, type AuditRow } from "./chain";
+import { canonicalJson, HEAD_ID, headTableOf, readAuditHead, rowHash, workspaceChain, type AuditChain, type AuditRow } from "./chain";
 
 /**
  * The audit writer: one append-only, hash-chained table in control.db and one in each
@@ -52,9 +51,6 @@ export type AuditEntry = {
 
 type AnyDrizzle = Drizzle<Record<string, unknown>>;
 
-/** A chain is named by its file: control.db's, or one workspace's. Checkpoints carry this name. */
-export type AuditChain = "control" | `workspace:${string}`;
-export const workspaceChain = (workspaceId: string): AuditChain => `workspace:${workspaceId}`;
 const tableOf = (chain: AuditChain) => (chain === "control" ? controlAuditLog : workspaceAuditLog);
 
 /** The chain cannot take a row without hiding what happened to it: refuse the act instead. */
@@ -85,7 +81,7 @@ export async function appendAudit(tx: AnyDrizzle, chain: AuditChain, entry: Audi
     ip: context?.ip ?? null,
     userAgent: context?.userAgent ?? null,
     requestId: context?.requestId ?? null,
-    details: canonicalize(entry.details ?? {}) ?? "{}",
+    details: canonicalJson(entry.details ?? {}),
     prevHash: head.hash,
   };
   const hash = rowHash(row);
@@ -120,5 +116,5 @@ export async function auditWorkspace(workspaceId: string, entry: AuditEntry): Pr
   await withWorkspace(workspaceId, (db) => db.transaction((tx) => auditWorkspaceTx(tx, workspaceId, entry)));
 }
 
-export { GENESIS_HASH, verifyAuditChain, type ChainVerdict } from "./chain";
+export { GENESIS_HASH, verifyAuditChain, workspaceChain, type AuditChain, type ChainVerdict } from "./chain";
 export { controlAuditLog, workspaceAuditLog };

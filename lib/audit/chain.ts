@@ -27,11 +27,22 @@ export const GENESIS_HASH = "0".repeat(64);
 /** The head table has exactly one row (a CHECK in the schema). */
 export const HEAD_ID = 1;
 
-export function rowHash(row: Omit<AuditRow, "hash">): string {
-  const encoded = canonicalize(row);
-  if (encoded === undefined) throw new Error("audit row cannot be encoded");
-  return sha256Hex(encoded);
+/** A chain is named by its file: control.db's, or one workspace's. Checkpoints carry this name. */
+export type AuditChain = "control" | `workspace:${string}`;
+const WORKSPACE_CHAIN_PREFIX = "workspace:";
+export const workspaceChain = (workspaceId: string): AuditChain => `${WORKSPACE_CHAIN_PREFIX}${workspaceId}`;
+/** The workspace id a chain name carries, or null for control.db's chain and anything else. */
+export const workspaceIdOfChain = (chain: string): string | null =>
+  chain.startsWith(WORKSPACE_CHAIN_PREFIX) ? chain.slice(WORKSPACE_CHAIN_PREFIX.length) : null;
+
+/** RFC 8785 (JCS): the one encoding everything hashed or signed here goes through. */
+export function canonicalJson(value: unknown): string {
+  const encoded = canonicalize(value);
+  if (encoded === undefined) throw new Error("value cannot be encoded as JSON");
+  return encoded;
 }
+
+export const rowHash = (row: Omit<AuditRow, "hash">): string => sha256Hex(canonicalJson(row));
 
 export function headTableOf(table: AuditTable): AuditHeadTable {
   if (table === controlAuditLog) return controlAuditHead;

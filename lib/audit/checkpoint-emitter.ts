@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { getControlDb, getStore, withWorkspace } from "../db/store";
 import { logger } from "../log/logger";
 import { controlAuditLog, takeWrittenChains, workspaceAuditLog, type AuditChain } from "./audit";
-import { readAuditHead, type ChainHead } from "./chain";
+import { readAuditHead, workspaceIdOfChain, type ChainHead } from "./chain";
 import { auditSigner, CHECKPOINT_MESSAGE, signCheckpoint, type CheckpointLine } from "./checkpoint";
 
 /**
@@ -20,9 +20,10 @@ export async function emitAuditCheckpoints(log: CheckpointLog = logger, now = Da
   const control = await getControlDb();
   const heads: [AuditChain, ChainHead | null][] = [["control", await readAuditHead(control.db, controlAuditLog)]];
   for (const chain of takeWrittenChains()) {
-    if (chain === "control") continue;
+    const workspaceId = workspaceIdOfChain(chain);
+    if (workspaceId === null) continue;
     try {
-      heads.push([chain, await withWorkspace(chain.slice("workspace:".length), (db) => readAuditHead(db.db, workspaceAuditLog))]);
+      heads.push([chain, await withWorkspace(workspaceId, (db) => readAuditHead(db.db, workspaceAuditLog))]);
     } catch (error) {
       // Most likely deleted since it was written: nothing is left to checkpoint.
       log.warn({ err: error, chain }, "audit checkpoint skipped: the workspace could not be opened");

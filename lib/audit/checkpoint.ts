@@ -1,9 +1,8 @@
 import { createHash, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
-import canonicalize from "canonicalize";
 import { z } from "zod";
 import { deriveAuditSigningKey } from "../crypto/keys";
 import { WORKSPACE_ID_PATTERN } from "../crypto/ids";
-import type { AuditChain } from "./audit";
+import { canonicalJson, workspaceIdOfChain, type AuditChain } from "./chain";
 
 /**
  * A checkpoint is a chain's head at a moment, signed, and written to the log stream: once an
@@ -21,7 +20,7 @@ import type { AuditChain } from "./audit";
 export const CHECKPOINT_MESSAGE = "audit checkpoint";
 
 const auditChainSchema = z.custom<AuditChain>(
-  (value) => value === "control" || (typeof value === "string" && value.startsWith("workspace:") && WORKSPACE_ID_PATTERN.test(value.slice("workspace:".length))),
+  (value) => value === "control" || (typeof value === "string" && WORKSPACE_ID_PATTERN.test(workspaceIdOfChain(value) ?? "")),
   'expected "control" or "workspace:<id>"',
 );
 
@@ -57,11 +56,7 @@ export function auditKeyId(publicKey: KeyObject): string {
   return createHash("sha256").update(encode({ crv, kty, x })).digest("base64url");
 }
 
-function encode(value: unknown): Buffer {
-  const encoded = canonicalize(value);
-  if (encoded === undefined) throw new Error("value cannot be encoded");
-  return Buffer.from(encoded, "utf8");
-}
+const encode = (value: unknown): Buffer => Buffer.from(canonicalJson(value), "utf8");
 
 export function signCheckpoint(signer: AuditSigner, checkpoint: Checkpoint): CheckpointLine {
   const signature = sign(null, encode(checkpoint), signer.privateKey).toString("base64url");
