@@ -78,12 +78,12 @@ const mcpSurface = (): Surface => ({
 /** Who is calling, and what they may do in the one workspace their token is bound to. */
 export async function mcpGrant(request: Request): Promise<WorkspaceGrant> {
   const principal = await resolvePrincipal(request, mcpSurface());
-  const workspaceId = principal.kind === "token" || principal.kind === "oauth" ? principal.workspaceId : "";
+  // Bearer only, so a team token or an access token: each is bound to one workspace.
+  const bound = principal.kind === "token" || principal.kind === "oauth" ? principal : null;
   // Empty when the person behind an OAuth grant has left the workspace, or their role allows none of it now.
-  const grant = await workspaceGrant(principal, workspaceId);
+  const grant = bound && (await workspaceGrant(bound, bound.workspaceId));
   if (!grant || grant.scopes.length === 0) {
-    const held = principal.kind === "token" || principal.kind === "oauth" ? principal.scopes : [];
-    throw invalidTokenError(held, await scopesNeededByBodyOf(request), "The access token no longer grants anything in its workspace.");
+    throw invalidTokenError(bound?.scopes ?? [], await scopesNeededByBodyOf(request), "The access token no longer grants anything in its workspace.");
   }
   noteActor(grant.label, grant.workspaceId);
   return grant;
