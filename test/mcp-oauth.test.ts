@@ -23,7 +23,6 @@ beforeEach(() => resetRateLimits());
 
 const MCP_URL = `${ORIGIN}/mcp`;
 
-
 const toolsFor = (scopes: readonly string[]) =>
   Object.entries(toolScopes)
     .filter(([, scope]) => scopes.includes(scope))

@@ -8,7 +8,6 @@ import { TokenAccessFields, type Access, type GrantableScope } from "./token-acc
 import type { IssuedToken } from "@/lib/api/types";
 import { useApiCall } from "./use-api-call";
 
-
 /**
  * Issues a team token. The secret lives only in this component's state: it is never in a URL,
  * the page's server render or storage, so a reload (or leaving the page) loses it for good —

@@ -1,3 +1,5 @@
+import type { RedactionReport } from "@/lib/api/types";
+
 /**
  * Formatting shared by server and client components. Times are UTC ISO-like text so the
  * server's render and the browser's hydration agree whatever either's time zone.
@@ -16,9 +18,6 @@ export function formatBytes(size: number): string {
   if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KB`;
   return `${(size / (1024 * 1024)).toFixed(1)} MB`;
 }
-
-export type { RedactionReport } from "@/lib/api/types";
-import type { RedactionReport } from "@/lib/api/types";
 
 /** "2 secrets were redacted (github_token, jwt)", or null when nothing was. */
 export function redactionMessage(report: RedactionReport | undefined): string | null {

@@ -1,11 +1,9 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
+import type { WorkspaceEvent } from "@/lib/api/types";
 import { apiPath, formatTime, isoTime } from "./format";
 
-import type { WorkspaceEvent } from "@/lib/api/types";
-
-export type { WorkspaceEvent };
 type Status = "connecting" | "live" | "reconnecting" | "stopped";
 
 const SHOWN = 50;

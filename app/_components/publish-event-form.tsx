@@ -7,7 +7,6 @@ import type { EventWriteResult } from "@/lib/api/types";
 import { apiPath, redactionMessage } from "./format";
 import { useApiCall } from "./use-api-call";
 
-
 /** Publishes an event through the API; it then arrives in the live list like anyone else's. */
 export function PublishEventForm({ workspaceId }: { workspaceId: string }) {
   const { error, setError, pending, ready, call } = useApiCall();
