@@ -45,7 +45,9 @@ async function approveInBrowser(page: Page, provider: MemoryOAuthProvider, callb
   await expect(page.getByText("It also asks to stay connected")).toBeVisible();
   await page.getByRole("button", { name: "Approve" }).click();
   const params = await code;
-  expect(params.get("iss")).toBe(new URL(page.url()).origin);
+  // The issuer is the server the authorization URL points at (RFC 9207). Not page.url(): by now
+  // the browser may already be on the client's callback.
+  expect(params.get("iss")).toBe(new URL(provider.authorizationUrl!).origin);
   return params.get("code")!;
 }
 
