@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
  * The audit table has the same shape in control.db and in every workspace.db, so both schemas
@@ -26,14 +26,26 @@ export const auditColumns = {
  * The chain's head: the newest row's seq and hash (seq 0 and the genesis hash while the chain
  * is empty), rewritten in the same transaction as every append. Without it, deleting the newest
  * rows leaves a shorter chain that still verifies. One row, because each file holds one chain.
- * A starting anchor for retention (first kept seq, its prev_hash) would be added here as two
- * more columns; there is none yet, so every chain still verifies from seq 1.
+ * `anchorSeq`/`anchorHash` are where the chain starts: seq 0 and the genesis hash until the
+ * retention sweep deletes old rows, then the last deleted row's seq and hash, so the oldest
+ * kept row must still name it as its prev_hash (lib/audit/retention.ts).
  */
 export const auditHeadColumns = {
   id: integer("id").primaryKey(),
   seq: integer("seq").notNull(),
   hash: text("hash").notNull(),
+  anchorSeq: integer("anchor_seq").notNull().default(0),
+  anchorHash: text("anchor_hash").notNull().default("0000000000000000000000000000000000000000000000000000000000000000"),
 };
+
+/** The audit table with the indexes its readers filter by (actor, action, time). */
+export const auditLogTable = () =>
+  sqliteTable("audit_log", auditColumns, (t) => [
+    index("audit_log_at").on(t.at),
+    index("audit_log_action").on(t.action, t.seq),
+    index("audit_log_actor").on(t.actorType, t.actorId, t.seq),
+    index("audit_log_target").on(t.target, t.seq),
+  ]);
 
 export const auditHeadTable = () =>
   sqliteTable("audit_head", auditHeadColumns, (t) => [check("audit_head_one_row", sql`${t.id} = 1`)]);

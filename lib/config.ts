@@ -79,6 +79,28 @@ const envSchema = z.object({
         .map((host) => host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1"))
         .filter(Boolean),
     ),
+  /** `off` leaves periodic jobs to systemd timers running `enclave jobs run <name>` (ops/). */
+  ENCLAVE_JOBS: z.enum(["on", "off"]).default("on"),
+  /** How often each job runs, as `name=minutes` pairs overriding the defaults in lib/jobs/jobs.ts. */
+  ENCLAVE_JOB_SCHEDULE: z
+    .string()
+    .default("")
+    .transform((value, ctx) => {
+      const schedule: Record<string, number> = {};
+      for (const entry of value.split(",").map((part) => part.trim()).filter(Boolean)) {
+        const match = /^([a-z][a-z0-9-]*)=([1-9][0-9]{0,6})$/.exec(entry);
+        if (!match?.[1] || !match[2]) {
+          ctx.addIssue({ code: "custom", message: `"${entry}" is not name=minutes, such as audit-retention=1440` });
+          return z.NEVER;
+        }
+        schedule[match[1]] = Number(match[2]);
+      }
+      return schedule;
+    }),
+  /** Days a closing account (and what goes with it) or a deleted workspace is kept before the purge. */
+  ENCLAVE_CLOSURE_HOLD_DAYS: positiveInt(30),
+  /** Audit rows older than this are swept; at least 365, since auditors ask for a year. */
+  ENCLAVE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(365).default(396),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

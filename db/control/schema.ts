@@ -1,5 +1,5 @@
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { auditColumns, auditHeadTable } from "../audit-columns";
+import { auditHeadTable, auditLogTable } from "../audit-columns";
 
 // Times are integer milliseconds since the epoch throughout.
 
@@ -8,6 +8,10 @@ export const users = sqliteTable(
   {
     id: text("id").primaryKey(),
     email: text("email").notNull(),
+    /**
+     * Argon2id. Emptied (never null: rebuilding the table inside a migration would cascade into
+     * every table that references it) when a closed account is purged and the row stays as its tombstone.
+     */
     passwordHash: text("password_hash").notNull(),
     createdAt: integer("created_at").notNull(),
     /** Base32 TOTP secret; set once MFA is confirmed. control.db is encrypted, so it is at rest encrypted. */
@@ -16,6 +20,14 @@ export const users = sqliteTable(
     totpPendingSecret: text("totp_pending_secret"),
     /** Last accepted TOTP time step: a code is good once, even inside its window. */
     totpLastStep: integer("totp_last_step"),
+    /**
+     * Account closure (lib/lifecycle/closure.ts): set when the person asks to close, with the
+     * time the purge job may erase the account; both cleared by "Cancel closure". `closedAt`
+     * marks a purged account: only email, created and closed remain (its tombstone).
+     */
+    closureRequestedAt: integer("closure_requested_at"),
+    purgeAt: integer("purge_at"),
+    closedAt: integer("closed_at"),
   },
   (t) => [uniqueIndex("users_email_unique").on(t.email)],
 );
@@ -49,6 +61,8 @@ export const sessions = sqliteTable(
     expiresAt: integer("expires_at").notNull(),
     ip: text("ip"),
     userAgent: text("user_agent"),
+    /** When the person last re-entered their password (and TOTP) in this session: export and closure ask for it. */
+    reauthAt: integer("reauth_at"),
   },
   (t) => [
     uniqueIndex("sessions_token_hash").on(t.tokenHash),
@@ -62,6 +76,16 @@ export const workspaces = sqliteTable("workspaces", {
   name: text("name").notNull(),
   createdAt: integer("created_at").notNull(),
   createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
+  /**
+   * Deletion (lib/lifecycle/workspace-deletion.ts): a deleted workspace answers 404 to every
+   * principal but its owner's restore until `purgeAt`, when the purge job removes its file and
+   * this row. `deletedWith` says why: the owner deleted it, or it goes with a closing account
+   * (and comes back if that closure is cancelled).
+   */
+  deletedAt: integer("deleted_at"),
+  deletedBy: text("deleted_by"),
+  deletedWith: text("deleted_with", { enum: ["owner", "account_closure"] }),
+  purgeAt: integer("purge_at"),
 });
 
 export const memberships = sqliteTable(
@@ -199,7 +223,7 @@ export const oauthTokens = sqliteTable(
   (t) => [index("oauth_tokens_grant").on(t.grantId)],
 );
 
-export const auditLog = sqliteTable("audit_log", auditColumns);
+export const auditLog = auditLogTable();
 export const auditHead = auditHeadTable();
 
 /**
@@ -212,6 +236,35 @@ export const accessEpoch = sqliteTable("access_epoch", {
   id: integer("id").primaryKey(),
   value: integer("value").notNull(),
 });
+
+/**
+ * Periodic work (lib/jobs/): one lease per job, so two processes (the server and a systemd
+ * timer's `enclave jobs run`) never run it at once, and one row per run with its outcome.
+ * A lease that outlives its holder (a crash) is taken over once it expires.
+ */
+export const jobLocks = sqliteTable("job_locks", {
+  job: text("job").primaryKey(),
+  holder: text("holder").notNull(),
+  acquiredAt: integer("acquired_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});
+
+export const jobRuns = sqliteTable(
+  "job_runs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    job: text("job").notNull(),
+    /** `schedule` (the in-process runner), `cli` (`enclave jobs run`, a systemd timer). */
+    trigger: text("trigger", { enum: ["schedule", "cli"] }).notNull(),
+    startedAt: integer("started_at").notNull(),
+    endedAt: integer("ended_at"),
+    outcome: text("outcome", { enum: ["running", "ok", "failed", "skipped"] }).notNull(),
+    /** JSON object: what the run did (rows swept, workspaces purged, …). */
+    figures: text("figures").notNull().default("{}"),
+    error: text("error"),
+  },
+  (t) => [index("job_runs_job").on(t.job, t.id)],
+);
 
 export const controlSchema = {
   users,
@@ -227,6 +280,8 @@ export const controlSchema = {
   auditLog,
   auditHead,
   accessEpoch,
+  jobLocks,
+  jobRuns,
 };
 export type ControlSchema = typeof controlSchema;
 export type User = typeof users.$inferSelect;
@@ -234,3 +289,5 @@ export type Role = (typeof memberships.$inferSelect)["role"];
 export type TeamToken = typeof teamTokens.$inferSelect;
 export type OAuthClientRow = typeof oauthClients.$inferSelect;
 export type OAuthGrantRow = typeof oauthGrants.$inferSelect;
+export type WorkspaceRow = typeof workspaces.$inferSelect;
+export type JobRun = typeof jobRuns.$inferSelect;

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { blob, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { auditColumns, auditHeadTable } from "../audit-columns";
+import { auditHeadTable, auditLogTable } from "../audit-columns";
 
 // Times are integer milliseconds since the epoch. `author`/`updatedBy`/`actor` hold a principal
 // label (`user:<id>`, `token:<id>`), never a secret. The FTS5 index over knowledge lives in a
@@ -77,7 +77,7 @@ export const settings = sqliteTable("settings", {
   updatedAt: integer("updated_at").notNull().default(sql`0`),
 });
 
-export const auditLog = sqliteTable("audit_log", auditColumns);
+export const auditLog = auditLogTable();
 export const auditHead = auditHeadTable();
 
 export const workspaceSchema = { knowledge, agentSessions, events, artifacts, links, settings, auditLog, auditHead };

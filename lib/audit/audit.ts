@@ -38,7 +38,23 @@ export type AuditAction =
   | "oauth.token_refresh"
   | "oauth.code_reuse"
   | "oauth.refresh_reuse"
-  | "oauth.grant_revoke";
+  | "oauth.grant_revoke"
+  | "account.reauth"
+  | "account.reauth_failed"
+  | "account.export"
+  | "account.closure_requested"
+  | "account.closure_cancelled"
+  | "account.purged"
+  | "session.revoke_all"
+  | "workspace.transfer"
+  | "workspace.delete"
+  | "workspace.restore"
+  | "workspace.purge"
+  | "workspace.export"
+  | "workspace.import"
+  | "audit.retention_sweep"
+  | "audit.evidence_export"
+  | "access.denied";
 
 export type Actor = { type: "user" | "system" | "token" | "oauth" | "anonymous"; id?: string | null };
 

@@ -36,6 +36,9 @@ export async function createUser(credentials: Credentials, actor?: Actor): Promi
       totpSecret: null,
       totpPendingSecret: null,
       totpLastStep: null,
+      closureRequestedAt: null,
+      purgeAt: null,
+      closedAt: null,
     };
     await tx.insert(users).values(user);
     await auditControlTx(tx, {
