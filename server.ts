@@ -25,7 +25,7 @@ import { requestTargetProblem } from "./lib/http/request-target";
 import { securityHeaders } from "./lib/http/security-headers";
 import { sessionCookie, sessionCookieName } from "./lib/auth/cookies";
 import { rotateSessionIfDue } from "./lib/auth/sessions";
-import { sweepExpiredOAuthRows } from "./lib/oauth/sweep";
+import { startJobScheduler } from "./lib/jobs/scheduler";
 import { startAuditCheckpoints } from "./lib/audit/checkpoint-emitter";
 
 type Handle = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
@@ -178,23 +178,21 @@ async function main(): Promise<void> {
     const refusal = requestTargetProblem("CONNECT", "/");
     if (refusal) answerOnSocket(socket, 405, "Method Not Allowed", refusal);
   });
+  // Sweeps, retention and purges (lib/jobs/jobs.ts), unless ENCLAVE_JOBS=off leaves them to timers.
+  const jobs = startJobScheduler();
   server.listen(config.PORT, config.HOST, () => {
     logger.info({ url: config.ENCLAVE_PUBLIC_URL.origin, listen: `${config.HOST}:${config.PORT}`, dataDir: config.dataDir }, "enclave is ready");
   });
-  // Expired OAuth codes, tokens and emptied grants are forgotten at start and every hour.
-  const sweep = () =>
-    void sweepExpiredOAuthRows()
-      .then((swept) => logger.debug(swept, "swept expired oauth rows"))
-      .catch((error: unknown) => logger.warn({ err: error }, "oauth sweep failed"));
-  sweep();
-  const sweeper = setInterval(sweep, 60 * 60 * 1000);
-  sweeper.unref();
   // Signed audit checkpoints to the log every hour, and a last one before the store closes.
   const checkpoints = startAuditCheckpoints();
   const shutdown = () => {
-    clearInterval(sweeper);
     server.close();
-    void checkpoints.stop().then(closeStore).finally(() => process.exit(0));
+    // A job in flight finishes its step first; each one resumes where a stop would leave it anyway.
+    void jobs
+      .stop()
+      .then(() => checkpoints.stop())
+      .then(closeStore)
+      .finally(() => process.exit(0));
   };
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);

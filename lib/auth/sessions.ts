@@ -128,3 +128,13 @@ export async function deleteSession(token: string): Promise<string | null> {
     return row?.userId ?? null;
   });
 }
+
+/** Deletes sessions past their lifetime or idle timeout (resolveSession already refuses them): the expired-sessions job. */
+export async function sweepExpiredSessions(now = Date.now()): Promise<{ sessions: number }> {
+  const control = await getControlDb();
+  const deleted = await control.db
+    .delete(sessions)
+    .where(or(lt(sessions.expiresAt, now), lt(sessions.lastSeenAt, limits(now).idleCutoff)))
+    .returning({ id: sessions.id });
+  return { sessions: deleted.length };
+}

@@ -1,0 +1,41 @@
+import { sweepExpiredSessions } from "../auth/sessions";
+import { sweepExpiredOAuthRows } from "../oauth/sweep";
+
+/**
+ * Everything Enclave does on a schedule, in one table. Each job is idempotent and safe to stop
+ * at any point: the next run finishes what a crashed one left, so the runner can simply run it
+ * again. `everyMinutes` is the default; ENCLAVE_JOB_SCHEDULE overrides it per job.
+ */
+export type JobFigures = Record<string, number>;
+
+export type Job = {
+  readonly name: string;
+  readonly description: string;
+  readonly everyMinutes: number;
+  run(now: number): Promise<JobFigures>;
+};
+
+const HOUR = 60;
+
+export const jobs = [
+  {
+    name: "oauth-sweep",
+    description: "forget expired OAuth codes and tokens, and grants with no token left",
+    everyMinutes: HOUR,
+    run: sweepExpiredOAuthRows,
+  },
+  {
+    name: "expired-sessions",
+    description: "delete portal sessions past their idle timeout or lifetime",
+    everyMinutes: HOUR,
+    run: sweepExpiredSessions,
+  },
+] as const satisfies readonly Job[];
+
+export type JobName = (typeof jobs)[number]["name"];
+
+export const jobNames: readonly string[] = jobs.map((job) => job.name);
+
+export function findJob(name: string): Job | undefined {
+  return jobs.find((job) => job.name === name);
+}
