@@ -18,8 +18,8 @@ describe("jobs runner", () => {
   useTempStore();
 
   it("records each run with its outcome and figures, and a failure with its message", async () => {
-    expect(await runJob(job(async () => ({ swept: 3 })), "cli")).toMatchObject({ outcome: "ok", figures: { swept: 3 } });
-    expect(await runJob(job(async () => Promise.reject(new Error("disk full"))), "schedule")).toMatchObject({ outcome: "failed", error: "disk full" });
+    expect(await runJob(job(() => Promise.resolve({ swept: 3 })), "cli")).toMatchObject({ outcome: "ok", figures: { swept: 3 } });
+    expect(await runJob(job(() => Promise.reject(new Error("disk full"))), "schedule")).toMatchObject({ outcome: "failed", error: "disk full" });
     const control = await getControlDb();
     const runs = await control.db.select().from(jobRuns).orderBy(jobRuns.id);
     expect(runs.map((run) => [run.trigger, run.outcome, run.figures, run.error])).toEqual([
@@ -36,7 +36,7 @@ describe("jobs runner", () => {
     const now = Date.now();
     await control.db.insert(jobLocks).values({ job: "oauth-sweep", holder: "other-host:1:x", acquiredAt: now, expiresAt: now + HOUR });
     let ran = 0;
-    const counting = job(async () => ({ ran: ++ran }));
+    const counting = job(() => Promise.resolve({ ran: ++ran }));
     expect(await runJob(counting, "cli", now)).toMatchObject({ outcome: "skipped" });
     expect(ran).toBe(0);
 
@@ -53,7 +53,7 @@ describe("jobs runner", () => {
   it("counts a job as due once its interval has passed since its last start, whoever started it", async () => {
     const now = Date.now();
     expect((await dueJobs(now)).map((due) => due.name)).toEqual(jobs.map((each) => each.name));
-    await runJob(job(async () => ({})), "cli", now - 30 * 60_000);
+    await runJob(job(() => Promise.resolve({})), "cli", now - 30 * 60_000);
     expect((await dueJobs(now)).map((due) => due.name)).not.toContain("oauth-sweep");
     expect((await dueJobs(now + 31 * 60_000)).map((due) => due.name)).toContain("oauth-sweep");
     expect((await lastRuns()).get("oauth-sweep")?.outcome).toBe("ok");

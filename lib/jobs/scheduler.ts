@@ -12,7 +12,7 @@ const TICK_MS = 60_000;
 export function startJobScheduler(tickMs = TICK_MS): { stop: () => Promise<void> } {
   if (getConfig().ENCLAVE_JOBS === "off") {
     logger.info("ENCLAVE_JOBS=off: periodic jobs are left to `enclave jobs run` (systemd timers in ops/)");
-    return { stop: async () => undefined };
+    return { stop: () => Promise.resolve() };
   }
   // Fails at start, not an hour later, on a schedule naming no job.
   schedule();
