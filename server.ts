@@ -25,6 +25,7 @@ import { requestTargetProblem } from "./lib/http/request-target";
 import { securityHeaders } from "./lib/http/security-headers";
 import { sessionCookie, sessionCookieName } from "./lib/auth/cookies";
 import { rotateSessionIfDue } from "./lib/auth/sessions";
+import { schedule } from "./lib/jobs/runner";
 import { startJobScheduler } from "./lib/jobs/scheduler";
 import { startAuditCheckpoints } from "./lib/audit/checkpoint-emitter";
 
@@ -40,6 +41,8 @@ function die(message: string): never {
 async function openStorage(): Promise<Config> {
   try {
     const config = getConfig();
+    // A schedule naming no job is a configuration error like any other: stop before serving.
+    schedule();
     await getStore().control;
     return config;
   } catch (error) {

@@ -61,4 +61,12 @@ describe("the server refuses to start on a wrong key or a bad environment", () =
     expect(run.stderr).toMatch(/PORT/);
     expect(fs.existsSync(path.join(dataDir, "control.db"))).toBe(false);
   });
+
+  it("exits non-zero naming ENCLAVE_JOB_SCHEDULE when it names a job that does not exist", () => {
+    const dataDir = makeTempDir();
+    dirs.push(dataDir);
+    const run = startServer({ ENCLAVE_DATA_DIR: dataDir, ENCLAVE_JOB_SCHEDULE: "nightly-backup=60" });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^enclave: ENCLAVE_JOB_SCHEDULE names no such job: nightly-backup/);
+  });
 });

@@ -1,7 +1,7 @@
 import os from "node:os";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { jobLocks, jobRuns, type JobRun } from "@/db/control/schema";
-import { getConfig } from "../config";
+import { ConfigError, getConfig } from "../config";
 import { randomId } from "../crypto/ids";
 import { getControlDb } from "../db/store";
 import { logger } from "../log/logger";
@@ -31,7 +31,7 @@ const holder = `${os.hostname()}:${process.pid}:${randomId("run")}`;
 export function schedule(): { job: Job; everyMinutes: number }[] {
   const overrides = getConfig().ENCLAVE_JOB_SCHEDULE;
   const unknown = Object.keys(overrides).filter((name) => !jobs.some((job) => job.name === name));
-  if (unknown.length > 0) throw new Error(`ENCLAVE_JOB_SCHEDULE names no such job: ${unknown.join(", ")} (jobs: ${jobs.map((job) => job.name).join(", ")})`);
+  if (unknown.length > 0) throw new ConfigError(`ENCLAVE_JOB_SCHEDULE names no such job: ${unknown.join(", ")} (jobs: ${jobs.map((job) => job.name).join(", ")})`);
   return jobs.map((job) => ({ job, everyMinutes: overrides[job.name] ?? job.everyMinutes }));
 }
 
