@@ -25,9 +25,11 @@ function enclave(args: string[], env: Record<string, string> = {}) {
 const today = new Date().toISOString().slice(0, 10);
 const tomorrow = new Date(Date.now() + 24 * 60 * 60 * 1000).toISOString().slice(0, 10);
 const out = (name: string) => path.join(outDir, name);
+// Each case starts the CLI (tsx) a few times: seconds apiece on a busy machine.
+const SLOW = { timeout: 180_000 };
 
 describe("enclave audit evidence", () => {
-  it("writes control.db's and a workspace's bundles (0600), which the verifier accepts with the key from `enclave audit public-key`", () => {
+  it("writes control.db's and a workspace's bundles (0600), which the verifier accepts with the key from `enclave audit public-key`", SLOW, () => {
     expect(enclave(["user", "create", "--email", "ada@example.com", "--password-stdin"]).status).toBe(0);
     const workspace = enclave(["workspace", "create", "--owner", "ada@example.com", "--name", "Research"]).stdout.split("\n").at(-1)!;
     const key = enclave(["audit", "public-key"]).stdout.split("\n").slice(0, -1).join("\n");
@@ -49,7 +51,7 @@ describe("enclave audit evidence", () => {
     expect(enclave(["audit", "verify"]).stdout).toMatch(/intact, 3 rows/);
   });
 
-  it("gives identical bytes for one closed period, whatever the machine's time zone", () => {
+  it("gives identical bytes for one closed period, whatever the machine's time zone", SLOW, () => {
     const bytes = ["UTC", "Pacific/Kiritimati", "America/Los_Angeles"].map((zone, i) => {
       expect(enclave(["audit", "evidence", "--from", "2026-01-01", "--to", "2026-03-31", "--out", out(`q1-${i}.zip`)], { TZ: zone }).status).toBe(0);
       return fs.readFileSync(out(`q1-${i}.zip`));
@@ -58,7 +60,7 @@ describe("enclave audit evidence", () => {
     expect(bytes[2]!.equals(bytes[0]!)).toBe(true);
   });
 
-  it("never overwrites a file, and leaves nothing behind when it refuses", () => {
+  it("never overwrites a file, and leaves nothing behind when it refuses", SLOW, () => {
     fs.writeFileSync(out("taken.zip"), "mine");
     const taken = enclave(["audit", "evidence", "--from", today, "--to", today, "--out", out("taken.zip")]);
     expect(taken.status).toBe(2);

@@ -13,6 +13,7 @@ import { canonicalJson, rowHash, type AuditRow } from "./chain";
 import { auditSigner, publicKeyPem } from "./checkpoint";
 import { buildEvidenceBundle, evidenceResponse, type EvidenceManifest, type EvidenceSource } from "./evidence";
 import { evidencePeriodSchema, type EvidencePeriod } from "./evidence-period";
+import { workspaceEvidenceBundle } from "../workspace/audit-evidence";
 import { sweepAuditRetention } from "./retention";
 
 useTempStore();
@@ -160,14 +161,17 @@ describe("an evidence bundle", () => {
     await auditWorkspace(workspace.id, { actor: { type: "user", id: owner.id }, action: "knowledge.delete", target: "kn_1" });
     vi.setSystemTime(NOW);
     const access = await authorize({ kind: "user", userId: owner.id }, workspace.id, "audit");
-    const { bytes, manifest, fileName } = await bundleOf({ kind: "workspace", access }, Q1);
+    const bundle = await workspaceEvidenceBundle(access, Q1);
+    const { manifest, fileName } = bundle;
+    const bytes = await buffer(bundle.stream);
     expect(manifest).toMatchObject({ chain: `workspace:${workspace.id}`, workspaceId: workspace.id, rows: { count: 2, firstSeq: 1 } });
     expect(fileName).toBe(`evidence-${workspace.id}-2026-01-01-2026-03-31.zip`);
     const verdict = runVerifier(bytes, pem());
     expect(verdict.status).toBe(0);
     expect(verdict.stdout).toContain(`chain      workspace:${workspace.id}`);
-    const actions = await withWorkspace(workspace.id, async (db) => (await db.db.select().from(workspaceAuditLog)).map((row) => row.action));
-    expect(actions).toEqual(["workspace.create", "knowledge.delete", "audit.evidence_export"]);
+    const exported = await withWorkspace(workspace.id, async (db) => await db.db.select().from(workspaceAuditLog));
+    expect(exported.map((row) => row.action)).toEqual(["workspace.create", "knowledge.delete", "audit.evidence_export"]);
+    expect(exported[2]!.actorId).toBe(owner.id);
   });
 
   it("is refused, and nothing audited, when the chain in the period does not verify: a broken chain is never signed", async () => {

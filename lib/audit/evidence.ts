@@ -2,7 +2,6 @@ import { createHash, sign } from "node:crypto";
 import { Readable } from "node:stream";
 import { and, asc, eq, gte, lt, lte, max, min } from "drizzle-orm";
 import { ZipFile } from "yazl";
-import type { WorkspaceAccess } from "../access/authorize";
 import type { Drizzle } from "../db/database";
 import { getStore } from "../db/store";
 import { AuditChainError, auditControl, auditWorkspace, controlAuditLog, workspaceAuditLog, type Actor, type AuditEntry } from "./audit";
@@ -42,7 +41,11 @@ const PAGE_ROWS = 1000;
 // zone writes the same bytes.
 const ENTRY_OPTIONS = { mtime: new Date(1980, 0, 1), mode: 0o100644, compress: false, forceDosTimestamp: true };
 
-export type EvidenceSource = { kind: "control"; actor: Actor } | { kind: "workspace"; access: WorkspaceAccess<"audit"> };
+/**
+ * Whose chain, and who is exporting it. Callers have checked access already: the operator's CLI
+ * for any chain, a person through lib/workspace/audit-evidence.ts, which takes the `audit` grant.
+ */
+export type EvidenceSource = { kind: "control"; actor: Actor } | { kind: "workspace"; workspaceId: string; actor: Actor };
 
 export type EvidenceManifest = {
   format: typeof EVIDENCE_FORMAT;
@@ -87,7 +90,7 @@ function chainSource(source: EvidenceSource): ChainSource {
       audit: auditControl,
     };
   }
-  const { workspaceId, actor } = source.access;
+  const { workspaceId, actor } = source;
   return {
     chain: workspaceChain(workspaceId),
     workspaceId,

@@ -22,7 +22,9 @@ export async function runAuditEvidence(args: string[]): Promise<void> {
   }
   await getControlDb();
   const source: EvidenceSource =
-    values.workspace === undefined ? { kind: "control", actor: CLI_ACTOR } : { kind: "workspace", access: await operatorAccess(values.workspace, "audit") };
+    values.workspace === undefined
+      ? { kind: "control", actor: CLI_ACTOR }
+      : { kind: "workspace", workspaceId: (await operatorAccess(values.workspace, "audit")).workspaceId, actor: CLI_ACTOR };
   // Claimed before the export (which is audited) and exclusively: an existing file is never replaced.
   let fd: number;
   try {
