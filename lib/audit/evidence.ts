@@ -4,6 +4,7 @@ import { and, asc, eq, gte, lt, lte, max, min } from "drizzle-orm";
 import { ZipFile } from "yazl";
 import type { Drizzle } from "../db/database";
 import { getStore } from "../db/store";
+import { HttpError } from "../http/errors";
 import { AuditChainError, auditControl, auditWorkspace, controlAuditLog, workspaceAuditLog, type Actor, type AuditEntry } from "./audit";
 import { canonicalJson, HEAD_ID, headTableOf, rowHash, workspaceChain, type AuditChain, type AuditTable, type ChainHead } from "./chain";
 import { auditSigner, publicKeyPem } from "./checkpoint";
@@ -36,6 +37,7 @@ import { periodBounds, type EvidencePeriod } from "./evidence-period";
 export const EVIDENCE_FORMAT = "enclave-audit-evidence/1";
 export const EVIDENCE_ENTRIES = { manifest: "manifest.json", rows: "rows.jsonl", signature: "signature.json" } as const;
 const PAGE_ROWS = 1000;
+const MAX_ROWS_BYTES = 0xfffffffe;
 // Local time on purpose: yazl writes the DOS date from local fields (clamped at its own local
 // 1980-01-01), and forceDosTimestamp leaves out the UTC extra field, so a machine in any time
 // zone writes the same bytes.
@@ -119,6 +121,8 @@ export async function buildEvidenceBundle(source: EvidenceSource, period: Eviden
     bytes += Buffer.byteLength(text);
     head = last;
   }
+  // ZIP64 would need extra fields the verifier refuses, to stay small.
+  if (bytes > MAX_ROWS_BYTES) throw new HttpError(413, "bundle_too_large", "The period's rows pass 4 GB; export it as several shorter periods.");
   const signer = auditSigner(getStore().masterKey);
   const count = head.seq - range.anchor.seq;
   const manifest: EvidenceManifest = {
