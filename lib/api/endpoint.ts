@@ -42,6 +42,7 @@ export type PortalEndpoint = {
   summary: string;
   trust: "public" | "user";
   body?: z.ZodType;
+  query?: z.ZodType;
 };
 
 export const definePortalEndpoint = <const E extends PortalEndpoint>(endpoint: E): E => endpoint;

@@ -1,3 +1,4 @@
+import { evidencePeriodSchema } from "../audit/evidence-period";
 import { credentialsSchema } from "../auth/users";
 import { mfaCodeSchema } from "../auth/mfa-schemas";
 import { signInSchema } from "../auth/sign-in";
@@ -19,6 +20,7 @@ export const portalEndpoints = {
   disableMfa: endpoint({ operationId: "disableMfa", method: "POST", path: "/api/account/mfa/disable", summary: "Turn TOTP off with a code", trust: "user", body: mfaCodeSchema }),
   listAccountClients: endpoint({ operationId: "listAccountClients", method: "GET", path: "/api/account/clients", summary: "Your connected AI clients, in every workspace", trust: "user" }),
   revokeAccountClient: endpoint({ operationId: "revokeAccountClient", method: "DELETE", path: "/api/account/clients/{grantId}", summary: "Disconnect one of your AI clients", trust: "user" }),
+  auditEvidence: endpoint({ operationId: "auditEvidence", method: "GET", path: "/api/workspaces/{workspaceId}/audit/evidence", summary: "A signed evidence bundle (ZIP) of the workspace's audit rows for a period of UTC days", trust: "user", query: evidencePeriodSchema }),
   decideConsent: endpoint({ operationId: "decideConsent", method: "POST", path: "/oauth/authorize/decision", summary: "The consent page's answer", trust: "user", body: consentDecisionSchema }),
 };
 

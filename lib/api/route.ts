@@ -61,9 +61,9 @@ function flattenParams(params: Record<string, string | string[]>): Record<string
 
 type Infer<T> = T extends z.ZodType ? z.infer<T> : undefined;
 
-export type PortalCtx<E extends PortalEndpoint> = BaseCtx & { body: Infer<E["body"]> } & (E["trust"] extends "user" ? { session: SignedIn } : object);
+export type PortalCtx<E extends PortalEndpoint> = BaseCtx & { body: Infer<E["body"]>; query: Infer<E["query"]> } & (E["trust"] extends "user" ? { session: SignedIn } : object);
 
-/** A portal endpoint: same-origin for anything but GET/HEAD, the session when `user`, then the body. */
+/** A portal endpoint: same-origin for anything but GET/HEAD, the session when `user`, then the query and body. */
 export function portalRoute<const E extends PortalEndpoint>(endpoint: E, fn: (ctx: PortalCtx<E>) => Promise<Response>) {
   return (request: Request, routeContext?: RouteContext): Promise<Response> =>
     handleRequest(request, routeContext, async (base) => {
@@ -75,8 +75,9 @@ export function portalRoute<const E extends PortalEndpoint>(endpoint: E, fn: (ct
         noteActor(`user:${session.user.id}`);
         auth = { session };
       }
+      const query = endpoint.query ? parseInput(endpoint.query, Object.fromEntries(new URL(request.url).searchParams)) : undefined;
       const body = endpoint.body ? await readJson(request, endpoint.body) : undefined;
-      return fn({ ...base, ...auth, body } as PortalCtx<E>);
+      return fn({ ...base, ...auth, body, query } as PortalCtx<E>);
     });
 }
 

@@ -12,6 +12,14 @@ import { sha256Hex } from "../crypto/secrets";
  * with every append) makes deleting the newest rows visible too. Someone who can write the
  * file can still rewrite rows and head together; the signed checkpoints in the log stream
  * (checkpoint.ts) are what catch that, through `verifyAuditChain(…, { checkpoint })`.
+ *
+ * The retention sweep (retention.ts) deletes the oldest rows and stores the last deleted row's
+ * seq and hash as the chain's anchor (audit_head.anchor_seq/anchor_hash): verification then
+ * starts there instead of at seq 1 and the genesis hash. What catches what after a sweep:
+ * editing or deleting a kept row (the oldest included) breaks the chain as before; moving the
+ * anchor forward together with deleting the rows up to it (a sweep nobody ran) leaves a chain
+ * that verifies on its own, and is caught by a signed checkpoint at any seq it skipped, which
+ * then lies below the anchor and fails — so a checkpoint older than the anchor never passes.
  */
 
 // Both databases build their tables from the same columns, so one type serves both.
@@ -56,27 +64,34 @@ export async function readAuditHead(db: AnyDrizzle, table: AuditTable): Promise<
   return row ?? null;
 }
 
-export type ChainVerdict = { ok: true; rows: number } | { ok: false; rows: number; firstBadSeq: number; reason: string };
+/** `anchor` is there once a retention sweep has deleted the oldest rows: where the kept rows start. */
+export type ChainVerdict =
+  | { ok: true; rows: number; anchor?: ChainHead }
+  | { ok: false; rows: number; firstBadSeq: number; reason: string; anchor?: ChainHead };
 
 /**
- * Recomputes the chain from the first row, then checks that it ends exactly at the stored head
- * and, given a `checkpoint` (a head recorded earlier), that the row at its seq still has its
- * hash. Reports the first seq that does not fit.
+ * Recomputes the chain from its anchor (the genesis, or the last row a retention sweep
+ * deleted), then checks that it ends exactly at the stored head and, given a `checkpoint` (a
+ * head recorded earlier), that the row at its seq still has its hash. Reports the first seq
+ * that does not fit.
  */
 export async function verifyAuditChain(
   db: AnyDrizzle,
   table: AuditTable,
   options: { checkpoint?: ChainHead } = {},
 ): Promise<ChainVerdict> {
-  const { rows, head } = await readChain(db, table);
-  const bad = (firstBadSeq: number, reason: string): ChainVerdict => ({ ok: false, rows: rows.length, firstBadSeq, reason });
-  // Where the chain starts. Retention would store a later anchor (first kept seq and its prev_hash).
-  let prevHash = GENESIS_HASH;
-  let expectedSeq = 1;
-  let checkpointHash: string | undefined;
+  const { rows, head, anchor } = await readChain(db, table);
+  const swept = anchor.seq > 0 ? { anchor } : {};
+  const bad = (firstBadSeq: number, reason: string): ChainVerdict => ({ ok: false, rows: rows.length, firstBadSeq, reason, ...swept });
+  if (head && anchor.seq > head.seq) return bad(head.seq + 1, `the retention anchor (${anchor.seq}) is past the head (${head.seq})`);
+  let prevHash = anchor.hash;
+  let expectedSeq = anchor.seq + 1;
+  let checkpointHash = options.checkpoint?.seq === anchor.seq ? anchor.hash : undefined;
   for (const { hash, ...rest } of rows) {
     if (rest.seq !== expectedSeq) return bad(rest.seq, `sequence gap: expected ${expectedSeq}`);
-    if (rest.prevHash !== prevHash) return bad(rest.seq, "prev_hash does not match the previous row");
+    if (rest.prevHash !== prevHash) {
+      return bad(rest.seq, rest.seq === anchor.seq + 1 && anchor.seq > 0 ? "prev_hash does not match the retention anchor" : "prev_hash does not match the previous row");
+    }
     if (rowHash(rest) !== hash) return bad(rest.seq, "hash does not match the row's contents");
     if (rest.seq === options.checkpoint?.seq) checkpointHash = hash;
     prevHash = hash;
@@ -85,23 +100,30 @@ export async function verifyAuditChain(
   const last: ChainHead = { seq: expectedSeq - 1, hash: prevHash };
   const endProblem = head ? compareToHead(last, head) : { seq: last.seq, reason: "the chain has no head row (audit_head is empty)" };
   if (endProblem) return bad(endProblem.seq, endProblem.reason);
-  const checkpointProblem = options.checkpoint && compareToCheckpoint(options.checkpoint, last, checkpointHash);
+  const checkpointProblem = options.checkpoint && compareToCheckpoint(options.checkpoint, last, anchor, checkpointHash);
   if (checkpointProblem) return bad(options.checkpoint?.seq ?? 0, checkpointProblem);
-  return { ok: true, rows: rows.length };
+  return { ok: true, rows: rows.length, ...swept };
 }
 
-/** Rows and head from one statement, so one snapshot: an append between two reads would look like truncation. */
-async function readChain(db: AnyDrizzle, table: AuditTable): Promise<{ rows: AuditRow[]; head: ChainHead | null }> {
+type ChainSnapshot = { rows: AuditRow[]; head: ChainHead | null; anchor: ChainHead };
+
+/** Rows, head and anchor from one statement, so one snapshot: an append or a sweep between two reads would look like tampering. */
+async function readChain(db: AnyDrizzle, table: AuditTable): Promise<ChainSnapshot> {
   const head = headTableOf(table);
   const joined = await db
-    .select({ row: table, headSeq: head.seq, headHash: head.hash })
+    .select({ row: table, headSeq: head.seq, headHash: head.hash, anchorSeq: head.anchorSeq, anchorHash: head.anchorHash })
     .from(head)
     .leftJoin(table, sql`1 = 1`)
     .where(eq(head.id, HEAD_ID))
     .orderBy(asc(table.seq));
   const [first] = joined;
-  if (!first) return { rows: await db.select().from(table).orderBy(asc(table.seq)), head: null };
-  return { rows: joined.flatMap(({ row }) => (row ? [row] : [])), head: { seq: first.headSeq, hash: first.headHash } };
+  // Without a head there is no anchor either: the rows are checked from the genesis.
+  if (!first) return { rows: await db.select().from(table).orderBy(asc(table.seq)), head: null, anchor: { seq: 0, hash: GENESIS_HASH } };
+  return {
+    rows: joined.flatMap(({ row }) => (row ? [row] : [])),
+    head: { seq: first.headSeq, hash: first.headHash },
+    anchor: { seq: first.anchorSeq, hash: first.anchorHash },
+  };
 }
 
 function compareToHead(last: ChainHead, head: ChainHead): { seq: number; reason: string } | null {
@@ -114,11 +136,15 @@ function compareToHead(last: ChainHead, head: ChainHead): { seq: number; reason:
   return null;
 }
 
-function compareToCheckpoint(checkpoint: ChainHead, last: ChainHead, foundHash: string | undefined): string | null {
+function compareToCheckpoint(checkpoint: ChainHead, last: ChainHead, anchor: ChainHead, foundHash: string | undefined): string | null {
+  // Failing, not passing: a checkpoint the chain can no longer hold proves nothing, and passing
+  // it would let whoever moves the anchor past a checkpoint silence it.
+  if (checkpoint.seq < anchor.seq) {
+    return `checkpoint ${checkpoint.seq}:${checkpoint.hash} is older than the retention anchor (${anchor.seq}): its rows were swept, so the chain can no longer show it holds it; check a checkpoint at or after ${anchor.seq}`;
+  }
   const named = `checkpoint ${checkpoint.seq}:${checkpoint.hash} is not in the chain`;
-  // Seq 0 is the empty chain every chain starts from.
-  const hash = checkpoint.seq === 0 ? GENESIS_HASH : foundHash;
-  if (hash === undefined) return `${named}: row ${checkpoint.seq} is missing (the chain ends at ${last.seq})`;
-  if (hash !== checkpoint.hash) return `${named}: row ${checkpoint.seq} has another hash (the chain was rewritten from there or earlier)`;
+  // `foundHash` is the anchor's for a checkpoint at the anchor (seq 0 and the genesis, before any sweep).
+  if (foundHash === undefined) return `${named}: row ${checkpoint.seq} is missing (the chain ends at ${last.seq})`;
+  if (foundHash !== checkpoint.hash) return `${named}: row ${checkpoint.seq} has another hash (the chain was rewritten from there or earlier)`;
   return null;
 }

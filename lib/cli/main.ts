@@ -8,6 +8,7 @@ import { readAuditHead, type AuditTable } from "../audit/chain";
 import { auditSigner, checkpointRefSchema, publicKeyPem } from "../audit/checkpoint";
 import { HttpError } from "../http/errors";
 import { CLI_ACTOR, CliUsageError, operatorAccess, options, parse } from "./args";
+import { EVIDENCE_USAGE, runAuditEvidence } from "./evidence-command";
 import { readNewPassword } from "./password";
 import { JOB_USAGE, runJobCommand } from "./job-commands";
 import { runTokenCommand, TOKEN_USAGE } from "./token-commands";
@@ -21,6 +22,7 @@ const USAGE = `usage:
                                                  (exit 1 if the hash chain is broken, ends short of its
                                                   head, or no longer holds that earlier checkpoint)
   enclave audit public-key                       (the key checkpoints are signed with: PEM and key id)
+${EVIDENCE_USAGE}
 ${TOKEN_USAGE}
 ${JOB_USAGE}`;
 
@@ -70,11 +72,14 @@ async function run(argv: string[]): Promise<void> {
     const which = values.workspace !== undefined ? `workspace ${values.workspace}` : "control.db";
     if (verdict.ok) {
       const proof = checkpoint ? `; holds checkpoint ${checkpoint.seq}:${checkpoint.hash}` : "";
-      console.log(`audit chain of ${which}: intact, ${verdict.rows} rows, head ${head ? `${head.seq}:${head.hash}` : "none"}${proof}`);
+      const swept = verdict.anchor ? ` from retention anchor ${verdict.anchor.seq}:${verdict.anchor.hash}` : "";
+      console.log(`audit chain of ${which}: intact, ${verdict.rows} rows${swept}, head ${head ? `${head.seq}:${head.hash}` : "none"}${proof}`);
     } else {
       console.log(`audit chain of ${which}: BROKEN at row ${verdict.firstBadSeq} (${verdict.reason})`);
       process.exitCode = 1;
     }
+  } else if (command === "audit evidence") {
+    await runAuditEvidence(rest);
   } else if (command === "audit public-key") {
     options(rest, []);
     // Opening control.db first proves the master key is the right one before its public key is shown.

@@ -29,6 +29,8 @@ function makeLimiters() {
     workspaceCreatePerIp: new RateLimiterMemory({ keyPrefix: "workspace-ip", points: 30, duration: 60 * 60 }),
     // Some clients register afresh on every connect (and some twice): room for that, not for a flood.
     clientRegistrationPerIp: new RateLimiterMemory({ keyPrefix: "oauth-register-ip", points: 60, duration: 60 * 60 }),
+    // An evidence bundle reads up to 400 days of a chain, twice.
+    evidenceExportPerUser: new RateLimiterMemory({ keyPrefix: "evidence-user", points: 30, duration: 60 * 60 }),
     // Each use of a metadata-document client id may make us fetch a URL someone else chose.
     clientDocumentPerIp: new RateLimiterMemory({ keyPrefix: "oauth-cimd-ip", points: 30, duration: 60 }),
   };
@@ -72,5 +74,7 @@ export async function limitWorkspaceCreation(ip: string, userId: string): Promis
 }
 export const limitClientRegistration = (ip: string) => consume(limiters().clientRegistrationPerIp, ip);
 export const limitClientDocumentFetch = (ip: string) => consume(limiters().clientDocumentPerIp, ip);
+
+export const limitEvidenceExport = (userId: string) => consume(limiters().evidenceExportPerUser, userId);
 
 export const limitApiCall = (group: ApiLimitGroup, endpoint: string, ip: string) => consume(limiters().api[group], `${endpoint}|${ip}`);

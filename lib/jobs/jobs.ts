@@ -1,3 +1,4 @@
+import { sweepAuditRetention } from "../audit/retention";
 import { sweepExpiredSessions } from "../auth/sessions";
 import { sweepExpiredOAuthRows } from "../oauth/sweep";
 
@@ -16,6 +17,7 @@ export type Job = {
 };
 
 const HOUR = 60;
+const DAY = 24 * HOUR;
 
 export const jobs = [
   {
@@ -29,6 +31,12 @@ export const jobs = [
     description: "delete portal sessions past their idle timeout or lifetime",
     everyMinutes: HOUR,
     run: sweepExpiredSessions,
+  },
+  {
+    name: "audit-retention",
+    description: "delete audit rows older than ENCLAVE_AUDIT_RETENTION_DAYS, anchoring each chain at the last deleted row",
+    everyMinutes: DAY,
+    run: sweepAuditRetention,
   },
 ] as const satisfies readonly Job[];
 
