@@ -31,6 +31,9 @@ function makeLimiters() {
     clientRegistrationPerIp: new RateLimiterMemory({ keyPrefix: "oauth-register-ip", points: 60, duration: 60 * 60 }),
     // Each use of a metadata-document client id may make us fetch a URL someone else chose.
     clientDocumentPerIp: new RateLimiterMemory({ keyPrefix: "oauth-cimd-ip", points: 30, duration: 60 }),
+    // Audit rows for refused access, per principal and chain: a budget, not a brake (the refusal
+    // happens either way). A flood of refusals cannot grow a chain faster than this.
+    deniedAccessRecords: new RateLimiterMemory({ keyPrefix: "audit-denied", points: 60, duration: 60 }),
   };
 }
 
@@ -74,3 +77,14 @@ export const limitClientRegistration = (ip: string) => consume(limiters().client
 export const limitClientDocumentFetch = (ip: string) => consume(limiters().clientDocumentPerIp, ip);
 
 export const limitApiCall = (group: ApiLimitGroup, endpoint: string, ip: string) => consume(limiters().api[group], `${endpoint}|${ip}`);
+
+/** Whether one more refusal by `key` may become an audit row now (see deniedAccessRecords). */
+export async function mayRecordDenial(key: string): Promise<boolean> {
+  try {
+    await limiters().deniedAccessRecords.consume(key);
+    return true;
+  } catch (rejection) {
+    if (rejection instanceof RateLimiterRes) return false;
+    throw rejection;
+  }
+}
