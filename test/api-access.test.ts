@@ -65,6 +65,7 @@ const matrix: Record<OperationId, Row> = {
   removeMember:          [no,     no,     204,     no,     no,     204],
   getRedactionSettings:  [no,     no,     200,     no,     no,     200],
   putRedactionSettings:  [no,     no,     200,     no,     no,     200],
+  listAudit:             [no,     no,     200,     no,     no,     200],
 };
 
 type Fixture = Awaited<ReturnType<typeof makeFixture>>;
@@ -147,6 +148,7 @@ const requests: Record<OperationId, (fx: Fixture) => Promise<Spec> | Spec> = {
   removeMember: async (fx) => ({ params: { userId: (await userInWorkspace(fx.workspaceId, "viewer")).user.id } }),
   getRedactionSettings: () => ({}),
   putRedactionSettings: () => ({ body: { level: "strict", customPatterns: [] } }),
+  listAudit: () => ({ query: { action: "knowledge.*", limit: "10" } }),
 };
 
 /** The endpoint's URL path: its OpenAPI path under /api/v1, each `{param}` filled in and percent-encoded. */
