@@ -38,9 +38,15 @@ async function record(chain: string, label: string, entry: (unrecordedBefore: nu
       logger.warn({ chain, actor: label, requestId: getRequestContext()?.requestId, unrecorded: count }, "access.denied over its audit budget: counted, not recorded");
       return;
     }
+    // Taken before the append: refusals counted while it runs belong to the next row.
     const before = unrecorded.get(key) ?? 0;
-    await append(entry(before));
     unrecorded.delete(key);
+    try {
+      await append(entry(before));
+    } catch (error) {
+      if (before > 0) unrecorded.set(key, (unrecorded.get(key) ?? 0) + before);
+      throw error;
+    }
   } catch (error) {
     logger.error({ err: error, chain, actor: label, requestId: getRequestContext()?.requestId }, "could not record access.denied");
   }

@@ -52,8 +52,7 @@ export async function chainStatus(db: AnyDrizzle, table: AuditTable, chain: Audi
     verdict = await check;
     verdicts.set(chain, verdict);
   }
-  const { head: _verifiedHead, ...status } = verdict;
-  return { ...status, headSeq: head?.seq ?? 0 };
+  return { ok: verdict.ok, verifiedThrough: verdict.verifiedThrough, problem: verdict.problem, checkedAt: verdict.checkedAt, headSeq: head?.seq ?? 0 };
 }
 
 /** Tests, and a restore: forget every kept verdict. */

@@ -29,12 +29,16 @@ const instant = (bound: "from" | "to") =>
   text(40).transform((value, ctx) => {
     if (MILLIS.test(value)) return Number(value);
     if (z.iso.date().safeParse(value).success) return Date.parse(`${value}T00:00:00Z`) + (bound === "to" ? DAY_MS - 1 : 0);
-    if (z.iso.datetime({ offset: true }).safeParse(value).success) return Date.parse(value);
+    const at = z.iso.datetime({ offset: true }).safeParse(value).success ? Date.parse(value) : NaN;
+    if (Number.isFinite(at)) return at;
     ctx.addIssue({ code: "custom", message: INSTANT_MESSAGE });
     return z.NEVER;
   });
 
-const seqCursor = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+// Digits only: Number() would also take "", "0x1f" and "1e3".
+const seqCursor = text(16)
+  .regex(MILLIS, "A cursor is a seq (digits), from nextCursor or prevCursor.")
+  .transform(Number);
 
 export const auditQuerySchema = z
   .object({

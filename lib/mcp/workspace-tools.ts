@@ -135,6 +135,10 @@ const auditTailInput = z.object({
   limit: z.number().int().min(1).max(AUDIT_PAGE_MAX).default(50),
 });
 
+/** Tool arguments as a query string carries them, so auditQuerySchema reads both surfaces alike. */
+const asQueryText = (input: Record<string, string | number | undefined>) =>
+  Object.fromEntries(Object.entries(input).flatMap(([name, value]) => (value === undefined ? [] : [[name, String(value)]])));
+
 const auditTail = defineTool({
   name: "audit_tail",
   title: "Audit trail",
@@ -147,8 +151,7 @@ const auditTail = defineTool({
     nextCursor: z.number().int().nullable(),
     prevCursor: z.number().int().nullable(),
   }),
-  run: (access, { from, to, ...rest }) =>
-    readWorkspaceAudit(access, parseInput(auditQuerySchema, { ...rest, ...(from !== undefined && { from: String(from) }), ...(to !== undefined && { to: String(to) }) })),
+  run: (access, input) => readWorkspaceAudit(access, parseInput(auditQuerySchema, asQueryText(input))),
 });
 
 export const workspaceTools = [getSession, updateSession, listEventsTool, publishEventTool, getArtifactTool, putArtifactTool, auditTail];
