@@ -35,7 +35,8 @@ async function record(chain: string, label: string, entry: (unrecordedBefore: nu
     if (!(await mayRecordDenial(key))) {
       const count = (unrecorded.get(key) ?? 0) + 1;
       if (unrecorded.has(key) || unrecorded.size < MAX_COUNTED) unrecorded.set(key, count);
-      logger.warn({ chain, actor: label, requestId: getRequestContext()?.requestId, unrecorded: count }, "access.denied over its audit budget: counted, not recorded");
+      // Once per run of them: each refusal is in the request log already.
+      if (count === 1) logger.warn({ chain, actor: label, requestId: getRequestContext()?.requestId }, "access.denied over its audit budget: further refusals are counted, not recorded");
       return;
     }
     // Taken before the append: refusals counted while it runs belong to the next row.

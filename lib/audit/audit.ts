@@ -88,7 +88,8 @@ export class AuditChainError extends Error {
  * and moves the head in the same transaction. The new row follows the stored head, not the
  * newest row: after the newest rows were deleted, the next row leaves a visible gap instead of
  * quietly closing it. Transactions are BEGIN IMMEDIATE, so no other writer, in this process or
- * another, runs between the head read and the head write.
+ * another, runs between the head read and the head write. Details are bounded (details.ts):
+ * whoever passes client text redacts it first.
  */
 export async function appendAudit(tx: AnyDrizzle, chain: AuditChain, entry: AuditEntry): Promise<void> {
   const context = getRequestContext();

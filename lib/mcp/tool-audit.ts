@@ -27,22 +27,22 @@ export class ToolCallLedger {
   outcomesOf(body: unknown): ToolCallOutcome[] {
     return (Array.isArray(body) ? body : [body]).flatMap((message): ToolCallOutcome[] => {
       if (!isToolCall(message)) return [];
-      const { name, arguments: args } = message.params;
+      const { name, arguments: args } = typeof message.params === "object" && message.params !== null ? message.params : {};
       const known = typeof name === "string" && scopeOfTool(name) !== null;
       // Never settled: refused by the SDK before the tool ran (input schema, unknown tool).
       const error = this.settled.has(message.id) ? (this.settled.get(message.id) ?? null) : known ? "not_run" : "unknown_tool";
-      return [{ tool: typeof name === "string" ? name : String(name), known, arguments: args, error }];
+      return [{ tool: typeof name === "string" ? name : "(no name)", known, arguments: args, error }];
     });
   }
 }
 
-type ToolCallMessage = { id: RequestId; method: "tools/call"; params: { name?: unknown; arguments?: unknown } };
+type ToolCallMessage = { id: RequestId; method: "tools/call"; params?: { name?: unknown; arguments?: unknown } };
 
 // A notification (no id) is no call: the server answers it with nothing and runs nothing.
 function isToolCall(message: unknown): message is ToolCallMessage {
   if (typeof message !== "object" || message === null) return false;
-  const { method, id, params } = message as Record<string, unknown>;
-  return method === "tools/call" && (typeof id === "string" || typeof id === "number") && typeof params === "object" && params !== null;
+  const { method, id } = message as Record<string, unknown>;
+  return method === "tools/call" && (typeof id === "string" || typeof id === "number");
 }
 
 export const recordToolCalls = (grant: WorkspaceGrant, body: unknown, ledger: ToolCallLedger) => auditToolCalls(grant, ledger.outcomesOf(body));
