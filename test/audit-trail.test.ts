@@ -8,8 +8,9 @@ import { auditQuerySchema } from "@/lib/audit/trail";
 import { getControlDb, withWorkspace } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { auditHeads, refusalRows, teamTokenId, userInWorkspace, workspaceWithTokens } from "./api";
-import { jsonOf, request, workspacePath } from "./harness";
-import { mcpRequest, toolCall } from "./mcp-client";
+import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
+import { appFetch, jsonOf, request, workspacePath } from "./harness";
+import { MCP_URL, mcpRequest, toolCall } from "./mcp-client";
 import { connected, grantFor } from "./oauth-attack-helpers";
 import { secretSamples, type SecretSample } from "./secrets";
 import { useTempStore } from "./store";
@@ -157,6 +158,19 @@ describe("MCP tool calls", () => {
     expect(fresh.map((row) => row.action)).toEqual(["event.publish", "mcp.tool_call"]);
     expect(new Set(fresh.map((row) => row.requestId)).size).toBe(1);
     expect(fresh[0]?.requestId).toEqual(expect.any(String));
+  });
+
+  it("concurrent calls are committed together, and each row keeps its own request's id and address", async () => {
+    const fx = await workspaceWithTokens();
+    const heads = await auditHeads(fx.workspaceId);
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": LATEST_PROTOCOL_VERSION, authorization: `Bearer ${fx.viewer}` };
+    const calls = Array.from({ length: 24 }, (_, i) => appFetch(MCP_URL, { method: "POST", headers, body: JSON.stringify(toolCall("search", { query: `q${i}` })), ip: `10.0.0.${i}` }));
+    for (const response of await Promise.all(calls)) expect(response.status).toBe(200);
+    const rows = await withWorkspace(fx.workspaceId, (db) => db.db.select().from(workspaceAuditLog));
+    const fresh = rows.filter((row) => row.seq > heads.workspace && row.action === "mcp.tool_call");
+    expect(fresh).toHaveLength(24);
+    expect(new Set(fresh.map((row) => row.requestId)).size).toBe(24);
+    for (const row of fresh) expect(row.ip).toBe(`10.0.0.${(JSON.parse(row.details) as { arguments: { query: string } }).arguments.query.slice(1)}`);
   });
 
   it("a batch of calls gives one row per call", async () => {
