@@ -10,7 +10,7 @@ import { resetRateLimits } from "@/lib/http/rate-limits";
 import { putAgentSession } from "@/lib/workspace/agent-sessions";
 import { putArtifact } from "@/lib/workspace/artifacts";
 import { createKnowledge } from "@/lib/workspace/knowledge";
-import { expireTeamToken, liveGrant, snapshotWorkspace, teamTokenId, userInWorkspace, workspaceWithTokens } from "./api";
+import { auditHeads, expireTeamToken, liveGrant, refusalRows, snapshotWorkspace, teamTokenId, userInWorkspace, workspaceWithTokens, type AuditRecord } from "./api";
 import { jsonOf, matchRoute, request, workspacePath } from "./harness";
 import { useTempStore } from "./store";
 
@@ -65,6 +65,7 @@ const matrix: Record<OperationId, Row> = {
   removeMember:          [no,     no,     204,     no,     no,     204],
   getRedactionSettings:  [no,     no,     200,     no,     no,     200],
   putRedactionSettings:  [no,     no,     200,     no,     no,     200],
+  listAudit:             [no,     no,     200,     no,     no,     200],
 };
 
 type Fixture = Awaited<ReturnType<typeof makeFixture>>;
@@ -147,6 +148,7 @@ const requests: Record<OperationId, (fx: Fixture) => Promise<Spec> | Spec> = {
   removeMember: async (fx) => ({ params: { userId: (await userInWorkspace(fx.workspaceId, "viewer")).user.id } }),
   getRedactionSettings: () => ({}),
   putRedactionSettings: () => ({ body: { level: "strict", customPatterns: [] } }),
+  listAudit: () => ({ query: { action: "knowledge.*", limit: "10" } }),
 };
 
 /** The endpoint's URL path: its OpenAPI path under /api/v1, each `{param}` filled in and percent-encoded. */
@@ -185,6 +187,26 @@ const callers: Caller[] = [
   { name: "Basic credentials", auth: () => ({ authorization: "Basic abc" }), expect: refused(401, "invalid_token") },
   { name: "nobody", auth: () => ({}), expect: refused(401, "unauthenticated") },
 ];
+
+/**
+ * What the audit trail must say about one call: a scope refusal is one `access.denied` row in
+ * the workspace's chain, naming the operation and the scope; a workspace the caller cannot
+ * see, one in control.db's, naming the id; nothing for a success or a 401 (no principal).
+ */
+function expectedRefusals(fx: Fixture, e: Endpoint, caller: Caller, expected: Expected) {
+  const actorType = caller.name.includes("token") ? "token" : "user";
+  const scopeRefusal = { actorType, action: "access.denied", target: e.operationId, details: { reason: "insufficient_scope", scope: e.scope, attempted: e.operationId } };
+  const notVisible = { actorType, action: "access.denied", target: fx.workspaceId, details: { reason: "not_visible", attempted: e.operationId } };
+  return {
+    workspace: expected.error === "insufficient_scope" ? [scopeRefusal] : [],
+    control: expected.status === 404 ? [notVisible] : [],
+  };
+}
+
+const refusalsIn = (rows: Awaited<ReturnType<typeof refusalRows>>) => {
+  const shape = ({ actorType, action, target, details }: AuditRecord) => ({ actorType, action, target, details });
+  return { workspace: rows.workspace.map(shape), control: rows.control.map(shape) };
+};
 
 async function callEndpoint(fx: Fixture, e: Endpoint, auth: Auth, spec: Spec, extra: { query?: Record<string, string>; headers?: Record<string, string> } = {}) {
   const aborter = new AbortController();
@@ -231,9 +253,11 @@ describe("every endpoint answers every kind of caller exactly as the access matr
       const expected = caller.expect(e);
       const spec = await requests[e.operationId](fx);
       const before = await snapshotWorkspace(fx.workspaceId);
+      const heads = await auditHeads(fx.workspaceId);
       const response = await callEndpoint(fx, e, caller.auth(fx), spec);
       const label = `${e.operationId} as ${caller.name}`;
       expect(response.status, label).toBe(expected.status);
+      expect(refusalsIn(await refusalRows(fx.workspaceId, heads)), `${label}: the refusal rows`).toEqual(expectedRefusals(fx, e, caller, expected));
       if (expected.error === undefined) {
         // What comes back is exactly what the OpenAPI document promises: its shape, and no field it does not name.
         if (e.response && response.headers.get("content-type")?.startsWith("application/json")) {

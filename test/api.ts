@@ -1,8 +1,8 @@
 import { createDecipheriv, randomUUID } from "node:crypto";
 import fs from "node:fs";
-import { asc, eq } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, notInArray } from "drizzle-orm";
 import { memberships, oauthGrants, teamTokens, users, type Role } from "@/db/control/schema";
-import { controlAuditLog } from "@/lib/audit/audit";
+import { controlAuditLog, workspaceAuditLog } from "@/lib/audit/audit";
 import { sessionCookieName } from "@/lib/auth/cookies";
 import { createSession } from "@/lib/auth/sessions";
 import { createUser } from "@/lib/auth/users";
@@ -54,26 +54,58 @@ function bytesOf(value: unknown): Buffer | null {
   return typeof json === "object" && json !== null && json.type === "Buffer" && Array.isArray(json.data) ? Buffer.from(json.data as number[]) : null;
 }
 
+/** Audit rows that record a refusal or a call, not a change: a refused request writes these (and only these). */
+const RECORDS_OF_REFUSALS = ["access.denied", "mcp.tool_call"];
+const notARefusal = `action NOT IN (${RECORDS_OF_REFUSALS.map((action) => `'${action}'`).join(", ")})`;
+
 /**
  * What a refused request must leave untouched: the workspace's data and audit rows, and the
  * workspace's team tokens and memberships in control.db. `last_used_at` is left out: a
- * well-formed, live token that lacks a scope has still been used.
+ * well-formed, live token that lacks a scope has still been used. So are the rows that record
+ * refusals and tool calls (`refusalRows` reads those): the refusal itself is audited.
  */
 export async function snapshotWorkspace(workspaceId: string): Promise<string> {
   const data = await withWorkspace(workspaceId, async (db) => {
     const out: Record<string, unknown> = {};
-    for (const table of ["knowledge", "agent_sessions", "events", "artifacts", "links", "settings", "audit_log"]) {
+    for (const table of ["knowledge", "agent_sessions", "events", "artifacts", "links", "settings"]) {
       out[table] = await db.rows(`SELECT * FROM ${table} ORDER BY rowid`);
     }
+    out.audit_log = await db.rows(`SELECT * FROM audit_log WHERE ${notARefusal} ORDER BY seq`);
     return out;
   });
   const control = await getControlDb();
   const tokens = await control.db.select().from(teamTokens).where(eq(teamTokens.workspaceId, workspaceId)).orderBy(asc(teamTokens.id));
   const members = await control.db.select().from(memberships).where(eq(memberships.workspaceId, workspaceId)).orderBy(asc(memberships.userId));
-  const controlAudit = await control.db.select().from(controlAuditLog).orderBy(asc(controlAuditLog.seq));
+  const controlAudit = await control.db.select().from(controlAuditLog).where(notInArray(controlAuditLog.action, RECORDS_OF_REFUSALS)).orderBy(asc(controlAuditLog.seq));
   return JSON.stringify({ data, tokens: tokens.map(({ lastUsedAt: _lastUsedAt, ...row }) => row), members, controlAudit }, (_key, value: unknown) =>
     bytesOf(value)?.toString("hex") ?? value,
   );
+}
+
+/** A row of either audit chain, details parsed. */
+export type AuditRecord = { seq: number; actorType: string; actorId: string | null; action: string; target: string | null; requestId: string | null; details: Record<string, unknown> };
+const recordOf = (row: typeof controlAuditLog.$inferSelect): AuditRecord => ({ ...row, details: JSON.parse(row.details) as Record<string, unknown> });
+
+/** The refusal and tool-call rows (see snapshotWorkspace) after seq `after` in the workspace's chain and in control.db's. */
+export async function refusalRows(workspaceId: string, after: { workspace: number; control: number } = { workspace: 0, control: 0 }) {
+  const workspace = await withWorkspace(workspaceId, (db) =>
+    db.db.select().from(workspaceAuditLog).where(and(inArray(workspaceAuditLog.action, RECORDS_OF_REFUSALS), gt(workspaceAuditLog.seq, after.workspace))).orderBy(asc(workspaceAuditLog.seq)),
+  );
+  const control = await getControlDb();
+  const controlRows = await control.db
+    .select()
+    .from(controlAuditLog)
+    .where(and(inArray(controlAuditLog.action, RECORDS_OF_REFUSALS), gt(controlAuditLog.seq, after.control)))
+    .orderBy(asc(controlAuditLog.seq));
+  return { workspace: workspace.map(recordOf), control: controlRows.map(recordOf) };
+}
+
+/** The newest seq of each chain: pass to refusalRows to see only what came after. */
+export async function auditHeads(workspaceId: string): Promise<{ workspace: number; control: number }> {
+  const [workspace] = await withWorkspace(workspaceId, (db) => db.db.select({ seq: workspaceAuditLog.seq }).from(workspaceAuditLog).orderBy(desc(workspaceAuditLog.seq)).limit(1));
+  const control = await getControlDb();
+  const [controlRow] = await control.db.select({ seq: controlAuditLog.seq }).from(controlAuditLog).orderBy(desc(controlAuditLog.seq)).limit(1);
+  return { workspace: workspace?.seq ?? 0, control: controlRow?.seq ?? 0 };
 }
 
 /** Moves a token's expiry into the past, as if its lifetime had run out. */

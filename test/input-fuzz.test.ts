@@ -9,7 +9,7 @@ import { resetRateLimits } from "@/lib/http/rate-limits";
 import { createKnowledge } from "@/lib/workspace/knowledge";
 import { putAgentSession } from "@/lib/workspace/agent-sessions";
 import { putArtifact } from "@/lib/workspace/artifacts";
-import { liveGrant, sessionCookieForUser, snapshotWorkspace, userInWorkspace, workspaceWithTokens } from "./api";
+import { auditHeads, liveGrant, refusalRows, sessionCookieForUser, snapshotWorkspace, userInWorkspace, workspaceWithTokens } from "./api";
 import { jsonOf, request, routeTable } from "./harness";
 import { useTempStore } from "./store";
 
@@ -460,9 +460,12 @@ describe("bad input into every field of every operation is a 4xx and changes not
     const listed = await jsonOf<{ result: { tools: { name: string; inputSchema: Json }[] } }>(await rpc("tools/list", {}));
     expect(listed.result.tools.length).toBeGreaterThan(10);
     const before = { files: dataFiles(), workspace: await snapshotWorkspace(fx.workspaceId) };
+    const heads = await auditHeads(fx.workspaceId);
+    let reachedMcp = 0;
     /** A refused call: our 4xx (the body reader's rules), or the SDK's or the tool's error — never a result, never an internal error. */
     const expectToolRefusal = async (response: Response, label: string) => {
       if (response.status !== 200) return expectRefusal(response, label);
+      reachedMcp += 1;
       const body = await jsonOf<{ result?: { isError?: boolean; content?: { text: string }[] }; error?: { message: string } }>(response);
       expect(body.error !== undefined || body.result?.isError === true, `${label}: ${JSON.stringify(body).slice(0, 200)}`).toBe(true);
       expect(JSON.stringify(body), label).not.toContain("internal_error");
@@ -486,6 +489,10 @@ describe("bad input into every field of every operation is a 4xx and changes not
       expect(dataFiles(), `${tool.name}: a refused call left a file`).toEqual(before.files);
       expect(await snapshotWorkspace(fx.workspaceId), `${tool.name}: a refused call changed the workspace`).toBe(before.workspace);
     }
+    // Each refused call that reached MCP is one tool-call row saying it failed, and none says otherwise.
+    const calls = (await refusalRows(fx.workspaceId, heads)).workspace;
+    expect(calls.length).toBe(reachedMcp);
+    expect(calls.filter((row) => row.action !== "mcp.tool_call" || row.details.outcome !== "error")).toEqual([]);
     // The valid calls, last: each answers a result (forget at the very end, since it deletes what the others read).
     for (const tool of [...listed.result.tools].sort((a, b) => Number(a.name === "forget") - Number(b.name === "forget"))) {
       const base = { ...(example(tool.inputSchema, "", fx.hints, {}) as Json), ...toolBases[tool.name] };

@@ -99,8 +99,18 @@ describe("knowledge tools", () => {
     const snapshot = await snapshotWorkspace(ws.workspaceId);
     expect(snapshot).not.toContain(aws.secret);
     expect(snapshot).not.toContain(password.secret);
-    const { items } = await callOk<{ items: { action: string; target: string; actorType: string }[] }>(await client(ws.admin), "audit_tail", { limit: 5 });
-    expect(items[0]).toMatchObject({ action: "redaction.applied", target: result.entry.id, actorType: "token" });
+    // One write, two rows with one request id: the write's (what redaction took out) and the call's (its arguments, redacted).
+    type Row = { action: string; target: string; actorType: string; actorName: string; requestId: string; details: Record<string, unknown> };
+    const admin = await client(ws.admin);
+    const [written] = (await callOk<{ items: Row[] }>(admin, "audit_tail", { action: "knowledge.create" })).items;
+    expect(written).toMatchObject({ target: result.entry.id, actorType: "token", actorName: "member", details: { redaction: { count: 2 } } });
+    const calls = (await callOk<{ items: Row[] }>(admin, "audit_tail", { action: "mcp.tool_call" })).items;
+    const call = calls.find((row) => row.requestId === written?.requestId);
+    expect(call).toMatchObject({ target: "remember", details: { tool: "remember", outcome: "ok", arguments: { title: "Prod access" } } });
+    expect(JSON.stringify(call)).toContain("[REDACTED:aws_access_key_id]");
+    const everything = JSON.stringify((await callOk<{ items: Row[] }>(admin, "audit_tail", { limit: 200 })).items);
+    expect(everything).not.toContain(aws.secret);
+    expect(everything).not.toContain(password.secret);
   });
 
   it("updates by id with a version check, and refuses a stale version as a tool error", async () => {
@@ -126,8 +136,12 @@ describe("knowledge tools", () => {
     expect(await callError(member, "link", { from: a.id, to: a.id, relation: "self" })).toContain("cannot link to itself");
     expect(await callOk(member, "forget", { id: b.id })).toEqual({ deleted: b.id });
     expect(await callError(member, "get_knowledge", { id: b.id })).toBe("not_found: No such knowledge entry.");
-    const audit = await callOk<{ items: { action: string; target: string }[] }>(await client(ws.admin), "audit_tail", {});
-    expect(audit.items[0]).toMatchObject({ action: "knowledge.delete", target: b.id });
+    const audit = await callOk<{ items: { action: string; target: string }[] }>(await client(ws.admin), "audit_tail", { action: "knowledge.*" });
+    expect(audit.items.map((row) => [row.action, row.target])).toEqual([
+      ["knowledge.delete", b.id],
+      ["knowledge.create", b.id],
+      ["knowledge.create", a.id],
+    ]);
   });
 });
 

@@ -45,7 +45,7 @@ describe("redaction settings", () => {
       expect(await storedBody(fx, written.entry.id)).toBe(`${sample.text} TICKET-123456`);
     }
     const audit = await auditActions(fx.workspaceId);
-    expect(audit.filter((row) => row.action === "redaction.applied")).toEqual([]);
+    expect(audit.filter((row) => row.details.redaction !== undefined)).toEqual([]);
     expect(audit.find((row) => row.action === "redaction.settings_change")?.details).toEqual({ level: "off", customPatterns: ["ticket"] });
 
     // Back at standard, new writes are redacted again; what was stored meanwhile stays as it was.
@@ -81,8 +81,8 @@ describe("redaction settings", () => {
     const written = await write(fx, "See TICKET-004211 on build7.corp.internal, not TICKET-12.");
     expect(written.redaction).toEqual({ count: 2, kinds: ["custom:internal_host", "custom:ticket"] });
     expect(await storedBody(fx, written.entry.id)).toBe("See [REDACTED:custom:ticket] on [REDACTED:custom:internal_host], not TICKET-12.");
-    const applied = (await auditActions(fx.workspaceId)).filter((row) => row.action === "redaction.applied");
-    expect(applied.map((row) => row.details)).toEqual([{ count: 2, kinds: ["custom:internal_host", "custom:ticket"] }]);
+    const applied = (await auditActions(fx.workspaceId)).filter((row) => row.details.redaction !== undefined);
+    expect(applied.map((row) => [row.action, row.details.redaction])).toEqual([["knowledge.create", { count: 2, kinds: ["custom:internal_host", "custom:ticket"] }]]);
     expect(JSON.stringify(applied)).not.toContain("004211");
   });
 

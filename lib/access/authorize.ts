@@ -5,6 +5,7 @@ import { WORKSPACE_ID_PATTERN } from "../crypto/ids";
 import { getControlDb } from "../db/store";
 import { noteActor } from "../log/request-context";
 import { HttpError, notFound } from "../http/errors";
+import { recordNotVisible, recordScopeDenial, type Attempt } from "./denials";
 import { actorOf, principalLabel, resolvePrincipal, type Principal, type Surface } from "./principal";
 import { capByRole, roleScopes, tokenScopes, type Scope } from "./scopes";
 import type { TokenIssuer } from "./tokens";
@@ -49,6 +50,8 @@ async function workspaceExists(workspaceId: string): Promise<boolean> {
 }
 
 export class InsufficientScopeError extends HttpError {
+  /** Settles once the refusal is in the workspace's audit trail (denials.ts); never rejects. */
+  recorded: Promise<void> = Promise.resolve();
   constructor(readonly scope: Scope) {
     super(403, "insufficient_scope", `This needs the "${scope}" scope, which you do not have in this workspace.`, {
       "WWW-Authenticate": `Bearer error="insufficient_scope", scope="${scope}"`,
@@ -92,20 +95,38 @@ export async function workspaceGrant(principal: Principal, workspaceId: string):
 /**
  * The one access check. A workspace the principal cannot see is a 404, so its existence is
  * not confirmed; a workspace it can see but a scope it lacks is a 403 that names the scope.
+ * Both refusals are audited (denials.ts) before they are thrown; `attempted` names what was
+ * asked for in that row (a REST operationId, an MCP tool).
  */
-export async function authorize<S extends Scope>(principal: Principal, workspaceId: string, scope: S): Promise<WorkspaceAccess<S>> {
+export async function authorize<S extends Scope>(principal: Principal, workspaceId: string, scope: S, attempted?: Attempt): Promise<WorkspaceAccess<S>> {
   const grant = await workspaceGrant(principal, workspaceId);
-  if (!grant) throw notFound("No such workspace.");
+  if (!grant) {
+    await recordNotVisible(principal, workspaceId, attempted);
+    throw notFound("No such workspace.");
+  }
   noteActor(grant.label, workspaceId);
-  return authorizeWithin(grant, scope);
+  try {
+    return authorizeWithin(grant, scope, attempted);
+  } catch (error) {
+    if (error instanceof InsufficientScopeError) await error.recorded;
+    throw error;
+  }
 }
 
 /** Whether `grant` covers `scope`: what a menu or a tool list shows, by the same rule authorizeWithin enforces. */
 export const grantCovers = (grant: WorkspaceGrant, scope: Scope): boolean => grant.scopes.includes(scope);
 
-/** The same check against a grant already looked up (an MCP request checks several tools against one). */
-export function authorizeWithin<S extends Scope>(grant: WorkspaceGrant, scope: S): WorkspaceAccess<S> {
-  if (!grantCovers(grant, scope)) throw new InsufficientScopeError(scope);
+/**
+ * The same check against a grant already looked up (an MCP request checks several tools
+ * against one). Synchronous, so a refusal's audit row is being written as it is thrown: a
+ * caller that can wait awaits `error.recorded` before answering (authorize() does).
+ */
+export function authorizeWithin<S extends Scope>(grant: WorkspaceGrant, scope: S, attempted?: Attempt): WorkspaceAccess<S> {
+  if (!grantCovers(grant, scope)) {
+    const refusal = new InsufficientScopeError(scope);
+    refusal.recorded = recordScopeDenial(grant, scope, attempted);
+    throw refusal;
+  }
   return grant as WorkspaceAccess<S>;
 }
 

@@ -1,6 +1,7 @@
 import { addMemberSchema, changeRoleSchema } from "../access/members";
 import { issueTokenSchema } from "../access/tokens";
 import { putSessionSchema } from "../workspace/agent-sessions";
+import { auditQuerySchema } from "../workspace/audit-trail";
 import { listEventsQuerySchema, publishEventSchema } from "../workspace/events";
 import { knowledgeInputSchema, knowledgePatchSchema, listQuerySchema } from "../workspace/knowledge";
 import { createLinkSchema } from "../workspace/links";
@@ -41,6 +42,7 @@ export const endpoints = {
   changeMemberRole: endpoint({ operationId: "changeMemberRole", method: "PATCH", path: `${ws}/members/{userId}`, summary: "Change a member's role (the last owner stays owner)", scope: "members", limit: "admin", body: changeRoleSchema, response: out.memberSchema }),
   removeMember: endpoint({ operationId: "removeMember", method: "DELETE", path: `${ws}/members/{userId}`, summary: "Remove a member (not the last owner)", scope: "members", limit: "admin", response: null, status: 204 }),
   getRedactionSettings: endpoint({ operationId: "getRedactionSettings", method: "GET", path: `${ws}/settings/redaction`, summary: "Redaction level and custom patterns", scope: "settings", limit: "admin", response: redactionSettingsSchema }),
+  listAudit: endpoint({ operationId: "listAudit", method: "GET", path: `${ws}/audit`, summary: "The workspace audit trail, newest first: filter by actor, action (or `prefix.*`) and time; page with `before`/`after` (seqs); with the chain's status", scope: "audit", limit: "admin", query: auditQuerySchema, response: out.auditPageSchema }),
   putRedactionSettings: endpoint({ operationId: "putRedactionSettings", method: "PUT", path: `${ws}/settings/redaction`, summary: "Set the redaction level (off, standard, strict) and custom patterns (RE2 syntax)", scope: "settings", limit: "admin", body: redactionSettingsSchema, response: redactionSettingsSchema }),
 };
 

@@ -108,7 +108,7 @@ export function apiRoute<E extends Endpoint>(endpoint: E, fn: (ctx: ApiCtx<E>) =
     handleRequest(request, routeContext, async ({ params, ip, requestId }) => {
       await limitApiCall(endpoint.limit, endpoint.operationId, ip);
       const principal = await resolvePrincipal(request, restSurface);
-      const access = await authorize(principal, params.workspaceId ?? "", endpoint.scope);
+      const access = await authorize(principal, params.workspaceId ?? "", endpoint.scope, endpoint.operationId);
       const query = endpoint.query ? parseInput(endpoint.query, Object.fromEntries(new URL(request.url).searchParams)) : undefined;
       const body = endpoint.body ? await readJson(request, endpoint.body) : undefined;
       const result = await fn({ access, body, query, params, request, requestId } as ApiCtx<E>);

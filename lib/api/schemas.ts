@@ -126,3 +126,36 @@ export const connectedClientSchema = z
   })
   .meta({ id: "ConnectedClient" });
 export const connectedClientListSchema = z.object({ items: z.array(connectedClientSchema) });
+
+export const auditRowSchema = z
+  .object({
+    seq: z.number().int().describe("Position in the workspace's hash chain; cursors are seqs"),
+    at: z.number().int(),
+    actorType: z.enum(["user", "system", "token", "oauth", "anonymous"]),
+    actorId: z.string().nullable(),
+    actorName: z.string().nullable().describe("The person's email, the token's or AI client's name (untrusted text); null when nothing by that id is left"),
+    action: z.string(),
+    target: z.string().nullable(),
+    ip: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    requestId: z.string().nullable().describe("The request's id, as in the server log and the error body"),
+    details: z.json().describe("What the act was, redacted and capped at 2 KB"),
+  })
+  .meta({ id: "AuditRow" });
+
+export const chainStatusSchema = z
+  .object({
+    ok: z.boolean(),
+    verifiedThrough: z.number().int().describe("Every row up to this seq replayed and matched"),
+    headSeq: z.number().int().describe("The newest seq now (rows past verifiedThrough were added since the check)"),
+    problem: z.object({ seq: z.number().int(), reason: z.string() }).nullable(),
+    checkedAt: z.number().int().describe("When the chain was replayed (at most a minute before, while rows keep coming)"),
+  })
+  .meta({ id: "AuditChainStatus" });
+
+export const auditPageSchema = z.object({
+  items: z.array(auditRowSchema).describe("Newest first"),
+  nextCursor: z.number().int().nullable().describe("Pass as `before` for the older rows; null when there are none"),
+  prevCursor: z.number().int().nullable().describe("Pass as `after` for the newer rows; null when there are none"),
+  chain: chainStatusSchema,
+});

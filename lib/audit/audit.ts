@@ -4,6 +4,7 @@ import { auditLog as workspaceAuditLog } from "@/db/workspace/schema";
 import type { Drizzle } from "../db/database";
 import { getControlDb, withWorkspace } from "../db/store";
 import { getRequestContext } from "../log/request-context";
+import { capDetails } from "./details";
 import { canonicalJson, HEAD_ID, headTableOf, readAuditHead, rowHash, workspaceChain, type AuditChain, type AuditRow } from "./chain";
 
 /**
@@ -54,7 +55,15 @@ export type AuditAction =
   | "workspace.import"
   | "audit.retention_sweep"
   | "audit.evidence_export"
-  | "access.denied";
+  | "access.denied"
+  // The readable trail: every write through any surface, and every MCP tool call.
+  | "knowledge.create"
+  | "knowledge.update"
+  | "session.write"
+  | "event.publish"
+  | "artifact.put"
+  | "link.create"
+  | "mcp.tool_call";
 
 export type Actor = { type: "user" | "system" | "token" | "oauth" | "anonymous"; id?: string | null };
 
@@ -79,7 +88,8 @@ export class AuditChainError extends Error {
  * and moves the head in the same transaction. The new row follows the stored head, not the
  * newest row: after the newest rows were deleted, the next row leaves a visible gap instead of
  * quietly closing it. Transactions are BEGIN IMMEDIATE, so no other writer, in this process or
- * another, runs between the head read and the head write.
+ * another, runs between the head read and the head write. Details are bounded (details.ts):
+ * whoever passes client text redacts it first.
  */
 export async function appendAudit(tx: AnyDrizzle, chain: AuditChain, entry: AuditEntry): Promise<void> {
   const context = getRequestContext();
@@ -97,7 +107,7 @@ export async function appendAudit(tx: AnyDrizzle, chain: AuditChain, entry: Audi
     ip: context?.ip ?? null,
     userAgent: context?.userAgent ?? null,
     requestId: context?.requestId ?? null,
-    details: canonicalJson(entry.details ?? {}),
+    details: canonicalJson(capDetails(entry.details ?? {})),
     prevHash: head.hash,
   };
   const hash = rowHash(row);

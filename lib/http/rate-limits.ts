@@ -33,6 +33,9 @@ function makeLimiters() {
     evidenceExportPerUser: new RateLimiterMemory({ keyPrefix: "evidence-user", points: 30, duration: 60 * 60 }),
     // Each use of a metadata-document client id may make us fetch a URL someone else chose.
     clientDocumentPerIp: new RateLimiterMemory({ keyPrefix: "oauth-cimd-ip", points: 30, duration: 60 }),
+    // Audit rows for refused access, per principal and chain: a budget, not a brake (the refusal
+    // happens either way). A flood of refusals cannot grow a chain faster than this.
+    deniedAccessRecords: new RateLimiterMemory({ keyPrefix: "audit-denied", points: 60, duration: 60 }),
   };
 }
 
@@ -78,3 +81,14 @@ export const limitClientDocumentFetch = (ip: string) => consume(limiters().clien
 export const limitEvidenceExport = (userId: string) => consume(limiters().evidenceExportPerUser, userId);
 
 export const limitApiCall = (group: ApiLimitGroup, endpoint: string, ip: string) => consume(limiters().api[group], `${endpoint}|${ip}`);
+
+/** Whether one more refusal by `key` may become an audit row now (see deniedAccessRecords). */
+export async function mayRecordDenial(key: string): Promise<boolean> {
+  try {
+    await limiters().deniedAccessRecords.consume(key);
+    return true;
+  } catch (rejection) {
+    if (rejection instanceof RateLimiterRes) return false;
+    throw rejection;
+  }
+}

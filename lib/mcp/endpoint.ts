@@ -16,6 +16,7 @@ import {
   isAllowedOrigin,
 } from "./request-guard";
 import { createMcpServer } from "./server";
+import { recordToolCalls, ToolCallLedger } from "./tool-audit";
 
 /**
  * /mcp, the MCP Streamable HTTP endpoint, stateless: every POST gets a fresh server and
@@ -40,8 +41,10 @@ function noStore(response: Response): Response {
   return new Response(response.body, { status: response.status, headers });
 }
 
+/** Answers the body's messages, then records its tool calls (tool-audit.ts) before the answer leaves. */
 async function answerWithMcp(grant: WorkspaceGrant, request: Request, parsedBody: unknown): Promise<Response> {
-  const server = createMcpServer(grant);
+  const ledger = new ToolCallLedger();
+  const server = createMcpServer(grant, ledger);
   const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
   try {
     await server.connect(transport);
@@ -50,6 +53,7 @@ async function answerWithMcp(grant: WorkspaceGrant, request: Request, parsedBody
   } finally {
     await transport.close();
     await server.close();
+    await recordToolCalls(grant, parsedBody, ledger);
   }
 }
 
@@ -67,7 +71,7 @@ export async function handleMcpPost(request: Request): Promise<Response> {
     const grant = await mcpGrant(request);
     assertProtocolVersion(request);
     const body = await readJson(request, z.unknown());
-    assertScopesFor(body, grant);
+    await assertScopesFor(body, grant);
     return noStore(await answerWithMcp(grant, request, body));
   });
   return withMcpCors(request, response);

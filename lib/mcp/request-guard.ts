@@ -119,16 +119,16 @@ export function assertProtocolVersion(request: Request): void {
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** What one JSON-RPC message needs beyond being authenticated, named for the error. */
-function scopeNeededBy(message: unknown): { scope: NonNullable<ReturnType<typeof scopeOfTool>>; what: string } | null {
+/** What one JSON-RPC message needs beyond being authenticated, named for the error and the audit row. */
+function scopeNeededBy(message: unknown): { scope: Scope; what: string; attempted: string } | null {
   if (!isRecord(message) || !isRecord(message.params)) return null;
   const { method, params } = message;
   if (method === "tools/call" && typeof params.name === "string") {
     const scope = scopeOfTool(params.name);
-    return scope ? { scope, what: `The tool "${params.name}"` } : null;
+    return scope ? { scope, what: `The tool "${params.name}"`, attempted: `tool:${params.name}` } : null;
   }
   if (method === "resources/read" && typeof params.uri === "string" && params.uri.startsWith(KNOWLEDGE_URI_PREFIX)) {
-    return { scope: knowledgeResourceScope, what: "Reading knowledge" };
+    return { scope: knowledgeResourceScope, what: "Reading knowledge", attempted: "resource:knowledge" };
   }
   return null;
 }
@@ -146,15 +146,16 @@ function scopesNeededBy(body: unknown): Scope[] {
  * more. For a batch, the first message that needs more names the refusal; the challenge asks
  * for everything the batch needs.
  */
-export function assertScopesFor(body: unknown, grant: WorkspaceGrant): void {
+export async function assertScopesFor(body: unknown, grant: WorkspaceGrant): Promise<void> {
   for (const message of messagesOf(body)) {
     const needed = scopeNeededBy(message);
     if (!needed) continue;
     try {
-      authorizeWithin(grant, needed.scope);
+      authorizeWithin(grant, needed.scope, needed.attempted);
     } catch (error) {
-      if (error instanceof InsufficientScopeError) throw insufficientScopeError(needed, grant.scopes, scopesNeededBy(body));
-      throw error;
+      if (!(error instanceof InsufficientScopeError)) throw error;
+      await error.recorded;
+      throw insufficientScopeError(needed, grant.scopes, scopesNeededBy(body));
     }
   }
 }

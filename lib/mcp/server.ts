@@ -3,6 +3,7 @@ import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv
 import type { WorkspaceGrant } from "../access/authorize";
 import { logger } from "../log/logger";
 import { registerKnowledgeResources } from "./resources";
+import type { ToolCallLedger } from "./tool-audit";
 import { registerTools } from "./tools";
 
 const serverInfo = { name: "enclave", title: "Enclave", version: "0.1.0" };
@@ -17,13 +18,14 @@ const instructions =
 /**
  * The MCP server for one request by one caller in one workspace: every tool and resource is
  * bound to `grant`, so nothing a client sends can point it at another workspace; each tool
- * call goes through authorizeWithin for its own scope (tool-kit.ts).
+ * call goes through authorizeWithin for its own scope (tool-kit.ts) and settles its outcome in
+ * `ledger`, for its audit row (tool-audit.ts).
  */
-export function createMcpServer(grant: WorkspaceGrant): McpServer {
+export function createMcpServer(grant: WorkspaceGrant, ledger: ToolCallLedger): McpServer {
   // Declared up front so tools/list and resources/list answer (empty) even for a caller
   // whose scopes unlock none of them.
   const server = new McpServer(serverInfo, { capabilities: { tools: {}, resources: {} }, instructions, jsonSchemaValidator });
-  registerTools(server, grant);
+  registerTools(server, grant, ledger);
   registerKnowledgeResources(server, grant);
   // The SDK claims `listChanged` as soon as a tool or resource is registered, but this server
   // lives for one request and has no stream to send the notification on: the lists change only

@@ -1,6 +1,6 @@
 import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
-import { authorizeWithin, type WorkspaceAccess, type WorkspaceGrant } from "../access/authorize";
+import { authorizeWithin, InsufficientScopeError, type WorkspaceAccess, type WorkspaceGrant } from "../access/authorize";
 import type { Scope } from "../access/scopes";
 import { getRequestContext } from "../log/request-context";
 import { HttpError } from "../http/errors";
@@ -56,21 +56,23 @@ export const writes: ToolAnnotations = { readOnlyHint: false, destructiveHint: f
  * Runs a tool and shapes its answer. Failures a caller can act on (not found, a conflict, bad
  * input, too large) come back as a tool error (`isError`) with the same code and sentence the
  * REST API gives; anything else is logged and reported without detail, as a 500 would be.
+ * `error` is that code, or null for a result: what the call's audit row says (tool-audit.ts).
  */
-export async function callTool(tool: McpTool, grant: WorkspaceGrant, args: unknown): Promise<CallToolResult> {
+export async function callTool(tool: McpTool, grant: WorkspaceGrant, args: unknown): Promise<{ result: CallToolResult; error: string | null }> {
   let output: Record<string, unknown>;
   try {
-    const access = authorizeWithin(grant, tool.scope);
+    const access = authorizeWithin(grant, tool.scope, `tool:${tool.name}`);
     // Parsed through the output schema: unknown keys are dropped, so `structuredContent` is
     // exactly what the published schema (additionalProperties: false) promises.
     output = tool.outputSchema.parse(await tool.run(access, args));
   } catch (error) {
-    if (error instanceof HttpError) return toolError(`${error.code}: ${error.message}`);
+    if (error instanceof InsufficientScopeError) await error.recorded;
+    if (error instanceof HttpError) return { result: toolError(`${error.code}: ${error.message}`), error: error.code };
     const requestId = getRequestContext()?.requestId;
     logger.error({ err: error, tool: tool.name, requestId, workspace: grant.workspaceId }, "mcp tool failed");
-    return toolError(`internal_error: Something went wrong on our side${requestId ? ` (request ${requestId})` : ""}.`);
+    return { result: toolError(`internal_error: Something went wrong on our side${requestId ? ` (request ${requestId})` : ""}.`), error: "internal_error" };
   }
-  return { content: [{ type: "text", text: JSON.stringify(output) }], structuredContent: output };
+  return { result: { content: [{ type: "text", text: JSON.stringify(output) }], structuredContent: output }, error: null };
 }
 
 export const toolError = (text: string): CallToolResult => ({ content: [{ type: "text", text }], isError: true });

@@ -1,6 +1,7 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { grantCovers, type WorkspaceGrant } from "../access/authorize";
 import { knowledgeTools } from "./knowledge-tools";
+import type { ToolCallLedger } from "./tool-audit";
 import { callTool, type McpTool } from "./tool-kit";
 import { workspaceTools } from "./workspace-tools";
 
@@ -14,7 +15,7 @@ export const mcpTools: readonly McpTool[] = [...knowledgeTools, ...workspaceTool
  * read tools. (A call to a tool it lacks the scope for never gets here: the request guard
  * answers it with a 403 step-up challenge first.)
  */
-export function registerTools(server: McpServer, grant: WorkspaceGrant): void {
+export function registerTools(server: McpServer, grant: WorkspaceGrant, ledger: ToolCallLedger): void {
   for (const tool of mcpTools) {
     if (!grantCovers(grant, tool.scope)) continue;
     server.registerTool(
@@ -27,7 +28,11 @@ export function registerTools(server: McpServer, grant: WorkspaceGrant): void {
         annotations: { title: tool.title, ...tool.annotations },
         _meta: { "enclave/scope": tool.scope },
       },
-      (args: unknown) => callTool(tool, grant, args),
+      async (args: unknown, extra) => {
+        const { result, error } = await callTool(tool, grant, args);
+        ledger.settle(extra.requestId, error);
+        return result;
+      },
     );
   }
 }

@@ -6,7 +6,8 @@ import { text } from "../http/text";
 import { getAgentSession, putAgentSession, putSessionSchema, sessionNameSchema } from "../workspace/agent-sessions";
 import { artifactNameSchema, getArtifact, isTextualMediaType, parseContentType, putArtifact } from "../workspace/artifacts";
 import { listEvents, listEventsQuerySchema, publishEvent, publishEventSchema } from "../workspace/events";
-import { workspaceAuditTail } from "../workspace/audit-trail";
+import { AUDIT_PAGE_MAX } from "../audit/trail";
+import { auditQuerySchema, readWorkspaceAudit } from "../workspace/audit-trail";
 import { redactionReportSchema } from "./knowledge-tools";
 import * as api from "../api/schemas";
 import { defineTool, inlined, readOnly, writes } from "./tool-kit";
@@ -121,28 +122,36 @@ const putArtifactTool = defineTool({
   },
 });
 
+// The REST query's filters, as JSON: times may be ms or ISO text. auditQuerySchema then applies
+// the same rules as on REST, so both surfaces refuse the same input with the same words.
+const instantInput = z.union([text(40), z.number().int().min(0)]);
+const auditTailInput = z.object({
+  actor: text(140).optional().describe("Only this actor: user:<id>, token:<id>, oauth:<grant id>, system:<id>, or a type alone"),
+  action: text(80).optional().describe("An action (knowledge.delete) or a prefix (knowledge.*)"),
+  from: instantInput.optional().describe("From this time (inclusive): ISO 8601 date or date-time, or ms"),
+  to: instantInput.optional().describe("Up to this time (inclusive; a date runs to its end, UTC)"),
+  after: z.number().int().min(0).optional().describe("Rows after this seq (pass prevCursor for newer rows)"),
+  before: z.number().int().min(0).optional().describe("Rows before this seq (pass nextCursor for older rows)"),
+  limit: z.number().int().min(1).max(AUDIT_PAGE_MAX).default(50),
+});
+
+/** Tool arguments as a query string carries them, so auditQuerySchema reads both surfaces alike. */
+const asQueryText = (input: Record<string, string | number | undefined>) =>
+  Object.fromEntries(Object.entries(input).flatMap(([name, value]) => (value === undefined ? [] : [[name, String(value)]])));
+
 const auditTail = defineTool({
   name: "audit_tail",
-  title: "Recent audit trail",
-  description: "The newest rows of this workspace's audit trail (deletions, redactions, settings changes), newest first.",
+  title: "Audit trail",
+  description:
+    "This workspace's audit trail, newest first: every write, tool call and refused access, with who (and their name), what, when and the request id. Filter by actor, action or time; page with nextCursor (as `before`) and prevCursor (as `after`).",
   annotations: readOnly,
-  inputSchema: z.object({ limit: z.number().int().min(1).max(200).default(50) }),
+  inputSchema: auditTailInput,
   outputSchema: z.object({
-    items: z.array(
-      z.object({
-        seq: z.number().int(),
-        at: z.number(),
-        actorType: z.string(),
-        actorId: z.string().nullable(),
-        action: z.string(),
-        target: z.string().nullable(),
-        ip: z.string().nullable(),
-        requestId: z.string().nullable(),
-        details: z.unknown(),
-      }),
-    ),
+    items: z.array(inlined(api.auditRowSchema, { details: z.unknown() })),
+    nextCursor: z.number().int().nullable(),
+    prevCursor: z.number().int().nullable(),
   }),
-  run: async (access, { limit }) => ({ items: await workspaceAuditTail(access, limit) }),
+  run: (access, input) => readWorkspaceAudit(access, parseInput(auditQuerySchema, asQueryText(input))),
 });
 
 export const workspaceTools = [getSession, updateSession, listEventsTool, publishEventTool, getArtifactTool, putArtifactTool, auditTail];

@@ -5,7 +5,8 @@ import type { WorkspaceAccess } from "../access/authorize";
 import { withWorkspace } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { mergeReports, redactJson, redactText, type RedactionReport } from "./redaction";
-import { auditRedaction, redactionPolicy } from "./redaction-settings";
+import { auditWrite } from "./audit-records";
+import { redactionPolicy } from "./redaction-settings";
 import { storedText, urlName } from "../http/text";
 import { jsonWithin, type JsonValue } from "./text";
 
@@ -76,7 +77,7 @@ export async function putAgentSession(
       };
       if (current) await tx.update(agentSessions).set(row).where(eq(agentSessions.name, name));
       else await tx.insert(agentSessions).values(row);
-      await auditRedaction(tx, access, `session:${name}`, report);
+      await auditWrite(tx, access, { action: "session.write", target: `session:${name}`, details: { rev: row.rev, channel: row.channel } }, { policy, report });
       return { session: toSession(row), redaction: report };
     }),
   );

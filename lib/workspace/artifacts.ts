@@ -2,11 +2,11 @@ import { createHash } from "node:crypto";
 import { asc, eq } from "drizzle-orm";
 import { artifacts } from "@/db/workspace/schema";
 import type { WorkspaceAccess } from "../access/authorize";
-import { auditWorkspaceTx } from "../audit/audit";
 import { withWorkspace } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { mergeReports, redactJson, redactText, type RedactionPolicy, type RedactionReport, emptyReport } from "./redaction";
-import { auditRedaction, redactionPolicy } from "./redaction-settings";
+import { auditWrite } from "./audit-records";
+import { redactionPolicy } from "./redaction-settings";
 import { urlName } from "../http/text";
 
 /**
@@ -91,8 +91,9 @@ export async function putArtifact(access: WorkspaceAccess<"artifacts">, name: st
       const decoded = textOf(mediaType, body);
       let bytes = body;
       let report = emptyReport;
+      const policy = await redactionPolicy(tx);
       if (decoded !== null) {
-        const redacted = redactArtifactText(mediaType, decoded.text, await redactionPolicy(tx));
+        const redacted = redactArtifactText(mediaType, decoded.text, policy);
         report = redacted.report;
         if (report.count > 0) bytes = Buffer.from(redacted.text, decoded.encoding);
       }
@@ -109,7 +110,8 @@ export async function putArtifact(access: WorkspaceAccess<"artifacts">, name: st
         updatedBy: access.label,
       };
       await tx.insert(artifacts).values(row).onConflictDoUpdate({ target: artifacts.name, set: row });
-      await auditRedaction(tx, access, `artifact:${name}`, report);
+      const details = { contentType, size: row.size, sha256: row.sha256, replaced: existing !== undefined };
+      await auditWrite(tx, access, { action: "artifact.put", target: `artifact:${name}`, details }, { policy, report });
       return { artifact: metaOf(row), redaction: report };
     }),
   );
@@ -140,7 +142,7 @@ export async function deleteArtifact(access: WorkspaceAccess<"artifacts">, name:
       const [existing] = await tx.select({ size: artifacts.size }).from(artifacts).where(eq(artifacts.name, name));
       if (!existing) throw notFound("No such artifact.");
       await tx.delete(artifacts).where(eq(artifacts.name, name));
-      await auditWorkspaceTx(tx, access.workspaceId, { actor: access.actor, action: "artifact.delete", target: name, details: { size: existing.size } });
+      await auditWrite(tx, access, { action: "artifact.delete", target: `artifact:${name}`, details: { size: existing.size } }, { policy: await redactionPolicy(tx), report: emptyReport });
     }),
   );
 }

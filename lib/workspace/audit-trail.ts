@@ -1,35 +1,19 @@
-import { desc } from "drizzle-orm";
-import { workspaceAuditLog } from "../audit/audit";
+import { workspaceAuditLog, workspaceChain } from "../audit/audit";
+import { chainStatus, type ChainStatus } from "../audit/chain-status";
+import { readAuditPage, withActorNames, type AuditPage, type AuditQuery } from "../audit/trail";
 import type { WorkspaceAccess } from "../access/authorize";
 import { withWorkspace } from "../db/store";
 
-/** A workspace audit row as an admin reads it: who did what, when, from where; not the chain hashes. */
-export type AuditTailRow = {
-  seq: number;
-  at: number;
-  actorType: string;
-  actorId: string | null;
-  action: string;
-  target: string | null;
-  ip: string | null;
-  requestId: string | null;
-  details: unknown;
-};
+export { auditQuerySchema, type AuditPage, type AuditQuery, type AuditTrailRow } from "../audit/trail";
+export type { ChainStatus } from "../audit/chain-status";
 
-/** The last `limit` rows of a workspace's audit trail, newest first. */
-export async function workspaceAuditTail(access: WorkspaceAccess<"audit">, limit: number): Promise<AuditTailRow[]> {
-  const rows = await withWorkspace(access.workspaceId, (db) =>
-    db.db.select().from(workspaceAuditLog).orderBy(desc(workspaceAuditLog.seq)).limit(limit),
-  );
-  return rows.map((row) => ({
-    seq: row.seq,
-    at: row.at,
-    actorType: row.actorType,
-    actorId: row.actorId,
-    action: row.action,
-    target: row.target,
-    ip: row.ip,
-    requestId: row.requestId,
-    details: JSON.parse(row.details) as unknown,
-  }));
+/** A page of the workspace's audit trail (lib/audit/trail.ts has the filters and cursors), for admins. */
+export async function readWorkspaceAudit(access: WorkspaceAccess<"audit">, query: AuditQuery): Promise<AuditPage> {
+  const page = await withWorkspace(access.workspaceId, (db) => readAuditPage(db.db, workspaceAuditLog, query));
+  return { items: await withActorNames(page.rows), nextCursor: page.nextCursor, prevCursor: page.prevCursor };
+}
+
+/** Whether the workspace's chain verifies, and through which seq (cached: chain-status.ts). */
+export function workspaceChainStatus(access: WorkspaceAccess<"audit">): Promise<ChainStatus> {
+  return withWorkspace(access.workspaceId, (db) => chainStatus(db.db, workspaceAuditLog, workspaceChain(access.workspaceId)));
 }

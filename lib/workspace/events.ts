@@ -5,7 +5,8 @@ import type { WorkspaceAccess } from "../access/authorize";
 import { withWorkspace } from "../db/store";
 import { publish, type BusEvent } from "./event-bus";
 import { redactJson, type RedactionReport } from "./redaction";
-import { auditRedaction, redactionPolicy } from "./redaction-settings";
+import { auditWrite } from "./audit-records";
+import { redactionPolicy } from "./redaction-settings";
 import { jsonWithin, type JsonValue } from "./text";
 
 /** Events: append-only, numbered by `seq`, which is also the cursor and the SSE event id. */
@@ -30,11 +31,12 @@ export async function publishEvent(
   jsonWithin(input.payload, EVENT_PAYLOAD_MAX_BYTES, "event payload");
   const result = await withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
-      const { value: payload, report } = redactJson(input.payload, await redactionPolicy(tx));
+      const policy = await redactionPolicy(tx);
+      const { value: payload, report } = redactJson(input.payload, policy);
       const row = { type: input.type, payload: JSON.stringify(payload), actor: access.label, at: Date.now() };
       const [inserted] = await tx.insert(events).values(row).returning({ seq: events.seq });
       if (!inserted) throw new Error("event insert returned no row");
-      await auditRedaction(tx, access, `event:${inserted.seq}`, report);
+      await auditWrite(tx, access, { action: "event.publish", target: `event:${inserted.seq}`, details: { type: row.type } }, { policy, report });
       return { event: { ...row, seq: inserted.seq, payload }, redaction: report };
     }),
   );

@@ -2,12 +2,12 @@ import { and, desc, eq, lt, or } from "drizzle-orm";
 import { z } from "zod";
 import { knowledge, type KnowledgeRow } from "@/db/workspace/schema";
 import type { WorkspaceAccess } from "../access/authorize";
-import { auditWorkspaceTx } from "../audit/audit";
 import { randomId } from "../crypto/ids";
 import { withWorkspace } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
-import { mergeReports, redactText, type RedactionPolicy, type RedactionReport } from "./redaction";
-import { auditRedaction, redactionPolicy } from "./redaction-settings";
+import { emptyReport, mergeReports, redactText, type RedactionPolicy, type RedactionReport } from "./redaction";
+import { auditWrite } from "./audit-records";
+import { redactionPolicy } from "./redaction-settings";
 import { storedText, text } from "../http/text";
 import { decodeCursor, encodeCursor } from "./text";
 
@@ -61,7 +61,8 @@ function redactFields<T extends Partial<KnowledgeInput>>(input: T, policy: Redac
 export async function createKnowledge(access: WorkspaceAccess<"knowledge">, input: KnowledgeInput): Promise<{ entry: KnowledgeEntry; redaction: RedactionReport }> {
   return withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
-      const { values, report } = redactFields(input, await redactionPolicy(tx));
+      const policy = await redactionPolicy(tx);
+      const { values, report } = redactFields(input, policy);
       const now = Date.now();
       const row: KnowledgeRow = {
         id: randomId("kn"),
@@ -75,7 +76,7 @@ export async function createKnowledge(access: WorkspaceAccess<"knowledge">, inpu
         version: 1,
       };
       await tx.insert(knowledge).values(row);
-      await auditRedaction(tx, access, row.id, report);
+      await auditWrite(tx, access, { action: "knowledge.create", target: row.id, details: { title: row.title } }, { policy, report });
       return { entry: toEntry(row), redaction: report };
     }),
   );
@@ -119,7 +120,8 @@ export async function updateKnowledge(access: WorkspaceAccess<"knowledge">, id: 
           currentVersion: current.version,
         });
       }
-      const { values, report } = redactFields(patch, await redactionPolicy(tx));
+      const policy = await redactionPolicy(tx);
+      const { values, report } = redactFields(patch, policy);
       const next: KnowledgeRow = {
         ...current,
         ...(values.title !== undefined && { title: values.title }),
@@ -130,7 +132,8 @@ export async function updateKnowledge(access: WorkspaceAccess<"knowledge">, id: 
         version: current.version + 1,
       };
       await tx.update(knowledge).set(next).where(eq(knowledge.id, id));
-      await auditRedaction(tx, access, id, report);
+      const fields = Object.keys(patch).filter((key) => key !== "version");
+      await auditWrite(tx, access, { action: "knowledge.update", target: id, details: { title: next.title, fields, version: next.version } }, { policy, report });
       return { entry: toEntry(next), redaction: report };
     }),
   );
@@ -143,7 +146,7 @@ export async function deleteKnowledge(access: WorkspaceAccess<"knowledge">, id: 
       const [current] = await tx.select({ title: knowledge.title }).from(knowledge).where(eq(knowledge.id, id));
       if (!current) throw notFound("No such knowledge entry.");
       await tx.delete(knowledge).where(eq(knowledge.id, id));
-      await auditWorkspaceTx(tx, access.workspaceId, { actor: access.actor, action: "knowledge.delete", target: id, details: { title: current.title } });
+      await auditWrite(tx, access, { action: "knowledge.delete", target: id, details: { title: current.title } }, { policy: await redactionPolicy(tx), report: emptyReport });
     }),
   );
 }

@@ -4,7 +4,10 @@ import { knowledge, links } from "@/db/workspace/schema";
 import type { WorkspaceAccess } from "../access/authorize";
 import { withWorkspace } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
+import { auditWrite } from "./audit-records";
 import { knowledgeIdSchema } from "./knowledge";
+import { emptyReport } from "./redaction";
+import { redactionPolicy } from "./redaction-settings";
 
 /** The knowledge graph: labelled, directed links between entries; deleting an entry drops its links. */
 export const createLinkSchema = z
@@ -25,7 +28,11 @@ export async function createLink(access: WorkspaceAccess<"index">, input: z.infe
       const found = await tx.select({ id: knowledge.id }).from(knowledge).where(inArray(knowledge.id, [input.from, input.to]));
       if (found.length !== 2) throw new HttpError(404, "not_found", "Both ends of a link must be knowledge entries in this workspace.");
       const row = { fromId: input.from, toId: input.to, relation: input.relation, createdAt: Date.now(), createdBy: access.label };
-      await tx.insert(links).values(row).onConflictDoNothing();
+      const inserted = await tx.insert(links).values(row).onConflictDoNothing().returning({ fromId: links.fromId });
+      // Linking a pair again changes nothing, so it leaves no row either.
+      if (inserted.length > 0) {
+        await auditWrite(tx, access, { action: "link.create", target: input.from, details: { to: input.to, relation: input.relation } }, { policy: await redactionPolicy(tx), report: emptyReport });
+      }
       return { from: row.fromId, to: row.toId, relation: row.relation, createdAt: row.createdAt, createdBy: row.createdBy };
     }),
   );

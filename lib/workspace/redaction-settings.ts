@@ -5,12 +5,7 @@ import { auditWorkspaceTx } from "../audit/audit";
 import type { Drizzle } from "../db/database";
 import { withWorkspace } from "../db/store";
 import type { WorkspaceSchema } from "@/db/workspace/schema";
-import {
-  compilePolicy,
-  redactionSettingsSchema,
-  type RedactionPolicy,
-  type RedactionReport,
-} from "./redaction";
+import { compilePolicy, redactionSettingsSchema, type RedactionPolicy } from "./redaction";
 import type { z } from "zod";
 
 /**
@@ -64,15 +59,4 @@ export async function setRedactionSettings(access: WorkspaceAccess<"settings">, 
       return next;
     }),
   );
-}
-
-/** Records that a write was redacted: where, how many and which kinds — never the secret. */
-export async function auditRedaction(tx: Tx, access: WorkspaceAccess, target: string, report: RedactionReport): Promise<void> {
-  if (report.count === 0) return;
-  await auditWorkspaceTx(tx, access.workspaceId, {
-    actor: access.actor,
-    action: "redaction.applied",
-    target,
-    details: { count: report.count, kinds: report.kinds },
-  });
 }

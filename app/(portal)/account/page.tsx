@@ -19,6 +19,10 @@ export default async function AccountPage() {
       <p>
         <Link href="/account/clients">See and revoke the AI clients you connected</Link>
       </p>
+      <h2>Activity</h2>
+      <p>
+        <Link href="/account/activity">Your sign-ins, security changes, tokens and connected clients</Link>
+      </p>
     </>
   );
 }

@@ -16,6 +16,7 @@ const sections: { segment: string; label: string; scope: Scope }[] = [
   { segment: "members", label: "Members", scope: "members" },
   { segment: "clients", label: "AI clients", scope: "clients" },
   { segment: "settings", label: "Settings", scope: "settings" },
+  { segment: "audit", label: "Audit", scope: "audit" },
 ];
 
 /**

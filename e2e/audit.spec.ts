@@ -1,0 +1,89 @@
+import type { Page } from "@playwright/test";
+import { createWorkspace, expect, signUp, test, uniqueEmail, workspaceIdFrom } from "./fixtures";
+
+const workspaceNav = (page: Page) => page.getByRole("navigation", { name: "Workspace" });
+const trail = (page: Page) => page.getByRole("table", { name: "Audit trail" });
+const bodyRows = (page: Page) => trail(page).locator("tbody tr");
+
+// Uncaught exceptions and React errors fail the test. The member's refused page load is a 200 with a notice, not a console error.
+const pageErrors: string[] = [];
+test.beforeEach(({ page }) => {
+  pageErrors.length = 0;
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+});
+test.afterEach(() => {
+  expect(pageErrors, "errors in the page").toEqual([]);
+});
+
+test("an admin reads the audit trail: chain status, a filter by action, pages and a row's details; a member is told the scope it needs, and the refusal is in the trail", async ({ page, browser }) => {
+  const adminEmail = uniqueEmail("audit-admin");
+  await signUp(page, adminEmail);
+  const href = await createWorkspace(page, "Audited");
+  const workspaceId = workspaceIdFrom(href);
+  // 55 writes through the API with the admin's own session: 55 knowledge.create rows, more than a page.
+  for (let i = 0; i < 55; i++) {
+    const written = await page.request.post(`/api/v1/workspaces/${workspaceId}/knowledge`, { data: { title: `Entry ${i}`, body: "text" } });
+    expect(written.status()).toBe(201);
+  }
+  // A member, in a browser of their own, added by the admin.
+  const memberEmail = uniqueEmail("audit-member");
+  const memberContext = await browser.newContext();
+  const member = await memberContext.newPage();
+  await signUp(member, memberEmail);
+  const added = await page.request.post(`/api/v1/workspaces/${workspaceId}/members`, { data: { email: memberEmail, role: "member" } });
+  expect(added.status()).toBe(201);
+
+  await page.goto(href);
+  await workspaceNav(page).getByRole("link", { name: "Audit" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Audit" })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: /Chain verified through #\d+/ })).toBeVisible();
+  await expect(page.getByRole("link", { name: "Evidence bundle" })).toHaveAttribute("href", `/w/${workspaceId}/audit/evidence`);
+
+  const filters = page.getByRole("form", { name: "Filter the audit trail" });
+  await filters.getByLabel("Action").fill("knowledge.create");
+  await filters.getByRole("button", { name: "Filter" }).click();
+  await expect(page).toHaveURL(/action=knowledge\.create/);
+  await expect(bodyRows(page)).toHaveCount(50);
+  await expect(trail(page).getByRole("rowheader").filter({ hasNotText: "knowledge.create" })).toHaveCount(0);
+  await expect(page.getByRole("link", { name: "← Newer" })).toHaveCount(0);
+
+  const pages = page.getByRole("navigation", { name: "Pages" });
+  await pages.getByRole("link", { name: "Older →" }).click();
+  await expect(page).toHaveURL(/before=\d+/);
+  await expect(page).toHaveURL(/action=knowledge\.create/);
+  await expect(bodyRows(page)).toHaveCount(5);
+  await expect(pages.getByRole("link", { name: "Older →" })).toHaveCount(0);
+  const oldest = bodyRows(page).last();
+  await oldest.getByText("Details", { exact: true }).click();
+  await expect(oldest.locator("pre")).toContainText('"title": "Entry 0"');
+
+  await pages.getByRole("link", { name: "← Newer" }).click();
+  await expect(bodyRows(page)).toHaveCount(50);
+  await expect(bodyRows(page).first()).toContainText("knowledge.create");
+
+  // A bad filter is refused with the reason, not an error page.
+  await page.goto(`/w/${workspaceId}/audit?from=yesterday`);
+  await expect(page.getByText(/Use an ISO 8601 date/)).toBeVisible();
+
+  await member.goto(href);
+  await expect(workspaceNav(member).getByRole("link", { name: "Knowledge" })).toBeVisible();
+  await expect(workspaceNav(member).getByRole("link", { name: "Audit" })).toHaveCount(0);
+  await member.goto(`/w/${workspaceId}/audit`);
+  await expect(member.getByRole("heading", { name: "You need the “audit” scope" })).toBeVisible();
+  await expect(member.getByRole("table", { name: "Audit trail" })).toHaveCount(0);
+  await memberContext.close();
+
+  await page.goto(`/w/${workspaceId}/audit?action=access.denied`);
+  await expect(bodyRows(page)).toHaveCount(1);
+  await expect(bodyRows(page).first()).toContainText(memberEmail);
+
+  // Account › Activity: the admin's own control rows, not the member's sign-up.
+  await page.goto("/account");
+  await page.getByRole("link", { name: /Your sign-ins/ }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Activity" })).toBeVisible();
+  const activity = page.getByRole("table", { name: "Your activity" });
+  await expect(activity).toContainText("workspace.create");
+  await expect(activity).toContainText("user.sign_up");
+  await expect(activity).toContainText("member.add");
+  await expect(activity).not.toContainText(memberEmail);
+});
