@@ -10,6 +10,7 @@ import { HttpError } from "../http/errors";
 import { CLI_ACTOR, CliUsageError, operatorAccess, options, parse } from "./args";
 import { readNewPassword } from "./password";
 import { runTokenCommand, TOKEN_USAGE } from "./token-commands";
+import { ACCOUNT_USAGE, runAccountCommand } from "./account-commands";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
 const USAGE = `usage:
@@ -20,7 +21,8 @@ const USAGE = `usage:
                                                  (exit 1 if the hash chain is broken, ends short of its
                                                   head, or no longer holds that earlier checkpoint)
   enclave audit public-key                       (the key checkpoints are signed with: PEM and key id)
-${TOKEN_USAGE}`;
+${TOKEN_USAGE}
+${ACCOUNT_USAGE}`;
 
 async function run(argv: string[]): Promise<void> {
   const [noun, verb, ...rest] = argv;
@@ -82,6 +84,8 @@ async function run(argv: string[]): Promise<void> {
     console.log(`key id: ${signer.keyId}`);
   } else if (noun === "token") {
     await runTokenCommand(verb, rest);
+  } else if (noun === "account") {
+    await runAccountCommand(verb, rest);
   } else {
     throw new CliUsageError(`unknown command "${argv.join(" ")}"`);
   }

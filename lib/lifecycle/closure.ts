@@ -124,15 +124,19 @@ export async function cancelClosure(userId: string, actor: Actor, now = Date.now
   return { workspacesRestored: restored };
 }
 
-export type ClosingAccount = { id: string; email: string; closureRequestedAt: number; purgeAt: number | null };
+export type AccountState = "open" | "closing" | "closed";
+export type AccountListing = { id: string; email: string; createdAt: number; state: AccountState; purgeAt: number | null; closedAt: number | null };
 
-/** Accounts in their hold, soonest purge first (`enclave account list --closing`). */
-export async function listClosingAccounts(): Promise<ClosingAccount[]> {
+const stateOf = (user: { closureRequestedAt: number | null; closedAt: number | null }): AccountState =>
+  user.closedAt !== null ? "closed" : isClosingAccount(user) ? "closing" : "open";
+
+/** Every account with its state, or only those in their hold (soonest purge first): `enclave account list [--closing]`. */
+export async function listAccounts(options: { closingOnly?: boolean } = {}): Promise<AccountListing[]> {
   const control = await getControlDb();
   const rows = await control.db
-    .select({ id: users.id, email: users.email, closureRequestedAt: users.closureRequestedAt, purgeAt: users.purgeAt })
+    .select({ id: users.id, email: users.email, createdAt: users.createdAt, closureRequestedAt: users.closureRequestedAt, purgeAt: users.purgeAt, closedAt: users.closedAt })
     .from(users)
-    .where(and(isNotNull(users.closureRequestedAt), isNull(users.closedAt)))
-    .orderBy(asc(users.purgeAt));
-  return rows.map((row) => ({ ...row, closureRequestedAt: row.closureRequestedAt ?? 0 }));
+    .where(options.closingOnly ? and(isNotNull(users.closureRequestedAt), isNull(users.closedAt)) : undefined)
+    .orderBy(options.closingOnly ? asc(users.purgeAt) : asc(users.email));
+  return rows.map(({ closureRequestedAt, ...row }) => ({ ...row, state: stateOf({ closureRequestedAt, closedAt: row.closedAt }) }));
 }
