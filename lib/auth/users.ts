@@ -25,7 +25,10 @@ export async function findUserByEmail(email: string): Promise<User | undefined> 
  * Creates an account (sign-up, or `enclave user create` with a system actor). An email whose
  * account was closed and purged still has its tombstone (lib/lifecycle/purge.ts): signing up
  * with it again brings that row back as a fresh account — new password, no MFA, new created
- * date — so the person can come back. A live account, closing or not, is a 409.
+ * date — so the person can come back. The created date is the fresh account's on purpose: what
+ * shows a person their own history (export, activity) should start there, since nothing proves
+ * whoever signs up with the email now is who closed the account then. A live account, closing
+ * or not, is a 409.
  */
 export async function createUser(credentials: Credentials, actor?: Actor): Promise<User> {
   const passwordHash = await hashPassword(credentials.password);
