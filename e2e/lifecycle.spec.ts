@@ -1,7 +1,27 @@
+import { spawnSync } from "node:child_process";
 import type { Page } from "@playwright/test";
-import { createWorkspace, expect, PASSWORD, signIn, signUp, test, uniqueEmail, watchCsp, workspaceIdFrom } from "./fixtures";
+import { createWorkspace, expect, PASSWORD, signIn, test, uniqueEmail, watchCsp, workspaceIdFrom } from "./fixtures";
 
 /** Workspace transfer and deletion, and account closure with its hold, as a person does them in the browser. */
+
+/**
+ * A signed-in account made with `enclave user create` against the running server's data dir
+ * (the CLI may run beside the server), then signed in through the page: sign-up allows 20 per
+ * IP per hour, which the rest of the suite already spends, and none of these tests is about it.
+ */
+async function signedInAccount(page: Page, label: string): Promise<string> {
+  const email = uniqueEmail(label);
+  const created = spawnSync(process.execPath, ["bin/enclave.mjs", "user", "create", "--email", email, "--password-stdin"], {
+    env: { ...process.env, ENCLAVE_DATA_DIR: process.env.E2E_DATA_DIR },
+    input: `${PASSWORD}\n`,
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  expect(created.status, created.stderr).toBe(0);
+  await signIn(page, email);
+  await expect(page.getByRole("heading", { name: "Workspaces", level: 1 })).toBeVisible();
+  return email;
+}
 
 // Uncaught exceptions and React errors fail the test. Refusals the tests provoke are logged by Chromium too; those are expected.
 const pageErrors: string[] = [];
@@ -19,13 +39,12 @@ test.afterEach(() => {
 const closingHeading = (page: Page) => page.getByRole("heading", { level: 1, name: /^Your account closes on \d{4}-\d\d-\d\d/ });
 
 test("the owner hands a workspace to a member and stays on as admin", async ({ page, browser, cspViolations }) => {
-  const memberEmail = uniqueEmail("heir");
   const other = await browser.newContext();
   const otherPage = await other.newPage();
   watchCsp(otherPage, cspViolations);
-  await signUp(otherPage, memberEmail);
+  const memberEmail = await signedInAccount(otherPage, "heir");
 
-  await signUp(page, uniqueEmail("founder"));
+  await signedInAccount(page, "founder");
   const href = await createWorkspace(page, "Handover");
   await page.goto(`${href}/members`);
   const add = page.getByRole("form", { name: "Add a member" });
@@ -51,7 +70,7 @@ test("the owner hands a workspace to a member and stays on as admin", async ({ p
 });
 
 test("deleting a workspace needs its name; it answers 404 until its owner restores it", async ({ page }) => {
-  await signUp(page, uniqueEmail("deleter"));
+  await signedInAccount(page, "deleter");
   const href = await createWorkspace(page, "Scratch");
   const workspaceId = workspaceIdFrom(href);
   await page.goto(`${href}/settings`);
@@ -77,8 +96,7 @@ test("deleting a workspace needs its name; it answers 404 until its owner restor
 });
 
 test("closing the account signs out; signing in again shows only the closing page until the closure is cancelled", async ({ page }) => {
-  const email = uniqueEmail("leaver");
-  await signUp(page, email);
+  const email = await signedInAccount(page, "leaver");
   const href = await createWorkspace(page, "Mine");
 
   await page.goto("/account/data/close");
