@@ -7,6 +7,7 @@ import { workspaceSchema, type WorkspaceSchema } from "@/db/workspace/schema";
 import { getConfig } from "../config";
 import { deriveControlKey, deriveWorkspaceKey, loadMasterKey, MasterKeyError } from "../crypto/keys";
 import { WORKSPACE_ID_PATTERN } from "../crypto/ids";
+import { HttpError } from "../http/errors";
 import { logger } from "../log/logger";
 import { Connection, WrongKeyError } from "./connection";
 import { Database } from "./database";
@@ -37,9 +38,15 @@ type WorkspaceEntry = {
   onClosing?: () => void;
 };
 
-/** A workspace whose file is being dropped (purged): no request may open it again. */
-export class WorkspaceDroppedError extends Error {
-  override name = "WorkspaceDroppedError";
+/**
+ * A workspace whose file is being dropped (purged): no request may open it again. authorize()
+ * already answers 404 for a workspace that is due for purge; one racing past it gets the same.
+ */
+export class WorkspaceDroppedError extends HttpError {
+  constructor(workspaceId: string) {
+    super(404, "not_found", "No such workspace.");
+    this.cause = `workspace ${workspaceId} is being purged`;
+  }
 }
 
 class Store {
@@ -156,7 +163,7 @@ class Store {
 
   /** Runs `fn` with the workspace's handle, opening it if needed. */
   async withWorkspace<T>(workspaceId: string, fn: (db: WorkspaceDb) => Promise<T>): Promise<T> {
-    if (this.dropping.has(workspaceId)) throw new WorkspaceDroppedError(`workspace ${workspaceId} is being purged`);
+    if (this.dropping.has(workspaceId)) throw new WorkspaceDroppedError(workspaceId);
     let entry = this.workspaces.get(workspaceId) ?? this.revive(workspaceId);
     if (!entry) {
       const opening: WorkspaceEntry = { db: this.openWorkspaceAt(this.workspaceFile(workspaceId), workspaceId, false), users: 0, evicted: false };

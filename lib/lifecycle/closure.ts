@@ -34,7 +34,7 @@ export type ClosurePlan = {
 
 export async function closurePlan(userId: string, now = Date.now()): Promise<ClosurePlan> {
   const control = await getControlDb();
-  const owned = await control.transaction((tx) => ownedWorkspaces(tx, userId));
+  const owned = await ownedWorkspaces(control.db, userId);
   const alone = owned.filter((workspace) => workspace.owners === 1);
   return {
     transferFirst: alone.filter((workspace) => workspace.members > 1),

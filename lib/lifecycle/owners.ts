@@ -18,7 +18,7 @@ export function actingOwner(access: WorkspaceAccess<"ownership" | "workspace:del
 
 export type OwnedWorkspace = { id: string; name: string; owners: number; members: number };
 
-/** The live workspaces `userId` owns, with how many owners and members each has (them included). */
+/** The live workspaces `userId` owns, with how many owners and members each has (them included); inside a transaction, or on control.db for a read. */
 export async function ownedWorkspaces(tx: ControlTx, userId: string): Promise<OwnedWorkspace[]> {
   const owned = await tx
     .select({ id: workspaces.id, name: workspaces.name })
