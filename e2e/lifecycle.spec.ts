@@ -122,6 +122,15 @@ test("closing the account signs out; signing in again shows only the closing pag
     await page.goto(path);
     await expect(closingHeading(page), path).toBeVisible();
   }
+  // An AI client asking to connect: its consent page too sends a closing account to the closing page.
+  const registered = await page.request.post("/oauth/register", {
+    data: { client_name: "Late client", redirect_uris: ["http://127.0.0.1:43117/callback"], grant_types: ["authorization_code"], response_types: ["code"], token_endpoint_auth_method: "none" },
+  });
+  expect(registered.status()).toBe(201);
+  const { client_id: clientId } = (await registered.json()) as { client_id: string };
+  const consent = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: "http://127.0.0.1:43117/callback", code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", code_challenge_method: "S256", scope: "search", state: "s" });
+  await page.goto(`/oauth/authorize?${consent.toString()}`);
+  await expect(closingHeading(page)).toBeVisible();
   expect((await page.request.get("/api/workspaces")).status()).toBe(403);
   expect((await page.request.get(`/api/v1/workspaces/${workspaceIdFrom(href)}/knowledge`)).status()).toBe(403);
 
