@@ -34,7 +34,7 @@ async function auditActions(): Promise<string[]> {
 describe("sign-up, sign-in, sign-out", () => {
   it("signs up, lists nothing, creates a workspace, and lists it", async () => {
     const cookie = await signedUp();
-    expect(await (await listWorkspaces(cookie)).json()).toEqual({ workspaces: [] });
+    expect(await (await listWorkspaces(cookie)).json()).toEqual({ workspaces: [], deleted: [] });
     const created = await fromPortal("/api/workspaces", { cookie, body: { name: "Research" } });
     expect(created.status).toBe(201);
     const { workspaces } = (await (await listWorkspaces(cookie)).json()) as { workspaces: { name: string }[] };
@@ -207,7 +207,7 @@ describe("cross-site requests are refused", () => {
     const response = await fromPortal("/api/workspaces", { cookie, body: { name: "Evil" }, headers: { origin: "https://evil.example" } });
     expect(response.status).toBe(403);
     expect(await response.json()).toMatchObject({ error: "forbidden_origin" });
-    expect(await (await listWorkspaces(cookie)).json()).toEqual({ workspaces: [] });
+    expect(await (await listWorkspaces(cookie)).json()).toEqual({ workspaces: [], deleted: [] });
   });
 
   it("a cross-site request without Origin but with Sec-Fetch-Site is a 403", async () => {

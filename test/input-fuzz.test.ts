@@ -333,6 +333,13 @@ const portalBaseStatus: Record<string, number> = {
   disableMfa: 400,
   // The consent answer carries a live authorization request and its form token (test/oauth.ts makes real ones).
   decideConsent: 400,
+  // Owner-only acts on the fixture's workspace, which the rest of the run still needs, and the
+  // owner's own account: each refused for the one reason a schema-only request carries.
+  transferWorkspace: 404, // a user id that is no member
+  deleteWorkspace: 400, // a confirmName that is not the workspace's name
+  restoreWorkspace: 404, // a workspace that is not deleted
+  closeAccount: 401, // a password that is not the owner's
+  cancelClosure: 409, // an account that is not closing
 };
 
 async function send(op: Operation, path: string, body: unknown, query: Record<string, string> = {}): Promise<Response> {

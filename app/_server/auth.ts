@@ -4,24 +4,42 @@ import { notFound, redirect } from "next/navigation";
 import { cache } from "react";
 import { authorize, type WorkspaceAccess } from "@/lib/access/authorize";
 import type { Scope } from "@/lib/access/scopes";
-import { getAuthProvider } from "@/lib/auth/provider";
+import { CLOSING_PAGE, getAuthProvider, isClosingAccount } from "@/lib/auth/provider";
 import type { SignedIn } from "@/lib/auth/sessions";
 import { HttpError } from "@/lib/http/errors";
 import { noteActor } from "@/lib/log/request-context";
 import { getWorkspaceForMember, type WorkspaceSummary } from "@/lib/workspace/workspaces";
 
-/** The signed-in person, or null; looked up once per request however many components ask. */
-export const getUser = cache(async (): Promise<SignedIn | null> => {
+/** The session's person in whatever state their account is; looked up once per request however many components ask. */
+const getSession = cache(async (): Promise<SignedIn | null> => {
   const jar = await cookies();
   const signedIn = await getAuthProvider().signedIn((name) => jar.get(name)?.value);
   if (signedIn) noteActor(`user:${signedIn.user.id}`);
   return signedIn;
 });
 
+/**
+ * The signed-in person, or null. A closing account is sent to the one page it may see
+ * (lib/auth/provider.ts says why), from every page that asks, so no page can forget it.
+ */
+export async function getUser(): Promise<SignedIn | null> {
+  const signedIn = await getSession();
+  if (signedIn && isClosingAccount(signedIn.user)) redirect(CLOSING_PAGE);
+  return signedIn;
+}
+
 /** The signed-in person; anyone else is sent to sign in. Every portal page calls this itself. */
 export async function requireUser(): Promise<SignedIn> {
   const signedIn = await getUser();
   if (!signedIn) redirect("/sign-in");
+  return signedIn;
+}
+
+/** For the closing page alone: a closing account's person; anyone signed in otherwise goes back to the portal. */
+export async function requireClosingUser(): Promise<SignedIn> {
+  const signedIn = await getSession();
+  if (!signedIn) redirect("/sign-in");
+  if (!isClosingAccount(signedIn.user)) redirect("/workspaces");
   return signedIn;
 }
 

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { memberships, workspaces, type Role } from "@/db/control/schema";
 import type { Actor } from "../audit/audit";
 import { WORKSPACE_ID_PATTERN } from "../crypto/ids";
@@ -32,20 +32,30 @@ declare const checkedScope: unique symbol;
  */
 export type WorkspaceAccess<S extends Scope = Scope> = WorkspaceGrant & { readonly [checkedScope]: S };
 
-/** A person's role in a workspace, or null when they are not a member. */
+/**
+ * A person's role in a workspace, or null when they are not a member — or when the workspace
+ * is deleted (lib/lifecycle/workspace-deletion.ts): a deleted workspace has no members to
+ * anyone asking for access, only to its owner's restore, which looks it up itself.
+ */
 export async function membershipRole(userId: string, workspaceId: string): Promise<Role | null> {
   const control = await getControlDb();
   const [row] = await control.db
     .select({ role: memberships.role })
     .from(memberships)
-    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)))
+    .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
+    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId), isNull(workspaces.deletedAt)))
     .limit(1);
   return row?.role ?? null;
 }
 
+/** Whether the workspace exists and is not deleted. */
 async function workspaceExists(workspaceId: string): Promise<boolean> {
   const control = await getControlDb();
-  const [row] = await control.db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, workspaceId)).limit(1);
+  const [row] = await control.db
+    .select({ id: workspaces.id })
+    .from(workspaces)
+    .where(and(eq(workspaces.id, workspaceId), isNull(workspaces.deletedAt)))
+    .limit(1);
   return row !== undefined;
 }
 
@@ -61,7 +71,8 @@ export class InsufficientScopeError extends HttpError {
 
 /**
  * What `principal` may do in `workspaceId`, or null when it cannot see the workspace at all:
- * another workspace's id, a made-up one, one it was removed from. The role cap applies to
+ * another workspace's id, a made-up one, one it was removed from, one that is deleted (for
+ * every principal, on every surface: this is the one place that hides it). The role cap applies to
  * everything a person delegated (capByRole): their OAuth clients here, their team tokens when
  * the token was resolved.
  */
@@ -77,7 +88,8 @@ export async function workspaceGrant(principal: Principal, workspaceId: string):
   });
   switch (principal.kind) {
     case "token":
-      return principal.workspaceId === workspaceId ? grant(null, principal.scopes) : null;
+      // Tokens are revoked when their workspace is deleted; the check holds even for one that was not.
+      return principal.workspaceId === workspaceId && (await workspaceExists(workspaceId)) ? grant(null, principal.scopes) : null;
     case "operator":
       return (await workspaceExists(workspaceId)) ? grant(null, tokenScopes) : null;
     case "oauth": {

@@ -1,4 +1,4 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { memberships, users, type Role } from "@/db/control/schema";
 import { auditControlTx } from "../audit/audit";
@@ -46,7 +46,8 @@ export async function addMember(access: WorkspaceAccess<"members">, input: z.inf
   assertMayGrant(access, input.role);
   const control = await getControlDb();
   return control.transaction(async (tx) => {
-    const [user] = await tx.select({ id: users.id, email: users.email }).from(users).where(eq(users.email, input.email));
+    // A closed account's tombstone is no account: it cannot sign in to use the membership.
+    const [user] = await tx.select({ id: users.id, email: users.email }).from(users).where(and(eq(users.email, input.email), isNull(users.closedAt)));
     if (!user) throw new HttpError(404, "no_such_account", "No Enclave account uses that email. Ask them to sign up first.");
     const [existing] = await tx
       .select({ role: memberships.role })

@@ -41,6 +41,8 @@ export type PortalEndpoint = {
   path: string;
   summary: string;
   trust: "public" | "user";
+  /** `any`: a closing account's session is let through too (Cancel closure); by default it is refused (lib/auth/provider.ts). */
+  accountStates?: "any";
   body?: z.ZodType;
   query?: z.ZodType;
 };

@@ -2,6 +2,9 @@ import { evidencePeriodSchema } from "../audit/evidence-period";
 import { credentialsSchema } from "../auth/users";
 import { mfaCodeSchema } from "../auth/mfa-schemas";
 import { signInSchema } from "../auth/sign-in";
+import { reauthSchema } from "../auth/reauth";
+import { transferSchema } from "../lifecycle/transfer";
+import { deleteWorkspaceSchema } from "../lifecycle/workspace-deletion";
 import { consentDecisionSchema } from "../oauth/consent";
 import { createWorkspaceSchema } from "../workspace/workspaces";
 import { definePortalEndpoint as endpoint } from "./endpoint";
@@ -13,8 +16,13 @@ export const portalEndpoints = {
   signUp: endpoint({ operationId: "signUp", method: "POST", path: "/api/auth/sign-up", summary: "Create an account and sign in", trust: "public", body: credentialsSchema }),
   signIn: endpoint({ operationId: "signIn", method: "POST", path: "/api/auth/sign-in", summary: "Sign in with email, password and (when on) a second factor", trust: "public", body: signInSchema }),
   signOut: endpoint({ operationId: "signOut", method: "POST", path: "/api/auth/sign-out", summary: "End this session", trust: "public" }),
-  listWorkspaces: endpoint({ operationId: "listWorkspaces", method: "GET", path: "/api/workspaces", summary: "The workspaces you belong to", trust: "user" }),
+  listWorkspaces: endpoint({ operationId: "listWorkspaces", method: "GET", path: "/api/workspaces", summary: "The workspaces you belong to, and apart the deleted ones you own (restorable until purged)", trust: "user" }),
   createWorkspace: endpoint({ operationId: "createWorkspace", method: "POST", path: "/api/workspaces", summary: "Create a workspace you own", trust: "user", body: createWorkspaceSchema }),
+  transferWorkspace: endpoint({ operationId: "transferWorkspace", method: "POST", path: "/api/workspaces/{workspaceId}/transfer", summary: "Hand the workspace to another member; you become an admin (owner only)", trust: "user", body: transferSchema }),
+  deleteWorkspace: endpoint({ operationId: "deleteWorkspace", method: "DELETE", path: "/api/workspaces/{workspaceId}", summary: "Delete the workspace, typing its name to confirm; its owner can restore it until it is purged (owner only)", trust: "user", body: deleteWorkspaceSchema }),
+  restoreWorkspace: endpoint({ operationId: "restoreWorkspace", method: "POST", path: "/api/workspaces/{workspaceId}/restore", summary: "Bring back a deleted workspace you own, before it is purged", trust: "user" }),
+  closeAccount: endpoint({ operationId: "closeAccount", method: "POST", path: "/api/account/close", summary: "Close your account (password, and code when MFA is on): signed out at once, erased after the hold", trust: "user", body: reauthSchema }),
+  cancelClosure: endpoint({ operationId: "cancelClosure", method: "POST", path: "/api/account/cancel-closure", summary: "Cancel your account's closure during the hold", trust: "user", accountStates: "any" }),
   startMfa: endpoint({ operationId: "startMfa", method: "POST", path: "/api/account/mfa/setup", summary: "Start setting up TOTP", trust: "user" }),
   confirmMfa: endpoint({ operationId: "confirmMfa", method: "POST", path: "/api/account/mfa/confirm", summary: "Turn TOTP on with a first code", trust: "user", body: mfaCodeSchema }),
   disableMfa: endpoint({ operationId: "disableMfa", method: "POST", path: "/api/account/mfa/disable", summary: "Turn TOTP off with a code", trust: "user", body: mfaCodeSchema }),

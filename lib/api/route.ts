@@ -70,7 +70,7 @@ export function portalRoute<const E extends PortalEndpoint>(endpoint: E, fn: (ct
       if (changesState(request)) assertSameOrigin(request);
       let auth = {};
       if (endpoint.trust === "user") {
-        const session = await sessionFromCookies(request);
+        const session = await sessionFromCookies(request, endpoint.accountStates ?? "open");
         if (!session) throw new HttpError(401, "unauthenticated", "Sign in to continue.");
         noteActor(`user:${session.user.id}`);
         auth = { session };

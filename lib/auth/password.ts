@@ -15,11 +15,12 @@ export function hashPassword(password: string): Promise<string> {
 let dummyHash: Promise<string> | undefined;
 
 /**
- * Verifies against `passwordHash`, or — when there is no such account — against a throwaway
- * hash, so an unknown email costs the same Argon2 work as a wrong password.
+ * Verifies against `passwordHash`, or — when there is no such account, or it is a closed
+ * account's tombstone, whose hash is "" — against a throwaway hash, so neither costs less
+ * Argon2 work than a wrong password, and "" never verifies.
  */
 export async function verifyPassword(passwordHash: string | undefined, password: string): Promise<boolean> {
-  if (passwordHash === undefined) {
+  if (passwordHash === undefined || passwordHash === "") {
     dummyHash ??= hashPassword("enclave-timing-equaliser");
     await verify(await dummyHash, password).catch(() => false);
     return false;

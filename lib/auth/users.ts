@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, eq, isNotNull } from "drizzle-orm";
 import { z } from "zod";
 import { users, type User } from "@/db/control/schema";
 import { auditControlTx, type Actor } from "../audit/audit";
@@ -21,16 +21,22 @@ export async function findUserByEmail(email: string): Promise<User | undefined> 
   return control.db.query.users.findFirst({ where: eq(users.email, email) });
 }
 
-/** Creates an account (sign-up, or `enclave user create` with a system actor). */
+/**
+ * Creates an account (sign-up, or `enclave user create` with a system actor). An email whose
+ * account was closed and purged still has its tombstone (lib/lifecycle/purge.ts): signing up
+ * with it again brings that row back as a fresh account — new password, no MFA, new created
+ * date — so the person can come back. The created date is the fresh account's on purpose: what
+ * shows a person their own history (export, activity) should start there, since nothing proves
+ * whoever signs up with the email now is who closed the account then. A live account, closing
+ * or not, is a 409.
+ */
 export async function createUser(credentials: Credentials, actor?: Actor): Promise<User> {
   const passwordHash = await hashPassword(credentials.password);
   const control = await getControlDb();
   return control.transaction(async (tx) => {
-    const existing = await tx.query.users.findFirst({ where: eq(users.email, credentials.email), columns: { id: true } });
-    if (existing) throw new HttpError(409, "email_taken", "An account with this email already exists.");
-    const user: User = {
-      id: randomId("usr"),
-      email: credentials.email,
+    const existing = await tx.query.users.findFirst({ where: eq(users.email, credentials.email), columns: { id: true, closedAt: true } });
+    if (existing && existing.closedAt === null) throw new HttpError(409, "email_taken", "An account with this email already exists.");
+    const fresh = {
       passwordHash,
       createdAt: Date.now(),
       totpSecret: null,
@@ -40,12 +46,14 @@ export async function createUser(credentials: Credentials, actor?: Actor): Promi
       purgeAt: null,
       closedAt: null,
     };
-    await tx.insert(users).values(user);
+    const user: User = { id: existing?.id ?? randomId("usr"), email: credentials.email, ...fresh };
+    if (existing) await tx.update(users).set(fresh).where(and(eq(users.id, existing.id), isNotNull(users.closedAt)));
+    else await tx.insert(users).values(user);
     await auditControlTx(tx, {
       actor: actor ?? { type: "user", id: user.id },
       action: actor ? "user.create" : "user.sign_up",
       target: user.id,
-      details: { email: user.email },
+      details: { email: user.email, ...(existing ? { reactivated: true, closedAt: existing.closedAt } : {}) },
     });
     return user;
   });

@@ -12,6 +12,7 @@ import { EVIDENCE_USAGE, runAuditEvidence } from "./evidence-command";
 import { readNewPassword } from "./password";
 import { JOB_USAGE, runJobCommand } from "./job-commands";
 import { runTokenCommand, TOKEN_USAGE } from "./token-commands";
+import { ACCOUNT_USAGE, runAccountCommand } from "./account-commands";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
 const USAGE = `usage:
@@ -24,6 +25,7 @@ const USAGE = `usage:
   enclave audit public-key                       (the key checkpoints are signed with: PEM and key id)
 ${EVIDENCE_USAGE}
 ${TOKEN_USAGE}
+${ACCOUNT_USAGE}
 ${JOB_USAGE}`;
 
 async function run(argv: string[]): Promise<void> {
@@ -91,6 +93,8 @@ async function run(argv: string[]): Promise<void> {
     await runTokenCommand(verb, rest);
   } else if (noun === "jobs") {
     await runJobCommand(verb, rest);
+  } else if (noun === "account") {
+    await runAccountCommand(verb, rest);
   } else {
     throw new CliUsageError(`unknown command "${argv.join(" ")}"`);
   }

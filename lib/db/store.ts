@@ -7,6 +7,7 @@ import { workspaceSchema, type WorkspaceSchema } from "@/db/workspace/schema";
 import { getConfig } from "../config";
 import { deriveControlKey, deriveWorkspaceKey, loadMasterKey, MasterKeyError } from "../crypto/keys";
 import { WORKSPACE_ID_PATTERN } from "../crypto/ids";
+import { HttpError } from "../http/errors";
 import { logger } from "../log/logger";
 import { Connection, WrongKeyError } from "./connection";
 import { Database } from "./database";
@@ -27,7 +28,26 @@ const MIGRATIONS = {
 /** A workspace folder being created is named `<id>.pending` until its control row commits. */
 const PENDING_SUFFIX = ".pending";
 
-type WorkspaceEntry = { db: Promise<WorkspaceDb>; users: number; evicted: boolean };
+type WorkspaceEntry = {
+  db: Promise<WorkspaceDb>;
+  users: number;
+  evicted: boolean;
+  /** Set once the handle is being closed (its last user gone after eviction). */
+  closed?: Promise<void>;
+  /** Called when `closed` is set, for a drop waiting on a handle still in use. */
+  onClosing?: () => void;
+};
+
+/**
+ * A workspace whose file is being dropped (purged): no request may open it again. authorize()
+ * already answers 404 for a workspace that is due for purge; one racing past it gets the same.
+ */
+export class WorkspaceDroppedError extends HttpError {
+  constructor(workspaceId: string) {
+    super(404, "not_found", "No such workspace.");
+    this.cause = `workspace ${workspaceId} is being purged`;
+  }
+}
 
 class Store {
   readonly masterKey: Buffer;
@@ -37,6 +57,8 @@ class Store {
   private readonly draining = new Map<string, WorkspaceEntry>();
   /** Closes under way, so `close()` can wait for every file to be checkpointed and released. */
   private readonly closing = new Set<Promise<void>>();
+  /** Workspaces whose files dropWorkspaceFile is removing. */
+  private readonly dropping = new Set<string>();
 
   constructor(readonly dataDir: string, masterKeyFromEnv: Buffer | undefined, cacheSize: number) {
     ensurePrivateDir(path.join(dataDir, "workspaces"));
@@ -141,6 +163,7 @@ class Store {
 
   /** Runs `fn` with the workspace's handle, opening it if needed. */
   async withWorkspace<T>(workspaceId: string, fn: (db: WorkspaceDb) => Promise<T>): Promise<T> {
+    if (this.dropping.has(workspaceId)) throw new WorkspaceDroppedError(workspaceId);
     let entry = this.workspaces.get(workspaceId) ?? this.revive(workspaceId);
     if (!entry) {
       const opening: WorkspaceEntry = { db: this.openWorkspaceAt(this.workspaceFile(workspaceId), workspaceId, false), users: 0, evicted: false };
@@ -178,6 +201,36 @@ class Store {
   private closeLater(entry: WorkspaceEntry): void {
     const closing = closeEntry(entry).finally(() => this.closing.delete(closing));
     this.closing.add(closing);
+    entry.closed = closing;
+    entry.onClosing?.();
+  }
+
+  /**
+   * Removes a workspace's file for good (the purge of a deleted workspace): its handle leaves
+   * the cache (and the draining map) so no request joins it, the drop waits for requests still
+   * using it, closes it, and only then removes workspace.db, its -wal and -shm and the folder.
+   * Requests arriving meanwhile are refused (WorkspaceDroppedError) rather than reopening it.
+   * Idempotent: a folder already gone (a drop interrupted by a crash) is not an error.
+   */
+  async dropWorkspaceFile(workspaceId: string): Promise<void> {
+    const dir = this.workspaceDir(workspaceId);
+    this.dropping.add(workspaceId);
+    try {
+      const entries = [this.workspaces.peek(workspaceId), this.draining.get(workspaceId)].filter((entry) => entry !== undefined);
+      // Eviction closes an idle handle now and marks one in use to close after its last user.
+      this.workspaces.delete(workspaceId);
+      this.draining.delete(workspaceId);
+      for (const entry of entries) {
+        entry.evicted = true;
+        if (!entry.closed && entry.users === 0) this.closeLater(entry);
+        await (entry.closed ?? new Promise<void>((resolve) => (entry.onClosing = resolve)));
+        await entry.closed;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(this.workspaceDir(workspaceId, true), { recursive: true, force: true });
+    } finally {
+      this.dropping.delete(workspaceId);
+    }
   }
 
   get openWorkspaceCount(): number {
@@ -224,6 +277,10 @@ export function withWorkspace<T>(workspaceId: string, fn: (db: WorkspaceDb) => P
 
 export function createWorkspaceFile(workspaceId: string, steps?: Parameters<Store["createWorkspaceFile"]>[1]): Promise<void> {
   return getStore().createWorkspaceFile(workspaceId, steps);
+}
+
+export function dropWorkspaceFile(workspaceId: string): Promise<void> {
+  return getStore().dropWorkspaceFile(workspaceId);
 }
 
 /** Closes every handle and forgets the store (tests, shutdown). */

@@ -1,5 +1,6 @@
 import { sweepAuditRetention } from "../audit/retention";
 import { sweepExpiredSessions } from "../auth/sessions";
+import { purgeClosedAccounts, purgeDeletedWorkspaces } from "../lifecycle/purge";
 import { sweepExpiredOAuthRows } from "../oauth/sweep";
 
 /**
@@ -37,6 +38,18 @@ export const jobs = [
     description: "delete audit rows older than ENCLAVE_AUDIT_RETENTION_DAYS, anchoring each chain at the last deleted row",
     everyMinutes: DAY,
     run: sweepAuditRetention,
+  },
+  {
+    name: "workspace-purge",
+    description: "erase deleted workspaces whose hold has passed: the file, its -wal and -shm, its folder, then its rows",
+    everyMinutes: HOUR,
+    run: purgeDeletedWorkspaces,
+  },
+  {
+    name: "account-purge",
+    description: "erase closed accounts whose hold has passed, and the workspaces that went with them, keeping a tombstone",
+    everyMinutes: HOUR,
+    run: purgeClosedAccounts,
   },
 ] as const satisfies readonly Job[];
 

@@ -1,4 +1,4 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, count, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { memberships, workspaces, type Role } from "@/db/control/schema";
 import { actorOf, OPERATOR } from "../access/principal";
@@ -46,28 +46,38 @@ export async function createWorkspace(creator: WorkspaceCreator, name: string): 
 
 async function assertBelowWorkspaceCap(tx: ControlTx, userId: string): Promise<void> {
   const cap = getConfig().ENCLAVE_MAX_WORKSPACES_PER_USER;
-  const owned = await tx.$count(memberships, and(eq(memberships.userId, userId), eq(memberships.role, "owner")));
+  // A deleted workspace no longer counts: deleting one is how a person at the cap makes room.
+  const [{ owned } = { owned: 0 }] = await tx
+    .select({ owned: count() })
+    .from(memberships)
+    .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
+    .where(and(eq(memberships.userId, userId), eq(memberships.role, "owner"), isNull(workspaces.deletedAt)));
   if (owned >= cap) {
     throw new HttpError(403, "workspace_limit", `You already own ${owned} workspaces, the most this server allows (${cap}). Delete or hand over one first.`);
   }
 }
 
+/** The live workspaces `userId` belongs to (deleted ones are listed apart: lib/lifecycle/workspace-deletion.ts). */
 export async function listWorkspacesForUser(userId: string): Promise<WorkspaceSummary[]> {
   const control = await getControlDb();
   return control.db
     .select({ id: workspaces.id, name: workspaces.name, role: memberships.role, createdAt: workspaces.createdAt })
     .from(memberships)
     .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
-    .where(eq(memberships.userId, userId))
+    .where(and(eq(memberships.userId, userId), isNull(workspaces.deletedAt)))
     .orderBy(asc(workspaces.name));
 }
 
 export async function listAllWorkspaces(): Promise<{ id: string; name: string; createdAt: number }[]> {
   const control = await getControlDb();
-  return control.db.select({ id: workspaces.id, name: workspaces.name, createdAt: workspaces.createdAt }).from(workspaces).orderBy(asc(workspaces.createdAt));
+  return control.db
+    .select({ id: workspaces.id, name: workspaces.name, createdAt: workspaces.createdAt })
+    .from(workspaces)
+    .where(isNull(workspaces.deletedAt))
+    .orderBy(asc(workspaces.createdAt));
 }
 
-/** The workspace as `userId` sees it, or null when it does not exist or they are not a member. */
+/** The workspace as `userId` sees it, or null when it does not exist, is deleted, or they are not a member. */
 export async function getWorkspaceForMember(userId: string, workspaceId: string): Promise<WorkspaceSummary | null> {
   if (!WORKSPACE_ID_PATTERN.test(workspaceId)) return null;
   const control = await getControlDb();
@@ -75,7 +85,7 @@ export async function getWorkspaceForMember(userId: string, workspaceId: string)
     .select({ id: workspaces.id, name: workspaces.name, role: memberships.role, createdAt: workspaces.createdAt })
     .from(memberships)
     .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
-    .where(and(eq(memberships.userId, userId), eq(memberships.workspaceId, workspaceId)))
+    .where(and(eq(memberships.userId, userId), eq(memberships.workspaceId, workspaceId), isNull(workspaces.deletedAt)))
     .limit(1);
   return row ?? null;
 }

@@ -1,10 +1,12 @@
 import { portalEndpoints } from "@/lib/api/portal-endpoints";
 import { otherMethods, portalRoute } from "@/lib/api/route";
 import { limitWorkspaceCreation } from "@/lib/http/rate-limits";
+import { listDeletedWorkspaces } from "@/lib/lifecycle/workspace-deletion";
 import { createWorkspace, listWorkspacesForUser } from "@/lib/workspace/workspaces";
 
+// Deleted workspaces are listed apart, and only to their owners, who may still restore them.
 export const GET = portalRoute(portalEndpoints.listWorkspaces, async ({ session }) =>
-  Response.json({ workspaces: await listWorkspacesForUser(session.user.id) }),
+  Response.json({ workspaces: await listWorkspacesForUser(session.user.id), deleted: await listDeletedWorkspaces(session.user.id) }),
 );
 
 export const POST = portalRoute(portalEndpoints.createWorkspace, async ({ session, body, ip }) => {
