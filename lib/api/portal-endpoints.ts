@@ -1,5 +1,6 @@
 import { credentialsSchema } from "../auth/users";
 import { mfaCodeSchema } from "../auth/mfa-schemas";
+import { reauthSchema } from "../auth/reauth";
 import { signInSchema } from "../auth/sign-in";
 import { consentDecisionSchema } from "../oauth/consent";
 import { createWorkspaceSchema } from "../workspace/workspaces";
@@ -19,6 +20,8 @@ export const portalEndpoints = {
   disableMfa: endpoint({ operationId: "disableMfa", method: "POST", path: "/api/account/mfa/disable", summary: "Turn TOTP off with a code", trust: "user", body: mfaCodeSchema }),
   listAccountClients: endpoint({ operationId: "listAccountClients", method: "GET", path: "/api/account/clients", summary: "Your connected AI clients, in every workspace", trust: "user" }),
   revokeAccountClient: endpoint({ operationId: "revokeAccountClient", method: "DELETE", path: "/api/account/clients/{grantId}", summary: "Disconnect one of your AI clients", trust: "user" }),
+  reauthenticate: endpoint({ operationId: "reauthenticate", method: "POST", path: "/api/account/reauth", summary: "Enter your password (and code) again, for export and closure", trust: "user", body: reauthSchema }),
+  exportAccount: endpoint({ operationId: "exportAccount", method: "GET", path: "/api/account/export", summary: "Download your data as a ZIP (needs a re-auth in the last 10 minutes)", trust: "user" }),
   decideConsent: endpoint({ operationId: "decideConsent", method: "POST", path: "/oauth/authorize/decision", summary: "The consent page's answer", trust: "user", body: consentDecisionSchema }),
 };
 

@@ -31,6 +31,9 @@ function makeLimiters() {
     clientRegistrationPerIp: new RateLimiterMemory({ keyPrefix: "oauth-register-ip", points: 60, duration: 60 * 60 }),
     // Each use of a metadata-document client id may make us fetch a URL someone else chose.
     clientDocumentPerIp: new RateLimiterMemory({ keyPrefix: "oauth-cimd-ip", points: 30, duration: 60 }),
+    // An export reads everything a person owns: a few a day is what anyone needs, and each one is work.
+    accountExportPerUser: new RateLimiterMemory({ keyPrefix: "export-user", points: 3, duration: 60 * 60 }),
+    accountExportPerIp: new RateLimiterMemory({ keyPrefix: "export-ip", points: 3, duration: 60 * 60 }),
   };
 }
 
@@ -69,6 +72,10 @@ export const limitSignUp = (ip: string) => consume(limiters().signUpPerIp, ip);
 export async function limitWorkspaceCreation(ip: string, userId: string): Promise<void> {
   await consume(limiters().workspaceCreatePerIp, ip);
   await consume(limiters().workspaceCreatePerUser, userId);
+}
+export async function limitAccountExport(ip: string, userId: string): Promise<void> {
+  await consume(limiters().accountExportPerIp, ip);
+  await consume(limiters().accountExportPerUser, userId);
 }
 export const limitClientRegistration = (ip: string) => consume(limiters().clientRegistrationPerIp, ip);
 export const limitClientDocumentFetch = (ip: string) => consume(limiters().clientDocumentPerIp, ip);
