@@ -19,6 +19,10 @@ export default async function AccountPage() {
       <p>
         <Link href="/account/clients">See and revoke the AI clients you connected</Link>
       </p>
+      <h2>Data</h2>
+      <p>
+        <Link href="/account/data">Download your data, or close your account</Link>
+      </p>
     </>
   );
 }
