@@ -26,6 +26,8 @@ export class ArchiveAbortedError extends Error {
 // JSON Lines are text and shrink well; a binary artifact (an image, an archive) rarely does, and deflating it costs CPU a busy server needs.
 export type Compression = "deflate" | "store";
 
+const SLICE_BYTES = 64 * 1024;
+
 export class ArchiveWriter {
   private readonly zip = new ZipFile();
   private readonly files: Manifest["files"] = [];
@@ -57,24 +59,37 @@ export class ArchiveWriter {
   async add(path: string, source: EntrySource, compression: Compression = "deflate"): Promise<{ size: number; sha256: string }> {
     const hash = createHash("sha256");
     let size = 0;
+    // yazl keeps every entry's stream function until the archive ends (for the central
+    // directory), and through it the stream and its source: both are handed over once and
+    // dropped, or every artifact's bytes would stay in memory to the end.
+    let input: EntrySource | undefined = source;
     const counted = async function* (this: ArchiveWriter) {
-      for await (const chunk of Buffer.isBuffer(source) ? [source] : source) {
+      const chunks = Buffer.isBuffer(input) ? [input] : input!;
+      input = undefined;
+      for await (const chunk of chunks) {
         hash.update(chunk);
         size += chunk.length;
         this.bytes += chunk.length;
-        yield chunk;
+        // Views, not copies: backpressure then works in 64 KiB steps, so the next artifact is
+        // read only once this one has left, not while all of it still waits in a socket buffer.
+        for (let at = 0; at < chunk.length; at += SLICE_BYTES) yield chunk.subarray(at, at + SLICE_BYTES);
       }
     }.call(this);
-    const readable = Readable.from(counted, { objectMode: false, highWaterMark: 64 * 1024 });
+    let readable: Readable | undefined = Readable.from(counted, { objectMode: false, highWaterMark: 64 * 1024 });
+    const stream = readable;
     const consumed = new Promise<void>((resolve, reject) => {
-      readable.once("end", resolve);
-      readable.once("error", reject);
+      stream.once("end", resolve);
+      stream.once("error", reject);
     });
-    this.zip.addReadStreamLazy(path, { mtime: this.createdAt, compress: compression === "deflate" }, (callback) => callback(null, readable));
+    this.zip.addReadStreamLazy(path, { mtime: this.createdAt, compress: compression === "deflate" }, (callback) => {
+      const handOver = readable!;
+      readable = undefined;
+      callback(null, handOver);
+    });
     try {
       await Promise.race([consumed, this.gone]);
     } catch (error) {
-      readable.destroy();
+      stream.destroy();
       throw error;
     }
     const written = { size, sha256: hash.digest("hex") };

@@ -134,29 +134,22 @@ export async function dumpWorkspace(archive: ArchiveWriter, workspace: Workspace
  * type, and the size and SHA-256 of the bytes as written, with the file each went in.
  */
 async function dumpArtifacts(archive: ArchiveWriter, folder: string, db: WorkspaceDb["db"]): Promise<number> {
-  const metaColumns = {
-    name: artifacts.name,
-    contentType: artifacts.contentType,
-    size: artifacts.size,
-    sha256: artifacts.sha256,
-    createdAt: artifacts.createdAt,
-    updatedAt: artifacts.updatedAt,
-    updatedBy: artifacts.updatedBy,
-  };
   const index: string[] = [];
   let last: string | undefined;
   for (;;) {
-    const page = await db.select(metaColumns).from(artifacts).where(last === undefined ? undefined : gt(artifacts.name, last)).orderBy(asc(artifacts.name)).limit(PAGE);
-    for (const meta of page) {
-      const file = artifactFile(index.length + 1, meta.name);
-      // One artifact's bytes at a time (at most ENCLAVE_ARTIFACT_MAX_BYTES), from the same snapshot as its listing.
-      const [row] = await db.select({ bytes: artifacts.bytes }).from(artifacts).where(eq(artifacts.name, meta.name));
+    // Names only (from the primary key's index): the columns stored after the bytes could only
+    // be reached by reading every artifact's overflow pages, for a listing.
+    const names = await db.select({ name: artifacts.name }).from(artifacts).where(last === undefined ? undefined : gt(artifacts.name, last)).orderBy(asc(artifacts.name)).limit(PAGE);
+    for (const { name } of names) {
+      // One artifact at a time (at most ENCLAVE_ARTIFACT_MAX_BYTES), from the same snapshot as the listing.
+      const [row] = await db.select().from(artifacts).where(eq(artifacts.name, name));
       if (!row) continue;
-      const written = await archive.add(folder + file, row.bytes, isTextualMediaType(meta.contentType) ? "deflate" : "store");
-      index.push(jsonLine(artifactLine(meta, file, written)));
+      const file = artifactFile(index.length + 1, row.name);
+      const written = await archive.add(folder + file, row.bytes, isTextualMediaType(row.contentType) ? "deflate" : "store");
+      index.push(jsonLine(artifactLine(row, file, written)));
     }
-    if (page.length < PAGE) break;
-    last = page.at(-1)?.name;
+    if (names.length < PAGE) break;
+    last = names.at(-1)?.name;
   }
   await archive.add(folder + WORKSPACE_FILES.artifacts, Buffer.from(index.join("")));
   return index.length;
