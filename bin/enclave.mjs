@@ -5,6 +5,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 
+// File arguments (--out, --file) are the caller's: remember where they were given.
+process.env.ENCLAVE_CLI_CWD ??= process.cwd();
 process.chdir(path.join(path.dirname(fileURLToPath(import.meta.url)), ".."));
 process.env.LOG_LEVEL ??= "warn";
 register();

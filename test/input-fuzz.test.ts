@@ -1,10 +1,13 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
+import { eq } from "drizzle-orm";
 import { z } from "zod";
+import { sessions } from "@/db/control/schema";
 import { authorize } from "@/lib/access/authorize";
 import { issueTeamToken } from "@/lib/access/tokens";
 import { oauthEndpointList } from "@/lib/api/oauth-endpoints";
 import { portalEndpointList } from "@/lib/api/portal-endpoints";
+import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { createKnowledge } from "@/lib/workspace/knowledge";
 import { putAgentSession } from "@/lib/workspace/agent-sessions";
@@ -164,6 +167,8 @@ async function makeFixture() {
   const artifacts = await authorize(owner, ws.workspaceId, "artifacts");
   await putArtifact(artifacts, "existing", "text/plain", Buffer.from("bytes"));
   const ownerCookie = await sessionCookieForUser(ws.owner.id);
+  // The account export asks for a password re-entered in this session within ten minutes.
+  await (await getControlDb()).db.update(sessions).set({ reauthAt: Date.now() }).where(eq(sessions.userId, ws.owner.id));
   const tokens = await authorize(owner, ws.workspaceId, "tokens");
   return {
     ...ws,
@@ -363,6 +368,7 @@ function baseBody(op: Operation): unknown {
   if (!op.bodySchema) return undefined;
   const generated = example(op.bodySchema, "", fx.hints, openApi.components.schemas) as Json;
   if (op.path === "/api/auth/sign-in") return { email: fx.ownerEmail, password: "correct horse battery" };
+  if (op.path === "/api/account/reauth") return { password: "correct horse battery" };
   if (op.path.endsWith("/members") && op.method === "POST") return { ...generated, email: memberToAdd };
   return { ...generated, ...op.base };
 }

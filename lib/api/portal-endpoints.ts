@@ -1,8 +1,8 @@
 import { evidencePeriodSchema } from "../audit/evidence-period";
 import { credentialsSchema } from "../auth/users";
 import { mfaCodeSchema } from "../auth/mfa-schemas";
-import { signInSchema } from "../auth/sign-in";
 import { reauthSchema } from "../auth/reauth";
+import { signInSchema } from "../auth/sign-in";
 import { transferSchema } from "../lifecycle/transfer";
 import { deleteWorkspaceSchema } from "../lifecycle/workspace-deletion";
 import { consentDecisionSchema } from "../oauth/consent";
@@ -29,6 +29,8 @@ export const portalEndpoints = {
   listAccountClients: endpoint({ operationId: "listAccountClients", method: "GET", path: "/api/account/clients", summary: "Your connected AI clients, in every workspace", trust: "user" }),
   revokeAccountClient: endpoint({ operationId: "revokeAccountClient", method: "DELETE", path: "/api/account/clients/{grantId}", summary: "Disconnect one of your AI clients", trust: "user" }),
   auditEvidence: endpoint({ operationId: "auditEvidence", method: "GET", path: "/api/workspaces/{workspaceId}/audit/evidence", summary: "A signed evidence bundle (ZIP) of the workspace's audit rows for a period of UTC days", trust: "user", query: evidencePeriodSchema }),
+  reauthenticate: endpoint({ operationId: "reauthenticate", method: "POST", path: "/api/account/reauth", summary: "Enter your password (and code) again, for export and closure", trust: "user", body: reauthSchema }),
+  exportAccount: endpoint({ operationId: "exportAccount", method: "GET", path: "/api/account/export", summary: "Download your data as a ZIP (needs a re-auth in the last 10 minutes)", trust: "user" }),
   decideConsent: endpoint({ operationId: "decideConsent", method: "POST", path: "/oauth/authorize/decision", summary: "The consent page's answer", trust: "user", body: consentDecisionSchema }),
 };
 

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { parseArgs } from "node:util";
 import type { z } from "zod";
 import { authorize, type WorkspaceAccess } from "../access/authorize";
@@ -48,3 +49,6 @@ export async function operatorAccess<S extends Scope>(id: string | undefined, sc
     throw error;
   }
 }
+
+/** A file argument (--out, --file) as the caller meant it: bin/enclave.mjs runs from the project root, not from where it was called. */
+export const callerPath = (file: string): string => path.resolve(process.env.ENCLAVE_CLI_CWD ?? process.cwd(), file);

@@ -59,6 +59,8 @@ class Store {
   private readonly closing = new Set<Promise<void>>();
   /** Workspaces whose files dropWorkspaceFile is removing. */
   private readonly dropping = new Set<string>();
+  /** Snapshot connections of long reads still running: closed with the store (their reads then fail), not waited for. */
+  private readonly snapshots = new Set<WorkspaceDb>();
 
   constructor(readonly dataDir: string, masterKeyFromEnv: Buffer | undefined, cacheSize: number) {
     ensurePrivateDir(path.join(dataDir, "workspaces"));
@@ -186,6 +188,28 @@ class Store {
     }
   }
 
+  /**
+   * Runs `fn` inside one read transaction on a connection of its own: a consistent snapshot
+   * for a long read (an export) that neither holds the shared handle (whose writers would
+   * wait for it) nor sees their commits half-way. In WAL mode a reader and the writer do not
+   * block each other; this connection never writes, so it never waits on the write lock.
+   */
+  async readSnapshot<T>(workspaceId: string, fn: (db: WorkspaceDb) => Promise<T>): Promise<T> {
+    // Through the shared handle first: the file exists and is migrated, or this fails as any read would.
+    await this.withWorkspace(workspaceId, () => Promise.resolve());
+    const connection = await Connection.open(this.workspaceFile(workspaceId), deriveWorkspaceKey(this.masterKey, workspaceId), { create: false });
+    const db = new Database(connection, workspaceSchema);
+    this.snapshots.add(db);
+    try {
+      await connection.exec("BEGIN");
+      return await fn(db);
+    } finally {
+      this.snapshots.delete(db);
+      await connection.exec("ROLLBACK").catch(() => undefined);
+      await db.close();
+    }
+  }
+
   // Two connections to one file would each wait on the other's write lock in SQLite's busy
   // handler, which sleeps on the libuv thread pool: with a few of them the pool starves and
   // every query in the process stalls until busy_timeout, then fails with SQLITE_BUSY.
@@ -239,6 +263,8 @@ class Store {
 
   async close(): Promise<void> {
     this.workspaces.clear();
+    // An export whose reader never reads would hold its snapshot for ever: cut it off.
+    await Promise.all([...this.snapshots].map((db) => db.close().catch(() => undefined)));
     // Handles still in use close when their last user finishes; the rest are closing now.
     await Promise.all(this.closing);
     // A store whose control.db never opened (wrong key) has nothing to close.
@@ -273,6 +299,10 @@ export function getControlDb(): Promise<ControlDb> {
 
 export function withWorkspace<T>(workspaceId: string, fn: (db: WorkspaceDb) => Promise<T>): Promise<T> {
   return getStore().withWorkspace(workspaceId, fn);
+}
+
+export function readWorkspaceSnapshot<T>(workspaceId: string, fn: (db: WorkspaceDb) => Promise<T>): Promise<T> {
+  return getStore().readSnapshot(workspaceId, fn);
 }
 
 export function createWorkspaceFile(workspaceId: string, steps?: Parameters<Store["createWorkspaceFile"]>[1]): Promise<void> {

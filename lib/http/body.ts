@@ -13,7 +13,15 @@ export async function readJson<T extends z.ZodType>(request: Request, schema: T)
   if (!/^application\/json\b/i.test(type)) {
     throw new HttpError(415, "unsupported_media_type", "Send the body as application/json.");
   }
-  const text = (await readBody(request, limit)).toString("utf8");
+  return parseJsonText((await readBody(request, limit)).toString("utf8"), schema);
+}
+
+/**
+ * JSON text held to the rules every request body is (valid JSON, nesting depth, the text rules
+ * for every string and key), then to `schema`: for bodies, and for anything else that arrives
+ * as JSON from outside (an imported archive's lines).
+ */
+export function parseJsonText<T extends z.ZodType>(text: string, schema: T): z.infer<T> {
   let value: unknown;
   try {
     value = JSON.parse(text);

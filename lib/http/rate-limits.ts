@@ -36,6 +36,9 @@ function makeLimiters() {
     // Audit rows for refused access, per principal and chain: a budget, not a brake (the refusal
     // happens either way). A flood of refusals cannot grow a chain faster than this.
     deniedAccessRecords: new RateLimiterMemory({ keyPrefix: "audit-denied", points: 60, duration: 60 }),
+    // An export reads everything a person owns: a few a day is what anyone needs, and each one is work.
+    accountExportPerUser: new RateLimiterMemory({ keyPrefix: "export-user", points: 3, duration: 60 * 60 }),
+    accountExportPerIp: new RateLimiterMemory({ keyPrefix: "export-ip", points: 3, duration: 60 * 60 }),
   };
 }
 
@@ -74,6 +77,10 @@ export const limitSignUp = (ip: string) => consume(limiters().signUpPerIp, ip);
 export async function limitWorkspaceCreation(ip: string, userId: string): Promise<void> {
   await consume(limiters().workspaceCreatePerIp, ip);
   await consume(limiters().workspaceCreatePerUser, userId);
+}
+export async function limitAccountExport(ip: string, userId: string): Promise<void> {
+  await consume(limiters().accountExportPerIp, ip);
+  await consume(limiters().accountExportPerUser, userId);
 }
 export const limitClientRegistration = (ip: string) => consume(limiters().clientRegistrationPerIp, ip);
 export const limitClientDocumentFetch = (ip: string) => consume(limiters().clientDocumentPerIp, ip);

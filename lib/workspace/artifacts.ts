@@ -30,7 +30,7 @@ export function isTextualMediaType(contentType: string): boolean {
   return type.startsWith("text/") || /^application\/(json|xml|yaml|x-yaml|javascript|x-ndjson|toml)$/.test(type) || /\+(json|xml)$/.test(type);
 }
 
-function textOf(type: string, bytes: Buffer): { text: string; encoding: "utf8" | "latin1" } | null {
+export function textOf(type: string, bytes: Buffer): { text: string; encoding: "utf8" | "latin1" } | null {
   if (!isTextualMediaType(type)) return null;
   try {
     return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes), encoding: "utf8" };
@@ -55,7 +55,7 @@ const metaOf = (row: ArtifactMeta): ArtifactMeta => ({
  * it. Only when something was redacted is the document re-serialised (compactly). The text
  * pass then runs as for any text, so secrets in keys or in invalid JSON are still seen.
  */
-function redactArtifactText(type: string, text: string, policy: RedactionPolicy): { text: string; report: RedactionReport } {
+export function redactArtifactText(type: string, text: string, policy: RedactionPolicy): { text: string; report: RedactionReport } {
   let jsonReport = emptyReport;
   if (type === "application/json" || type.endsWith("+json")) {
     try {

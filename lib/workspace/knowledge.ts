@@ -43,7 +43,7 @@ export type KnowledgePatch = z.infer<typeof knowledgePatchSchema>;
 const toEntry = (row: KnowledgeRow): KnowledgeEntry => ({ ...row, tags: JSON.parse(row.tags) as string[] });
 
 /** Redacts every text field of an entry with one policy; the report covers them all. */
-function redactFields<T extends Partial<KnowledgeInput>>(input: T, policy: RedactionPolicy) {
+export function redactFields<T extends Partial<KnowledgeInput>>(input: T, policy: RedactionPolicy) {
   const reports: RedactionReport[] = [];
   const redact = (value: string) => {
     const result = redactText(value, policy);

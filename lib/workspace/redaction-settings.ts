@@ -49,8 +49,7 @@ export async function getRedactionSettings(access: WorkspaceAccess<"settings">):
 export async function setRedactionSettings(access: WorkspaceAccess<"settings">, next: RedactionSettings): Promise<RedactionSettings> {
   return withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
-      const value = JSON.stringify(next);
-      await tx.insert(settings).values({ key: KEY, value, updatedAt: Date.now() }).onConflictDoUpdate({ target: settings.key, set: { value, updatedAt: Date.now() } });
+      await storeRedactionSettings(tx, next);
       await auditWorkspaceTx(tx, access.workspaceId, {
         actor: access.actor,
         action: "redaction.settings_change",
@@ -60,3 +59,10 @@ export async function setRedactionSettings(access: WorkspaceAccess<"settings">, 
     }),
   );
 }
+
+/** Writes the settings inside the caller's transaction (a change through the API, an import). */
+export async function storeRedactionSettings(tx: Tx, next: RedactionSettings): Promise<void> {
+  const value = JSON.stringify(next);
+  await tx.insert(settings).values({ key: KEY, value, updatedAt: Date.now() }).onConflictDoUpdate({ target: settings.key, set: { value, updatedAt: Date.now() } });
+}
+

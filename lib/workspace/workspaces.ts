@@ -1,10 +1,12 @@
 import { and, asc, count, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { memberships, workspaces, type Role } from "@/db/control/schema";
+import type { WorkspaceSchema } from "@/db/workspace/schema";
 import { actorOf, OPERATOR } from "../access/principal";
 import { auditControlTx, auditWorkspaceTx } from "../audit/audit";
 import { getConfig } from "../config";
 import { randomId, WORKSPACE_ID_PATTERN } from "../crypto/ids";
+import type { Drizzle } from "../db/database";
 import { createWorkspaceFile, getControlDb, type ControlTx } from "../db/store";
 import { HttpError } from "../http/errors";
 import { nameText } from "../http/text";
@@ -25,24 +27,37 @@ export type WorkspaceCreator = { type: "user"; userId: string } | { type: "opera
  * leaves nothing behind. A person may own at most ENCLAVE_MAX_WORKSPACES_PER_USER workspaces,
  * counted inside the transaction so concurrent requests cannot slip past it together.
  */
-export async function createWorkspace(creator: WorkspaceCreator, name: string): Promise<WorkspaceSummary> {
+export async function createWorkspace(creator: WorkspaceCreator, name: string, seed?: WorkspaceSeed): Promise<WorkspaceSummary> {
   const id = randomId("ws");
   const createdAt = Date.now();
   const ownerId = creator.type === "user" ? creator.userId : creator.ownerId;
   const actor = actorOf(creator.type === "user" ? { kind: "user", userId: ownerId } : OPERATOR);
+  const action = seed?.action ?? "workspace.create";
   const control = await getControlDb();
+  let details: Record<string, unknown> = { name };
   await createWorkspaceFile(id, {
-    init: (db) => db.transaction((tx) => auditWorkspaceTx(tx, id, { actor, action: "workspace.create", target: id, details: { name } })),
+    init: (db) =>
+      db.transaction(async (tx) => {
+        if (seed) details = { name, ...(await seed.fill(tx)) };
+        await auditWorkspaceTx(tx, id, { actor, action, target: id, details });
+      }),
     commit: () =>
       control.transaction(async (tx) => {
         if (creator.type === "user") await assertBelowWorkspaceCap(tx, ownerId);
         await tx.insert(workspaces).values({ id, name, createdAt, createdBy: ownerId });
         await tx.insert(memberships).values({ workspaceId: id, userId: ownerId, role: "owner", createdAt });
-        await auditControlTx(tx, { actor, action: "workspace.create", target: id, details: { name, owner: ownerId } });
+        await auditControlTx(tx, { actor, action, target: id, details: { ...details, owner: ownerId } });
       }),
   });
   return { id, name, role: "owner", createdAt };
 }
+
+/**
+ * What a new workspace starts with besides its first audit row: an import's data, written by
+ * `fill` into the pending file in the same transaction as that row (so a failed fill leaves no
+ * file and no control row). What `fill` returns is recorded in both chains' first rows.
+ */
+export type WorkspaceSeed = { action: "workspace.import"; fill: (tx: Drizzle<WorkspaceSchema>) => Promise<Record<string, unknown>> };
 
 async function assertBelowWorkspaceCap(tx: ControlTx, userId: string): Promise<void> {
   const cap = getConfig().ENCLAVE_MAX_WORKSPACES_PER_USER;

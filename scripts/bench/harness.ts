@@ -169,6 +169,11 @@ export class ServerProcess {
     throw new Error(`the server did not become healthy; its log ends with:\n${tail(logFile)}`);
   }
 
+  /** The server's process group (npx → tsx → node): its processes are found by it, for their memory. */
+  get processGroup(): number | undefined {
+    return this.child.pid;
+  }
+
   private signal(signal: NodeJS.Signals): void {
     try {
       if (this.child.pid) process.kill(-this.child.pid, signal);

@@ -23,6 +23,10 @@ export default async function AccountPage() {
       <p>
         <Link href="/account/activity">Your sign-ins, security changes, tokens and connected clients</Link>
       </p>
+      <h2>Data</h2>
+      <p>
+        <Link href="/account/data">Download your data, or close your account</Link>
+      </p>
     </>
   );
 }
