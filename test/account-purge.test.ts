@@ -5,6 +5,8 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { backupCodes, memberships, oauthGrants, sessions, users, workspaces } from "@/db/control/schema";
 import { addMember } from "@/lib/access/members";
 import { controlAuditLog, verifyAuditChain } from "@/lib/audit/audit";
+import { readAccountActivity } from "@/lib/audit/activity";
+import { auditQuerySchema } from "@/lib/audit/trail";
 import { verifyPassword } from "@/lib/auth/password";
 import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
@@ -117,6 +119,11 @@ describe("purging closed accounts", () => {
     expect(await refusalOf(await signInAttempt(w.me.user.email, "correct horse battery"))).toEqual({ status: 401, error: "invalid_credentials" });
     const [audit] = (await controlAudit("user.sign_up")).filter((row) => row.target === w.me.user.id).slice(-1);
     expect(JSON.parse(audit!.details)).toMatchObject({ reactivated: true });
+    // Whoever signs up with the email reads nothing of the previous holder's trail.
+    const activity = await readAccountActivity(fresh, auditQuerySchema.parse({ limit: 200 }));
+    expect(activity.items.map((row) => row.action)).not.toContain("account.closure_requested");
+    expect(activity.items.every((row) => row.at >= fresh.createdAt)).toBe(true);
+    expect(activity.items.map((row) => row.action)).toContain("user.sign_up");
     // Now a live account: its email is taken again.
     expect(await refusalOf(await signUp(w.me.user.email, "a third passphrase!"))).toEqual({ status: 409, error: "email_taken" });
   });

@@ -364,7 +364,7 @@ describe("Account › Activity", () => {
     const otherCookie = (await userInWorkspace(other.workspaceId, "admin")).cookie;
     expect((await request(workspacePath(other.workspaceId, "/members"), { cookie: otherCookie, body: { email: fx.owner.email, role: "viewer" }, ip: "192.0.2.99" })).status).toBe(201);
 
-    const { items } = await readAccountActivity(fx.owner.id, auditQuerySchema.parse({ limit: 200 }));
+    const { items } = await readAccountActivity(fx.owner, auditQuerySchema.parse({ limit: 200 }));
     const seen = items.map((row) => [row.action, row.ip]);
     expect(seen).toContainEqual(["user.sign_in", "203.0.113.7"]);
     expect(seen).toContainEqual(["user.sign_in_failed", "198.51.100.9"]);
@@ -381,9 +381,9 @@ describe("Account › Activity", () => {
     for (let i = 0; i < 7; i++) {
       await control.transaction((tx) => auditControlTx(tx, { actor: { type: "user", id: fx.owner.id }, action: "user.sign_out", target: fx.owner.id }));
     }
-    const first = await readAccountActivity(fx.owner.id, auditQuerySchema.parse({ limit: 3, action: "user.sign_out" }));
-    const second = await readAccountActivity(fx.owner.id, auditQuerySchema.parse({ limit: 3, action: "user.sign_out", before: String(first.nextCursor) }));
-    const third = await readAccountActivity(fx.owner.id, auditQuerySchema.parse({ limit: 3, action: "user.sign_out", before: String(second.nextCursor) }));
+    const first = await readAccountActivity(fx.owner, auditQuerySchema.parse({ limit: 3, action: "user.sign_out" }));
+    const second = await readAccountActivity(fx.owner, auditQuerySchema.parse({ limit: 3, action: "user.sign_out", before: String(first.nextCursor) }));
+    const third = await readAccountActivity(fx.owner, auditQuerySchema.parse({ limit: 3, action: "user.sign_out", before: String(second.nextCursor) }));
     const seqs = [first, second, third].flatMap((page) => page.items.map((row) => row.seq));
     expect(new Set(seqs).size).toBe(7);
     expect(seqs).toEqual([...seqs].sort((a, b) => b - a));

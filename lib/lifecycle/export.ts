@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { and, asc, eq, gt, inArray, isNull, lte, or } from "drizzle-orm";
+import { and, asc, eq, gt, gte, inArray, isNull, lte, or } from "drizzle-orm";
 import { backupCodes, memberships, oauthGrants, sessions, teamTokens, workspaces } from "@/db/control/schema";
 import type { WorkspaceAccess } from "../access/authorize";
 import { auditControl, auditWorkspace, controlAuditLog, type Actor } from "../audit/audit";
@@ -147,11 +147,19 @@ async function accountFiles(control: ControlDbHandle, signedIn: SignedIn) {
   };
 }
 
-/** The control audit rows about the person, oldest first, up to the head when the export began. */
-async function* personAuditLines(control: ControlDbHandle, userId: string, targets: string[]): AsyncGenerator<Buffer> {
+/**
+ * The control audit rows about the person, oldest first, up to the head when the export began,
+ * from the account's creation on (an email signed up again onto a purged account's tombstone
+ * must not receive the rows of whoever held it before).
+ */
+async function* personAuditLines(control: ControlDbHandle, user: { id: string; createdAt: number }, targets: string[]): AsyncGenerator<Buffer> {
   const db = control.db;
+  const userId = user.id;
   const head = (await readAuditHead(db, controlAuditLog))?.seq ?? 0;
-  const about = or(and(eq(controlAuditLog.actorType, "user"), eq(controlAuditLog.actorId, userId)), inArray(controlAuditLog.target, targets));
+  const about = and(
+    or(and(eq(controlAuditLog.actorType, "user"), eq(controlAuditLog.actorId, userId)), inArray(controlAuditLog.target, targets)),
+    gte(controlAuditLog.at, user.createdAt),
+  );
   let after = 0;
   for (;;) {
     const rows = await db.select().from(controlAuditLog).where(and(gt(controlAuditLog.seq, after), lte(controlAuditLog.seq, head), about)).orderBy(asc(controlAuditLog.seq)).limit(200);
@@ -212,7 +220,7 @@ export async function exportAccount(signedIn: SignedIn, ip: string, now = Date.n
       await archive.add("account.json", json(files.account));
       await archive.add("tokens.json", json(files.tokens));
       await archive.add("ai-clients.json", json(files.aiClients));
-      await archive.add("audit.jsonl", personAuditLines(control, userId, files.theirTargets));
+      await archive.add("audit.jsonl", personAuditLines(control, signedIn.user, files.theirTargets));
       for (const workspace of owned) dumped.set(workspace.id, await dumpWorkspace(archive, workspace, now));
     },
     settle: async (outcome, figures) => {

@@ -15,7 +15,7 @@ type Props = { searchParams: Promise<Record<string, string | string[] | undefine
 export default async function ActivityPage({ searchParams }: Props) {
   const { user } = await requireUser();
   const search = parseAuditSearch(await searchParams, PAGE_SIZE);
-  const page = search.query ? await readAccountActivity(user.id, search.query) : null;
+  const page = search.query ? await readAccountActivity(user, search.query) : null;
   return (
     <>
       <p>
