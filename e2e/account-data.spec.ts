@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { readZip } from "../test/zip";
-import { createWorkspace, expect, PASSWORD, signUp, test, uniqueEmail, workspaceIdFrom } from "./fixtures";
+import { createWorkspace, expect, PASSWORD, signedInAccount, test, workspaceIdFrom } from "./fixtures";
 
 test("Account › Data: confirm the password, download the ZIP, and it is this person's, with a manifest that holds", async ({ page }) => {
-  const email = uniqueEmail("data");
-  await signUp(page, email);
+  const email = await signedInAccount(page, "data");
   const workspaceId = workspaceIdFrom(await createWorkspace(page, "Exported notes"));
 
   await page.getByRole("link", { name: "Account" }).click();

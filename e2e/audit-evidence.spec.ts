@@ -2,10 +2,10 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createWorkspace, expect, signUp, test, uniqueEmail, workspaceIdFrom } from "./fixtures";
+import { createWorkspace, expect, signedInAccount, test, workspaceIdFrom } from "./fixtures";
 
 test("an owner downloads a signed evidence bundle that the standalone verifier accepts; a bad period is shown beside its field", async ({ page }) => {
-  await signUp(page, uniqueEmail("owner"));
+  await signedInAccount(page, "owner");
   const workspaceId = workspaceIdFrom(await createWorkspace(page, "Evidence"));
   await page.goto(`/w/${workspaceId}/audit/evidence`);
   await expect(page.getByRole("heading", { level: 1, name: "Audit evidence" })).toBeVisible();

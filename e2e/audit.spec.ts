@@ -1,5 +1,5 @@
 import type { Page } from "@playwright/test";
-import { createWorkspace, expect, signUp, test, uniqueEmail, workspaceIdFrom } from "./fixtures";
+import { createWorkspace, expect, signedInAccount, test, workspaceIdFrom } from "./fixtures";
 
 const workspaceNav = (page: Page) => page.getByRole("navigation", { name: "Workspace" });
 const trail = (page: Page) => page.getByRole("table", { name: "Audit trail" });
@@ -16,8 +16,7 @@ test.afterEach(() => {
 });
 
 test("an admin reads the audit trail: chain status, a filter by action, pages and a row's details; a member is told the scope it needs, and the refusal is in the trail", async ({ page, browser }) => {
-  const adminEmail = uniqueEmail("audit-admin");
-  await signUp(page, adminEmail);
+  await signedInAccount(page, "audit-admin");
   const href = await createWorkspace(page, "Audited");
   const workspaceId = workspaceIdFrom(href);
   // 55 writes through the API with the admin's own session: 55 knowledge.create rows, more than a page.
@@ -26,10 +25,9 @@ test("an admin reads the audit trail: chain status, a filter by action, pages an
     expect(written.status()).toBe(201);
   }
   // A member, in a browser of their own, added by the admin.
-  const memberEmail = uniqueEmail("audit-member");
   const memberContext = await browser.newContext();
   const member = await memberContext.newPage();
-  await signUp(member, memberEmail);
+  const memberEmail = await signedInAccount(member, "audit-member");
   const added = await page.request.post(`/api/v1/workspaces/${workspaceId}/members`, { data: { email: memberEmail, role: "member" } });
   expect(added.status()).toBe(201);
 

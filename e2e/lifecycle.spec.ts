@@ -1,27 +1,7 @@
-import { spawnSync } from "node:child_process";
 import type { Page } from "@playwright/test";
-import { createWorkspace, expect, PASSWORD, signIn, test, uniqueEmail, watchCsp, workspaceIdFrom } from "./fixtures";
+import { createWorkspace, expect, PASSWORD, signIn, signedInAccount, test, watchCsp, workspaceIdFrom } from "./fixtures";
 
 /** Workspace transfer and deletion, and account closure with its hold, as a person does them in the browser. */
-
-/**
- * A signed-in account made with `enclave user create` against the running server's data dir
- * (the CLI may run beside the server), then signed in through the page: sign-up allows 20 per
- * IP per hour, which the rest of the suite already spends, and none of these tests is about it.
- */
-async function signedInAccount(page: Page, label: string): Promise<string> {
-  const email = uniqueEmail(label);
-  const created = spawnSync(process.execPath, ["bin/enclave.mjs", "user", "create", "--email", email, "--password-stdin"], {
-    env: { ...process.env, ENCLAVE_DATA_DIR: process.env.E2E_DATA_DIR },
-    input: `${PASSWORD}\n`,
-    encoding: "utf8",
-    timeout: 30_000,
-  });
-  expect(created.status, created.stderr).toBe(0);
-  await signIn(page, email);
-  await expect(page.getByRole("heading", { name: "Workspaces", level: 1 })).toBeVisible();
-  return email;
-}
 
 // Uncaught exceptions and React errors fail the test. Refusals the tests provoke are logged by Chromium too; those are expected.
 const pageErrors: string[] = [];

@@ -13,14 +13,17 @@ import { readNewPassword } from "./password";
 import { JOB_USAGE, runJobCommand } from "./job-commands";
 import { runTokenCommand, TOKEN_USAGE } from "./token-commands";
 import { ACCOUNT_USAGE, runAccountCommand } from "./account-commands";
-import { runWorkspacePortabilityCommand, WORKSPACE_PORTABILITY_USAGE } from "./workspace-commands";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
 const USAGE = `usage:
   enclave user create --email E [--password-stdin]   (asks for the password, or reads it from stdin)
   enclave workspace create --owner E --name N     (prints the workspace id last)
   enclave workspace list
-${WORKSPACE_PORTABILITY_USAGE}
+  enclave workspace export --workspace ID --out FILE
+                                                 (a ZIP of its data and audit trail; FILE must not exist)
+  enclave workspace import --file FILE --owner E [--name N] [--workspace ID]
+                                                 (into a new workspace, redacted as any write is; --workspace
+                                                  picks one of several in an account export; prints the id last)
   enclave audit verify [--workspace ID] [--checkpoint SEQ:HASH]
                                                  (exit 1 if the hash chain is broken, ends short of its
                                                   head, or no longer holds that earlier checkpoint)
@@ -92,6 +95,8 @@ async function run(argv: string[]): Promise<void> {
     console.log(publicKeyPem(signer.publicKey).trim());
     console.log(`key id: ${signer.keyId}`);
   } else if (command === "workspace export" || command === "workspace import") {
+    // Loaded only when used: the archive code is most of what the CLI would otherwise load at every start.
+    const { runWorkspacePortabilityCommand } = await import("./workspace-commands");
     await runWorkspacePortabilityCommand(verb as "export" | "import", rest);
   } else if (noun === "token") {
     await runTokenCommand(verb, rest);

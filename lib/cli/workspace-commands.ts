@@ -11,13 +11,7 @@ import { importWorkspace } from "../lifecycle/import";
 import { workspaceNameSchema } from "../workspace/workspaces";
 import { callerPath, CliUsageError, operatorAccess, options, parse } from "./args";
 
-/** `enclave workspace export|import`: a workspace to a ZIP and back, here or on another Enclave. */
-export const WORKSPACE_PORTABILITY_USAGE = `  enclave workspace export --workspace ID --out FILE
-                                                 (a ZIP of its data and audit trail; FILE must not exist)
-  enclave workspace import --file FILE --owner E [--name N] [--workspace ID]
-                                                 (into a new workspace, redacted as any write is; --workspace
-                                                  picks one of several in an account export; prints the id last)`;
-
+/** `enclave workspace export|import`: a workspace to a ZIP and back, here or on another Enclave (usage in main.ts). */
 const megabytes = (bytes: number) => (bytes / 1_000_000).toFixed(1);
 
 /** Progress on stderr, at most once a second and only once a run has lasted that long. */
