@@ -3,7 +3,7 @@ import { auditLog as controlAuditLog } from "@/db/control/schema";
 import { auditLog as workspaceAuditLog } from "@/db/workspace/schema";
 import type { Drizzle } from "../db/database";
 import { getControlDb, withWorkspace } from "../db/store";
-import { getRequestContext } from "../log/request-context";
+import { getRequestContext, type RequestContext } from "../log/request-context";
 import { capDetails } from "./details";
 import { canonicalJson, HEAD_ID, headTableOf, readAuditHead, rowHash, workspaceChain, type AuditChain, type AuditRow } from "./chain";
 
@@ -91,28 +91,45 @@ export class AuditChainError extends Error {
  * another, runs between the head read and the head write. Details are bounded (details.ts):
  * whoever passes client text redacts it first.
  */
-export async function appendAudit(tx: AnyDrizzle, chain: AuditChain, entry: AuditEntry): Promise<void> {
-  const context = getRequestContext();
+export const appendAudit = (tx: AnyDrizzle, chain: AuditChain, entry: AuditEntry): Promise<void> =>
+  appendAuditRows(tx, chain, [{ entry, origin: getRequestContext() }]);
+
+/** Where a row's request came from: its id, address and user agent (none outside a request). */
+export type AuditOrigin = Pick<RequestContext, "requestId" | "ip" | "userAgent"> | undefined;
+
+// Well under SQLite's limit on bound variables (12 columns a row).
+const INSERT_CHUNK = 500;
+
+/**
+ * Appends rows in order, as appendAudit does one: one head read, one insert, one head write,
+ * for a batch gathered from several requests (each with its own origin).
+ */
+export async function appendAuditRows(tx: AnyDrizzle, chain: AuditChain, rows: readonly { entry: AuditEntry; origin: AuditOrigin }[]): Promise<void> {
+  if (rows.length === 0) return;
   const table = tableOf(chain);
   const headTable = headTableOf(table);
   const head = await readAuditHead(tx, table);
   if (!head) throw new AuditChainError("the audit head is missing; run `enclave audit verify` and restore the database from a backup");
-  const row: Omit<AuditRow, "hash"> = {
-    seq: head.seq + 1,
-    at: Date.now(),
-    actorType: entry.actor.type,
-    actorId: entry.actor.id ?? null,
-    action: entry.action,
-    target: entry.target ?? null,
-    ip: context?.ip ?? null,
-    userAgent: context?.userAgent ?? null,
-    requestId: context?.requestId ?? null,
-    details: canonicalJson(capDetails(entry.details ?? {})),
-    prevHash: head.hash,
-  };
-  const hash = rowHash(row);
-  await tx.insert(table).values({ ...row, hash });
-  await tx.update(headTable).set({ seq: row.seq, hash }).where(eq(headTable.id, HEAD_ID));
+  let last = head;
+  const values: AuditRow[] = rows.map(({ entry, origin }) => {
+    const row: Omit<AuditRow, "hash"> = {
+      seq: last.seq + 1,
+      at: Date.now(),
+      actorType: entry.actor.type,
+      actorId: entry.actor.id ?? null,
+      action: entry.action,
+      target: entry.target ?? null,
+      ip: origin?.ip ?? null,
+      userAgent: origin?.userAgent ?? null,
+      requestId: origin?.requestId ?? null,
+      details: canonicalJson(capDetails(entry.details ?? {})),
+      prevHash: last.hash,
+    };
+    last = { seq: row.seq, hash: rowHash(row) };
+    return { ...row, hash: last.hash };
+  });
+  for (let at = 0; at < values.length; at += INSERT_CHUNK) await tx.insert(table).values(values.slice(at, at + INSERT_CHUNK));
+  await tx.update(headTable).set(last).where(eq(headTable.id, HEAD_ID));
   writtenChains.add(chain);
 }
 

@@ -20,11 +20,6 @@ export function runWithRequestContext<T>(context: RequestContext, fn: () => T): 
   return storage.run(context, fn);
 }
 
-/** Runs `fn` in `context`, or outside any request when it is undefined (work queued by one request, done for another). */
-export function runInRequestContext<T>(context: RequestContext | undefined, fn: () => T): T {
-  return context ? storage.run(context, fn) : storage.exit(fn);
-}
-
 export function getRequestContext(): RequestContext | undefined {
   return storage.getStore();
 }

@@ -1,9 +1,9 @@
 import type { WorkspaceAccess, WorkspaceGrant } from "../access/authorize";
-import { auditWorkspaceTx, type AuditAction } from "../audit/audit";
+import { appendAuditRows, auditWorkspaceTx, workspaceChain, type AuditAction, type AuditOrigin } from "../audit/audit";
 import { limitJson, type JsonLimits } from "../audit/details";
 import type { Drizzle } from "../db/database";
 import { withWorkspace } from "../db/store";
-import { getRequestContext, runInRequestContext, type RequestContext } from "../log/request-context";
+import { getRequestContext } from "../log/request-context";
 import type { WorkspaceSchema } from "@/db/workspace/schema";
 import { redactJson, redactText, type RedactionPolicy, type RedactionReport } from "./redaction";
 import { redactionPolicy } from "./redaction-settings";
@@ -66,7 +66,7 @@ export async function auditWrite(tx: Tx, access: WorkspaceAccess, record: WriteR
 /** One `tools/call` as it ended: `error` is the code a refusal or failure named. */
 export type ToolCallOutcome = { tool: string; known: boolean; arguments: unknown; error: string | null };
 
-type QueuedCalls = { grant: WorkspaceGrant; calls: readonly ToolCallOutcome[]; context: RequestContext | undefined; resolve: () => void; reject: (error: unknown) => void };
+type QueuedCalls = { grant: WorkspaceGrant; calls: readonly ToolCallOutcome[]; origin: AuditOrigin; resolve: () => void; reject: (error: unknown) => void };
 type Queue = { waiting: QueuedCalls[] };
 
 /**
@@ -74,14 +74,15 @@ type Queue = { waiting: QueuedCalls[] };
  * made has its own row, from the write's transaction, with the same request id); resolves
  * once the rows are committed, so the answer leaves only after its record.
  *
- * Group commit: a commit costs about as much as a search (the WAL is synced), so the rows of
- * requests that arrive while a workspace's last batch is committing wait for one transaction
- * together instead of queueing one commit each. Each row keeps its own request's id and IP.
+ * Group commit: a transaction of its own costs about as much as a search (six statements and a
+ * WAL sync), so the rows of requests that arrive while a workspace's last batch is committing
+ * wait and go in together: one transaction, one insert (appendAuditRows). Each row keeps its
+ * own request's id and address.
  */
 export function auditToolCalls(grant: WorkspaceGrant, calls: readonly ToolCallOutcome[]): Promise<void> {
   if (calls.length === 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const item: QueuedCalls = { grant, calls, context: getRequestContext(), resolve, reject };
+    const item: QueuedCalls = { grant, calls, origin: getRequestContext(), resolve, reject };
     const queue = queues.get(grant.workspaceId);
     if (queue) {
       queue.waiting.push(item);
@@ -118,23 +119,23 @@ function appendToolCalls(workspaceId: string, batch: readonly QueuedCalls[]): Pr
   return withWorkspace(workspaceId, (db) =>
     db.transaction(async (tx) => {
       const policy = await redactionPolicy(tx);
-      for (const { grant, calls, context } of batch) {
-        for (const call of calls) {
-          await runInRequestContext(context, () =>
-            auditWorkspaceTx(tx, workspaceId, {
-              actor: grant.actor,
-              action: "mcp.tool_call",
-              target: call.known ? call.tool : null,
-              details: {
-                tool: call.known ? call.tool : auditableJson(call.tool, policy),
-                arguments: auditableJson(call.arguments ?? {}, policy),
-                outcome: call.error === null ? "ok" : "error",
-                ...(call.error !== null && { error: call.error }),
-              },
-            }),
-          );
-        }
-      }
+      const rows = batch.flatMap(({ grant, calls, origin }) =>
+        calls.map((call) => ({
+          origin,
+          entry: {
+            actor: grant.actor,
+            action: "mcp.tool_call" as const,
+            target: call.known ? call.tool : null,
+            details: {
+              tool: call.known ? call.tool : auditableJson(call.tool, policy),
+              arguments: auditableJson(call.arguments ?? {}, policy),
+              outcome: call.error === null ? "ok" : "error",
+              ...(call.error !== null && { error: call.error }),
+            },
+          },
+        })),
+      );
+      await appendAuditRows(tx, workspaceChain(workspaceId), rows);
     }),
   );
 }
