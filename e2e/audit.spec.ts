@@ -75,13 +75,14 @@ test("an admin reads the audit trail: chain status, a filter by action, pages an
   await expect(bodyRows(page)).toHaveCount(1);
   await expect(bodyRows(page).first()).toContainText(memberEmail);
 
-  // Account › Activity: the admin's own control rows, not the member's sign-up.
+  // Account › Activity: the admin's own control rows (the CLI made the account, the page signed in), not the member's.
   await page.goto("/account");
   await page.getByRole("link", { name: /Your sign-ins/ }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Activity" })).toBeVisible();
   const activity = page.getByRole("table", { name: "Your activity" });
   await expect(activity).toContainText("workspace.create");
-  await expect(activity).toContainText("user.sign_up");
+  await expect(activity).toContainText("user.create");
+  await expect(activity).toContainText("user.sign_in");
   await expect(activity).toContainText("member.add");
   await expect(activity).not.toContainText(memberEmail);
 });
