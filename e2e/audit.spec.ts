@@ -1,19 +1,11 @@
 import type { Page } from "@playwright/test";
-import { createWorkspace, expect, signedInAccount, test, workspaceIdFrom } from "./fixtures";
+import { createWorkspace, expect, failOnPageErrors, signedInAccount, test, workspaceIdFrom } from "./fixtures";
 
 const workspaceNav = (page: Page) => page.getByRole("navigation", { name: "Workspace" });
 const trail = (page: Page) => page.getByRole("table", { name: "Audit trail" });
 const bodyRows = (page: Page) => trail(page).locator("tbody tr");
 
-// Uncaught exceptions and React errors fail the test. The member's refused page load is a 200 with a notice, not a console error.
-const pageErrors: string[] = [];
-test.beforeEach(({ page }) => {
-  pageErrors.length = 0;
-  page.on("pageerror", (error) => pageErrors.push(error.message));
-});
-test.afterEach(() => {
-  expect(pageErrors, "errors in the page").toEqual([]);
-});
+failOnPageErrors();
 
 test("an admin reads the audit trail: chain status, a filter by action, pages and a row's details; a member is told the scope it needs, and the refusal is in the trail", async ({ page, browser }) => {
   await signedInAccount(page, "audit-admin");

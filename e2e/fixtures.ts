@@ -27,6 +27,25 @@ export const test = base.extend<{ cspViolations: string[] }>({
 
 export { expect };
 
+/**
+ * Uncaught exceptions, React errors (a hydration mismatch is one) and console errors fail each
+ * test of the spec that calls this. Refused calls the tests provoke (403, 409) are logged by
+ * Chromium as "Failed to load resource"; those are expected.
+ */
+export function failOnPageErrors(): void {
+  const pageErrors: string[] = [];
+  test.beforeEach(({ page }) => {
+    pageErrors.length = 0;
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    page.on("console", (message) => {
+      if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) pageErrors.push(message.text());
+    });
+  });
+  test.afterEach(() => {
+    expect(pageErrors, "errors in the page").toEqual([]);
+  });
+}
+
 let counter = 0;
 export function uniqueEmail(label: string): string {
   counter += 1;

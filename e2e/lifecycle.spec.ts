@@ -1,20 +1,9 @@
 import type { Page } from "@playwright/test";
-import { createWorkspace, expect, PASSWORD, signIn, signedInAccount, test, watchCsp, workspaceIdFrom } from "./fixtures";
+import { createWorkspace, expect, failOnPageErrors, PASSWORD, signedInAccount, signIn, test, watchCsp, workspaceIdFrom } from "./fixtures";
 
 /** Workspace transfer and deletion, and account closure with its hold, as a person does them in the browser. */
 
-// Uncaught exceptions and React errors fail the test. Refusals the tests provoke are logged by Chromium too; those are expected.
-const pageErrors: string[] = [];
-test.beforeEach(({ page }) => {
-  pageErrors.length = 0;
-  page.on("pageerror", (error) => pageErrors.push(error.message));
-  page.on("console", (message) => {
-    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) pageErrors.push(message.text());
-  });
-});
-test.afterEach(() => {
-  expect(pageErrors, "errors in the page").toEqual([]);
-});
+failOnPageErrors();
 
 const closingHeading = (page: Page) => page.getByRole("heading", { level: 1, name: /^Your account closes on \d{4}-\d\d-\d\d/ });
 

@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import type { Page } from "@playwright/test";
-import { bearerClient, createWorkspace, expect, signUp, test, uniqueEmail, watchCsp, workspaceIdFrom } from "./fixtures";
+import { bearerClient, createWorkspace, expect, failOnPageErrors, signUp, test, uniqueEmail, watchCsp, workspaceIdFrom } from "./fixtures";
 
 const TOKEN_SHAPE = /^enc_[A-Za-z0-9_-]{43}[0-9A-Za-z]{6}$/;
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -18,19 +18,7 @@ async function adminWithWorkspace(page: Page, name: string) {
 
 const workspaceNav = (page: Page) => page.getByRole("navigation", { name: "Workspace" });
 
-// Uncaught exceptions and React errors (a hydration mismatch is one) fail the test. Refused
-// API calls the tests provoke (403, 409) are logged by Chromium too; those are expected.
-const pageErrors: string[] = [];
-test.beforeEach(({ page }) => {
-  pageErrors.length = 0;
-  page.on("pageerror", (error) => pageErrors.push(error.message));
-  page.on("console", (message) => {
-    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) pageErrors.push(message.text());
-  });
-});
-test.afterEach(() => {
-  expect(pageErrors, "errors in the page").toEqual([]);
-});
+failOnPageErrors();
 
 test("a member token is shown once, works against the API, and is refused once revoked", async ({ page, context, playwright, baseURL }) => {
   await context.grantPermissions(["clipboard-read", "clipboard-write"]);
