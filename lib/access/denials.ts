@@ -1,4 +1,4 @@
-import { auditControl, auditWorkspace, type Actor, type AuditEntry } from "../audit/audit";
+import { auditControl, auditWorkspace, workspaceChain, type Actor, type AuditEntry } from "../audit/audit";
 import { WORKSPACE_ID_PATTERN } from "../crypto/ids";
 import { mayRecordDenial } from "../http/rate-limits";
 import { logger } from "../log/logger";
@@ -61,7 +61,7 @@ const extra = (attempted: Attempt, unrecordedBefore: number) => ({
 /** A scope the principal lacks in a workspace it can see. */
 export function recordScopeDenial(grant: { workspaceId: string; actor: Actor; label: string }, scope: Scope, attempted: Attempt): Promise<void> {
   return record(
-    `workspace:${grant.workspaceId}`,
+    workspaceChain(grant.workspaceId),
     grant.label,
     (before) => ({ actor: grant.actor, action: "access.denied", target: attempted ?? null, details: { reason: "insufficient_scope", scope, ...extra(attempted, before) } }),
     (entry) => auditWorkspace(grant.workspaceId, entry),
