@@ -289,5 +289,4 @@ export type Role = (typeof memberships.$inferSelect)["role"];
 export type TeamToken = typeof teamTokens.$inferSelect;
 export type OAuthClientRow = typeof oauthClients.$inferSelect;
 export type OAuthGrantRow = typeof oauthGrants.$inferSelect;
-export type WorkspaceRow = typeof workspaces.$inferSelect;
 export type JobRun = typeof jobRuns.$inferSelect;

@@ -20,7 +20,7 @@ export type Job = {
 const HOUR = 60;
 const DAY = 24 * HOUR;
 
-export const jobs = [
+export const jobs: readonly Job[] = [
   {
     name: "oauth-sweep",
     description: "forget expired OAuth codes and tokens, and grants with no token left",
@@ -51,9 +51,7 @@ export const jobs = [
     everyMinutes: HOUR,
     run: purgeClosedAccounts,
   },
-] as const satisfies readonly Job[];
-
-export type JobName = (typeof jobs)[number]["name"];
+];
 
 export const jobNames: readonly string[] = jobs.map((job) => job.name);
 

@@ -1,6 +1,6 @@
 import { getConfig } from "../config";
 import { logger } from "../log/logger";
-import { dueJobs, runJob, schedule } from "./runner";
+import { dueJobs, runJob } from "./runner";
 
 /**
  * The in-process schedule: once a minute, run each job whose interval has passed since its last
@@ -14,8 +14,6 @@ export function startJobScheduler(tickMs = TICK_MS): { stop: () => Promise<void>
     logger.info("ENCLAVE_JOBS=off: periodic jobs are left to `enclave jobs run` (systemd timers in ops/)");
     return { stop: () => Promise.resolve() };
   }
-  // Fails at start, not an hour later, on a schedule naming no job.
-  schedule();
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
