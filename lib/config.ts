@@ -101,11 +101,49 @@ const envSchema = z.object({
   ENCLAVE_CLOSURE_HOLD_DAYS: positiveInt(30),
   /** Audit rows older than this are swept; at least 365, since auditors ask for a year. */
   ENCLAVE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(365).default(396),
+  /** Where backup sets are written when no S3 bucket is set; default `<data dir>-backups`, never inside the data dir. */
+  ENCLAVE_BACKUP_DIR: z.string().min(1).optional(),
+  /** age X25519 recipients (`age1…`, comma-separated) every backup is encrypted to; their identities stay off this machine. */
+  ENCLAVE_BACKUP_RECIPIENTS: z
+    .string()
+    .default("")
+    .transform((value, ctx) => {
+      const recipients = value.split(",").map((part) => part.trim()).filter(Boolean);
+      for (const recipient of recipients) {
+        // Bech32 with the age1 prefix: X25519 recipients are 62 characters. The library checks the checksum when it encrypts.
+        if (!/^age1[02-9ac-hj-np-z]{58}$/.test(recipient)) {
+          ctx.addIssue({ code: "custom", message: `"${recipient.slice(0, 70)}" is not an age X25519 recipient (age1… from age-keygen)` });
+          return z.NEVER;
+        }
+      }
+      return recipients;
+    }),
+  /** Backup sets older than this many days are pruned by the backup job. */
+  ENCLAVE_BACKUP_RETENTION_DAYS: positiveInt(30),
+  /** An S3-compatible bucket: when set, backups go there instead of ENCLAVE_BACKUP_DIR. */
+  ENCLAVE_BACKUP_S3_BUCKET: z.string().min(3).max(63).regex(/^[a-z0-9][a-z0-9.-]+[a-z0-9]$/).optional(),
+  /** Endpoint of a non-AWS S3-compatible service (path-style requests); unset means AWS. */
+  ENCLAVE_BACKUP_S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  ENCLAVE_BACKUP_S3_REGION: z.string().min(1).default("us-east-1"),
+  /** Key prefix inside the bucket, e.g. `enclave/`. */
+  ENCLAVE_BACKUP_S3_PREFIX: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, "must be empty or path segments ending in /").default("enclave/"),
+  /** Credentials for the bucket; unset, the AWS SDK's default chain (AWS_ACCESS_KEY_ID, instance roles) applies. */
+  ENCLAVE_BACKUP_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  ENCLAVE_BACKUP_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /**
+   * The age identity file the restore drill decrypts with. Only where drills run: on the server
+   * it would put the backups' key beside the data they protect (see ops/RUNBOOK.md).
+   */
+  ENCLAVE_BACKUP_IDENTITY_FILE: z.string().min(1).optional(),
+  /** The operator API answers only loopback clients unless this is `false`. */
+  ENCLAVE_OPERATOR_LOOPBACK_ONLY: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
-export type Config = Omit<z.infer<typeof envSchema>, "ENCLAVE_DATA_DIR"> & {
+export type Config = Omit<z.infer<typeof envSchema>, "ENCLAVE_DATA_DIR" | "ENCLAVE_BACKUP_DIR"> & {
   dataDir: string;
+  /** Absolute; outside dataDir. */
+  backupDir: string;
   /** Plain-http loopback origins cannot carry `__Host-`/Secure cookies in every browser. */
   secureCookies: boolean;
 };
@@ -120,10 +158,21 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     const lines = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(`invalid environment: ${lines.join("; ")}`);
   }
-  const { ENCLAVE_DATA_DIR, ...rest } = result.data;
+  const { ENCLAVE_DATA_DIR, ENCLAVE_BACKUP_DIR, ...rest } = result.data;
+  const dataDir = path.resolve(ENCLAVE_DATA_DIR);
+  const backupDir = path.resolve(ENCLAVE_BACKUP_DIR ?? `${dataDir}-backups`);
+  // A backup inside the data dir goes wherever the data goes: the same disk failure, the same copy, the same thief.
+  const inside = path.relative(dataDir, backupDir);
+  if (!inside.startsWith("..") && !path.isAbsolute(inside)) {
+    throw new ConfigError(`invalid environment: ENCLAVE_BACKUP_DIR: ${backupDir} is inside the data dir ${dataDir}; keep backups beside it, not in it`);
+  }
+  if ((rest.ENCLAVE_BACKUP_S3_ACCESS_KEY_ID === undefined) !== (rest.ENCLAVE_BACKUP_S3_SECRET_ACCESS_KEY === undefined)) {
+    throw new ConfigError("invalid environment: ENCLAVE_BACKUP_S3_ACCESS_KEY_ID and ENCLAVE_BACKUP_S3_SECRET_ACCESS_KEY go together: set both or neither");
+  }
   return {
     ...rest,
-    dataDir: path.resolve(ENCLAVE_DATA_DIR),
+    dataDir,
+    backupDir,
     secureCookies: rest.ENCLAVE_PUBLIC_URL.protocol === "https:",
   };
 }

@@ -28,6 +28,11 @@ export const users = sqliteTable(
     closureRequestedAt: integer("closure_requested_at"),
     purgeAt: integer("purge_at"),
     closedAt: integer("closed_at"),
+    /**
+     * Set by the operator (`POST /api/operator/users/{id}/suspend`): while set, the person's
+     * sessions, team tokens they issued and OAuth grants are refused on the next request.
+     */
+    suspendedAt: integer("suspended_at"),
   },
   (t) => [uniqueIndex("users_email_unique").on(t.email)],
 );
@@ -254,8 +259,8 @@ export const jobRuns = sqliteTable(
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     job: text("job").notNull(),
-    /** `schedule` (the in-process runner), `cli` (`enclave jobs run`, a systemd timer). */
-    trigger: text("trigger", { enum: ["schedule", "cli"] }).notNull(),
+    /** `schedule` (the in-process runner), `cli` (`enclave jobs run`, a systemd timer), `operator` (the operator API). */
+    trigger: text("trigger", { enum: ["schedule", "cli", "operator"] }).notNull(),
     startedAt: integer("started_at").notNull(),
     endedAt: integer("ended_at"),
     outcome: text("outcome", { enum: ["running", "ok", "failed", "skipped"] }).notNull(),
@@ -264,6 +269,40 @@ export const jobRuns = sqliteTable(
     error: text("error"),
   },
   (t) => [index("job_runs_job").on(t.job, t.id)],
+);
+
+/**
+ * The operator token (`enclave operator token`): only its SHA-256 is kept. Minting a new one
+ * revokes the one before, so there is one live operator token at a time.
+ */
+export const operatorTokens = sqliteTable(
+  "operator_tokens",
+  {
+    id: text("id").primaryKey(),
+    tokenHash: text("token_hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("operator_tokens_hash").on(t.tokenHash)],
+);
+
+/**
+ * Restore drills (lib/backup/drill.ts): which backup was restored, each step of the smoke test
+ * (JSON: name, ok, ms, figures, error) and the verdict, shown to operators.
+ */
+export const backupDrills = sqliteTable(
+  "backup_drills",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    backupId: text("backup_id"),
+    startedAt: integer("started_at").notNull(),
+    endedAt: integer("ended_at"),
+    outcome: text("outcome", { enum: ["running", "ok", "failed"] }).notNull(),
+    steps: text("steps").notNull().default("[]"),
+    error: text("error"),
+  },
+  (t) => [index("backup_drills_started").on(t.startedAt)],
 );
 
 export const controlSchema = {
@@ -282,6 +321,8 @@ export const controlSchema = {
   accessEpoch,
   jobLocks,
   jobRuns,
+  operatorTokens,
+  backupDrills,
 };
 export type ControlSchema = typeof controlSchema;
 export type User = typeof users.$inferSelect;
@@ -290,3 +331,4 @@ export type TeamToken = typeof teamTokens.$inferSelect;
 export type OAuthClientRow = typeof oauthClients.$inferSelect;
 export type OAuthGrantRow = typeof oauthGrants.$inferSelect;
 export type JobRun = typeof jobRuns.$inferSelect;
+export type BackupDrill = typeof backupDrills.$inferSelect;

@@ -45,6 +45,7 @@ export async function createUser(credentials: Credentials, actor?: Actor): Promi
       closureRequestedAt: null,
       purgeAt: null,
       closedAt: null,
+      suspendedAt: null,
     };
     const user: User = { id: existing?.id ?? randomId("usr"), email: credentials.email, ...fresh };
     if (existing) await tx.update(users).set(fresh).where(and(eq(users.id, existing.id), isNotNull(users.closedAt)));

@@ -24,6 +24,14 @@ export type RunResult =
   | { outcome: "failed"; error: string; ms: number }
   | { outcome: "skipped"; reason: string };
 
+/**
+ * Thrown by a job that has nothing to do because the operator has not set it up (backups with
+ * no recipients): the run is recorded as `skipped` with this message, not as a failure.
+ */
+export class JobNotConfiguredError extends Error {
+  override name = "JobNotConfiguredError";
+}
+
 /** This process, as a lease holder. */
 const holder = `${os.hostname()}:${process.pid}:${randomId("run")}`;
 
@@ -83,6 +91,11 @@ export async function runJob(job: Job, trigger: Trigger, now = Date.now()): Prom
     logger.info({ job: job.name, trigger, ms, ...figures }, "job finished");
     return { outcome: "ok", figures, ms };
   } catch (error) {
+    if (error instanceof JobNotConfiguredError) {
+      await finish({ outcome: "skipped", error: error.message });
+      logger.info({ job: job.name, trigger, reason: error.message }, "job skipped: not configured");
+      return { outcome: "skipped", reason: error.message };
+    }
     const ms = Math.round(performance.now() - started);
     // The message only: a stack trace is for the log line, not the run record operators read.
     const message = error instanceof Error ? error.message : String(error);
