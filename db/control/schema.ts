@@ -91,6 +91,11 @@ export const workspaces = sqliteTable("workspaces", {
   deletedBy: text("deleted_by"),
   deletedWith: text("deleted_with", { enum: ["owner", "account_closure"] }),
   purgeAt: integer("purge_at"),
+  /**
+   * Set while `enclave backup restore --workspace` swaps its file (lib/backup/): every request
+   * for the workspace answers 503 until it is cleared, so nothing is written to the file being replaced.
+   */
+  offlineSince: integer("offline_since"),
 });
 
 export const memberships = sqliteTable(

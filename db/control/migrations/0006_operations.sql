@@ -18,4 +18,5 @@ CREATE TABLE `operator_tokens` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `operator_tokens_hash` ON `operator_tokens` (`token_hash`);--> statement-breakpoint
-ALTER TABLE `users` ADD `suspended_at` integer;
+ALTER TABLE `users` ADD `suspended_at` integer;--> statement-breakpoint
+ALTER TABLE `workspaces` ADD `offline_since` integer;
