@@ -273,7 +273,7 @@ describe("ENCLAVE_MCP_ALLOWED_ORIGINS", () => {
     expect(parseConfig({}).ENCLAVE_MCP_ALLOWED_ORIGINS).toEqual([]);
     const parsed = parseConfig({ ENCLAVE_MCP_ALLOWED_ORIGINS: " https://Inspector.example.com , http://localhost:6274/ ," });
     expect(parsed.ENCLAVE_MCP_ALLOWED_ORIGINS).toEqual(["https://inspector.example.com", "http://localhost:6274"]);
-    for (const bad of ["*", "null", "inspector.example.com", "https://a.example/path", "ftp://a.example", "https://user:pw@a.example"]) {
+    for (const bad of ["*", "null", "inspector.example.com", "https://a.example/path", "ftp://a.example", "https://user:pw@a.example"]) { // enclave-scan: allow
       expect(() => parseConfig({ ENCLAVE_MCP_ALLOWED_ORIGINS: bad }), bad).toThrow(/ENCLAVE_MCP_ALLOWED_ORIGINS/);
     }
   });

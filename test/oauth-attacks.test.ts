@@ -124,7 +124,7 @@ describe("authorization request: loopback redirect URIs (RFC 8252 §7.3)", () =>
     const check = (redirectUri: string) => checkAuthorizationRequest(authorizeUrl(native.client_id, challenge, { redirect_uri: redirectUri }).searchParams);
     expect(await check("http://127.0.0.1:50123/callback")).toMatchObject({ ok: true, request: { redirectUri: "http://127.0.0.1:50123/callback" } });
     expect(await check("http://127.0.0.1/callback")).toMatchObject({ ok: true });
-    for (const other of ["http://127.0.0.1:43117/other", "http://127.0.0.1:43117/callback/", "http://localhost:43117/callback", "http://127.0.0.1:43117/callback?x=1", "http://127.0.0.1.evil.example:43117/callback", "http://127.0.0.1:43117@evil.example/callback"]) {
+    for (const other of ["http://127.0.0.1:43117/other", "http://127.0.0.1:43117/callback/", "http://localhost:43117/callback", "http://127.0.0.1:43117/callback?x=1", "http://127.0.0.1.evil.example:43117/callback", "http://127.0.0.1:43117@evil.example/callback"]) { // enclave-scan: allow
       expectPageError(await check(other));
     }
   });
@@ -164,8 +164,8 @@ describe("authorization request: loopback redirect URIs (RFC 8252 §7.3)", () =>
       "HTTP://127.0.0.1:54321/",
       "http://127.0.0.2:54321/",
       "http://127.0.0.1.evil.example/",
-      "http://127.0.0.1:54321@evil.example/",
-      "http://127.0.0.1:54321\\@evil.example/",
+      "http://127.0.0.1:54321@evil.example/", // enclave-scan: allow
+      "http://127.0.0.1:54321\\@evil.example/", // enclave-scan: allow
       "http://127.0.0.1:99999/",
     ]) {
       expectPageError(await check(bare, other));

@@ -161,7 +161,7 @@ describe("dynamic client registration: what is refused", () => {
     ["http://localhost.example.com/cb"],
     ["https://app.example.com/cb#frag"],
     ["https://app.example.com/cb#"],
-    ["https://user:pass@app.example.com/cb"],
+    ["https://user:pass@app.example.com/cb"], // enclave-scan: allow
     ["/relative/cb"],
     ["file:///etc/passwd"],
   ])("the redirect URI %s with invalid_redirect_uri, and nothing is stored", async (uri) => {

@@ -239,7 +239,7 @@ const providerSamples: SecretSample[] = [
   sample("netrc_password", genericValue(), (s) => `machine api.example.com\n  login deploy\n  password ${s}`),
 ];
 
-/** The password of scheme://user:password@host, with the characters people paste unencoded. */
+/** The password of scheme://user:password@host, with the characters people paste unencoded. (enclave-scan: allow) */
 const urlPasswordSamples: SecretSample[] = [
   sample(
     "connection_string_password",

@@ -277,7 +277,7 @@ describe("the shape of a client ID URL", () => {
     ["https://client.example/", /must have a path/],
     ["https://client.example/c#frag", /fragment/],
     ["https://client.example/c#", /fragment/],
-    ["https://user:pw@client.example/c", /user name or password/],
+    ["https://user:pw@client.example/c", /user name or password/], // enclave-scan: allow
     ["https://user@client.example/c", /user name or password/],
     ["https://@client.example/c", /canonical form/],
     ["https://client.example/a/../c", /canonical form/],

@@ -31,7 +31,7 @@ import {
  * - Values known by the name in front of them: AWS secret keys, Razorpay secrets, Azure
  *   `AccountKey=`/`SharedAccessKey=` and SAS `sig=`, a service account's `private_key_id`, a
  *   Docker config's `"auth"` (base64 of user:password), .netrc passwords.
- * - The password in scheme://user:password@host, any scheme, also with unencoded `@`, `/`,
+ * - The password in scheme://user:password@host, any scheme, also with unencoded `@`, `/`, (enclave-scan: allow)
  *   `+`, `=`, `#`, `?` or `%40` in it: it ends at the last `@` before the path.
  * - `password = X` style assignments (also JSON keys and Authorization headers) whose value
  *   passes the generic rule in secret-patterns.ts (>= 8 chars and entropy >= 3.0 or 3
@@ -59,7 +59,7 @@ import {
  * Overlaps: detectors run from most to least specific and a span is kept only if no earlier
  * span claimed any of its characters: existing markers, then built-in shapes (PEM, provider
  * tokens, named values, URL passwords), then custom patterns, then context rules, then
- * (strict) entropy. So a `ghp_` token in `token = ghp_…` or in `https://x:ghp_…@github.com` is
+ * (strict) entropy. So a `ghp_` token in `token = ghp_…` or in `https://x:ghp_…@github.com` is (enclave-scan: allow)
  * a github_token, and a second pass finds nothing new.
  */
 
@@ -185,13 +185,17 @@ function reportOf(kinds: string[]): RedactionReport {
   return { count: kinds.length, kinds: [...new Set(kinds)].sort() };
 }
 
+/** Where the secrets in `text` are, in order: what redactText replaces, and what `enclave scan` reports. */
+export function findSecrets(text: string, policy: RedactionPolicy): SecretSpan[] {
+  if (policy.level === "off" || text.length === 0) return [];
+  return resolveSpans(text, detectorsFor(policy)).filter((span) => span.kind !== KEEP);
+}
+
 export function redactText(text: string, policy: RedactionPolicy): { text: string; report: RedactionReport } {
-  if (policy.level === "off" || text.length === 0) return { text, report: emptyReport };
   const parts: string[] = [];
   const kinds: string[] = [];
   let cursor = 0;
-  for (const span of resolveSpans(text, detectorsFor(policy))) {
-    if (span.kind === KEEP) continue;
+  for (const span of findSecrets(text, policy)) {
     parts.push(text.slice(cursor, span.start), `[REDACTED:${span.kind}]`);
     kinds.push(span.kind);
     cursor = span.end;

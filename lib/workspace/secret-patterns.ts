@@ -76,11 +76,11 @@ const MAX_URL_PASSWORD = 256;
 const PORT_THEN_PATH = /^[0-9]{1,5}[/?#]/;
 
 /**
- * The password of scheme://user:password@host. People paste passwords unencoded, so `@`, `/`,
+ * The password of scheme://user:password@host. People paste passwords unencoded, so `@`, `/`, (enclave-scan: allow)
  * `#`, `?`, `+`, `=` may all appear in one: the password ends at the last `@` before the first
  * `/` that follows an `@` (the path), and never crosses whitespace, quotes or `<>`. So
- * `amqp://u:p@ss@mq/jobs` hides `p@ss`, `mongodb+srv://u:a/b=@c/db` hides `a/b=`, and
- * `{"u":"pg://u:p@h/db","e":"me@x.com"}` hides only `p`.
+ * `amqp://u:p@ss@mq/jobs` hides `p@ss`, `mongodb+srv://u:a/b=@c/db` hides `a/b=`, and (enclave-scan: allow)
+ * `{"u":"pg://u:p@h/db","e":"me@x.com"}` hides only `p`. (enclave-scan: allow)
  */
 const urlPasswordDetector: SecretDetector = {
   kind: "connection_string_password",
