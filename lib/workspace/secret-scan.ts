@@ -15,10 +15,11 @@ import { VARIABLE_REFERENCE } from "./secret-detectors";
  *
  * What it reports: every shape-based kind of `standard` (PEM private keys, provider tokens —
  * AWS, GitHub, every kind of Enclave token, … —, values known by the name in front of them,
- * URL passwords). Not the context-only `generic_secret` rule: made for prose and logs, in code
- * it reads `token: fx.admin` or `password: z.string()` as a value (200 false findings over this
- * repository). Nor a URL "password" that is an interpolation (`https://u:${s}@host`): code that
- * builds a URL, not a credential.
+ * URL passwords), in every file; the context-only `generic_secret` rule (`DB_PASSWORD=…`) in
+ * every file but JavaScript/TypeScript source: there it reads `token: fx.admin` or `password:
+ * z.string()` as a value (200 false findings over this repository), while in a .env, YAML, JSON
+ * or shell file an assignment is a value. Never a value that is an interpolation or a variable
+ * (`https://u:${s}@host`, `TOKEN=$CI_TOKEN`): that builds a credential, it is not one.
  *
  * A line that carries `enclave-scan: allow` is not reported: for a test fixture or a document
  * that must show a secret's shape. The marker sits on the line itself, so the exception is
@@ -32,10 +33,13 @@ const WINDOW = 1 << 20;
 const OVERLAP = 32 * 1024;
 const BINARY_PROBE = 8 * 1024;
 
+const SOURCE_CODE = /\.(?:[cm]?[jt]s|[jt]sx)$/i;
+export type ScanOptions = { sourceCode: boolean };
+
 /** Findings in one piece of text, lines counted from `firstLine`. */
-function scanWindow(text: string, firstLine: number, seen: Set<string>, findings: ScanFinding[]): void {
+function scanWindow(text: string, firstLine: number, options: ScanOptions, seen: Set<string>, findings: ScanFinding[]): void {
   const spans = findSecrets(text, defaultPolicy).filter(
-    (span) => span.kind !== "generic_secret" && !VARIABLE_REFERENCE.test(text.slice(span.start, span.end)),
+    (span) => !(options.sourceCode && span.kind === "generic_secret") && !VARIABLE_REFERENCE.test(text.slice(span.start, span.end)),
   );
   if (spans.length === 0) return;
   let line = firstLine;
@@ -60,7 +64,7 @@ function countLines(text: string): number {
 }
 
 /** Scans text arriving in pieces of any size (a file stream): windows of WINDOW characters plus the OVERLAP before each. */
-export async function scanChunks(chunks: AsyncIterable<string> | Iterable<string>): Promise<ScanFinding[]> {
+export async function scanChunks(chunks: AsyncIterable<string> | Iterable<string>, options: ScanOptions): Promise<ScanFinding[]> {
   const findings: ScanFinding[] = [];
   const seen = new Set<string>();
   let carry = ""; // the tail of the last window scanned, seen again at the head of the next
@@ -68,7 +72,7 @@ export async function scanChunks(chunks: AsyncIterable<string> | Iterable<string
   let carryFirstLine = 1;
   const flush = () => {
     const text = carry + pending;
-    scanWindow(text, carryFirstLine, seen, findings);
+    scanWindow(text, carryFirstLine, options, seen, findings);
     // Line numbers stay exact wherever the cut falls: the carry's first line is the one the cut is in.
     const cut = Math.max(0, text.length - OVERLAP);
     carryFirstLine += countLines(text.slice(0, cut));
@@ -101,5 +105,5 @@ function looksBinary(file: string): boolean {
 export async function scanFile(file: string): Promise<FileScan> {
   if (looksBinary(file)) return { file, binary: true, findings: [] };
   const stream = fs.createReadStream(file, { encoding: "utf8", highWaterMark: 256 * 1024 });
-  return { file, binary: false, findings: await scanChunks(stream as AsyncIterable<string>) };
+  return { file, binary: false, findings: await scanChunks(stream as AsyncIterable<string>, { sourceCode: SOURCE_CODE.test(file) }) };
 }
