@@ -31,7 +31,7 @@ const BLOCKING: Severity[] = ["high", "critical"];
 function parseReport(stdout: string): Report | undefined {
   try {
     const value: unknown = JSON.parse(stdout);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Report) : undefined;
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : undefined;
   } catch {
     return undefined;
   }
