@@ -28,11 +28,11 @@ for file in ${staged[@]+"${staged[@]}"}; do
   case "$file" in *.ts | *.tsx | *.mts | *.cts | *.js | *.mjs | *.cjs) code+=("$file") ;; esac
 done
 
+copy=""
+trap '[ -z "$copy" ] || rm -rf "$copy"' EXIT
 scan() {
   [ ${#staged[@]} -gt 0 ] || return 0
-  local copy
   copy="$(mktemp -d)"
-  trap 'rm -rf "$copy"' RETURN
   for file in "${staged[@]}"; do
     mkdir -p "$copy/$(dirname "$file")"
     git show ":$file" > "$copy/$file"
