@@ -13,6 +13,9 @@ import { readNewPassword } from "./password";
 import { JOB_USAGE, runJobCommand } from "./job-commands";
 import { runTokenCommand, TOKEN_USAGE } from "./token-commands";
 import { ACCOUNT_USAGE, runAccountCommand } from "./account-commands";
+import { KEY_USAGE, runKeyCommand } from "./key-commands";
+import { RotationError } from "../backup/rotation-journal";
+import { LeaseHeldError } from "../db/lease";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
 const USAGE = `usage:
@@ -31,7 +34,8 @@ const USAGE = `usage:
 ${EVIDENCE_USAGE}
 ${TOKEN_USAGE}
 ${ACCOUNT_USAGE}
-${JOB_USAGE}`;
+${JOB_USAGE}
+${KEY_USAGE}`;
 
 async function run(argv: string[]): Promise<void> {
   const [noun, verb, ...rest] = argv;
@@ -102,6 +106,8 @@ async function run(argv: string[]): Promise<void> {
     await runTokenCommand(verb, rest);
   } else if (noun === "jobs") {
     await runJobCommand(verb, rest);
+  } else if (noun === "key") {
+    await runKeyCommand(verb, rest);
   } else if (noun === "account") {
     await runAccountCommand(verb, rest);
   } else {
@@ -113,7 +119,7 @@ try {
   await run(process.argv.slice(2));
   await closeStore();
 } catch (error) {
-  const known = error instanceof CliUsageError || error instanceof HttpError || error instanceof ConfigError || error instanceof MasterKeyError;
+  const known = error instanceof CliUsageError || error instanceof HttpError || error instanceof ConfigError || error instanceof MasterKeyError || error instanceof RotationError || error instanceof LeaseHeldError;
   console.error(`enclave: ${known ? error.message : String(error)}`);
   if (error instanceof CliUsageError) console.error(USAGE);
   process.exitCode = error instanceof CliUsageError ? 2 : 1;
