@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { eq } from "drizzle-orm";
@@ -21,7 +21,7 @@ import { makeTempDir, testConfig, useTempStore } from "./store";
 const store = useTempStore();
 
 /** A new master key in a 0600 file outside the data dir. */
-function newKeyFile(key = randomBytes(32), mode = 0o600): { key: Buffer; file: string } {
+function newKeyFile(key: Buffer = randomBytes(32), mode = 0o600): { key: Buffer; file: string } {
   const file = path.join(makeTempDir(), "new.key");
   fs.writeFileSync(file, key.toString("hex") + "\n", { mode });
   fs.chmodSync(file, mode);
@@ -105,6 +105,43 @@ describe("enclave key rotate", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it("a kill inside PRAGMA rekey leaves a hot journal that puts the file back under the old key, whichever key tries it first", async () => {
+    const dir = makeTempDir();
+    const file = path.join(dir, "big.db");
+    const [oldKey, newKey] = [randomBytes(32), randomBytes(32)];
+    const connection = await Connection.open(file, oldKey, { create: true });
+    await connection.exec("CREATE TABLE t (x)");
+    await connection.exec("BEGIN");
+    for (let i = 0; i < 1500; i += 1) await connection.run("INSERT INTO t VALUES (?)", [randomBytes(5000).toString("hex")]);
+    await connection.exec("COMMIT");
+    await connection.close();
+    // The rotation's own steps, in a process of its own, with a small cache so pages reach the file mid-rekey.
+    const script = `const sqlite3 = require("@journeyapps/sqlcipher"); const db = new sqlite3.Database(${JSON.stringify(file)});
+      db.serialize(() => { db.run(\`PRAGMA key = "x'${oldKey.toString("hex")}'"\`); db.run("PRAGMA journal_mode = DELETE"); db.run("PRAGMA cache_size = 50");
+        db.run(\`PRAGMA rekey = "x'${newKey.toString("hex")}'"\`, () => process.exit(0)); });`;
+    const child = spawn(process.execPath, ["-e", script], { stdio: "ignore" });
+    const journal = `${file}-journal`;
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (fs.existsSync(journal) && fs.statSync(journal).size > 1024 * 1024) {
+          child.kill("SIGKILL");
+          clearInterval(poll);
+          resolve();
+        }
+      }, 1);
+    });
+    await new Promise((resolve) => child.on("exit", resolve));
+    expect(fs.existsSync(journal)).toBe(true);
+    // The new key first, as the rotation tries it: the playback is byte for byte, so the file is old-key again, whole.
+    await expect(Connection.open(file, newKey, { create: false })).rejects.toThrow(/cannot be decrypted/);
+    expect(fs.existsSync(journal)).toBe(false);
+    const reopened = await Connection.open(file, oldKey, { create: false });
+    expect(await reopened.all("SELECT count(*) AS n FROM t")).toEqual([{ n: 1500 }]);
+    expect(await reopened.all("PRAGMA integrity_check")).toEqual([{ integrity_check: "ok" }]);
+    await reopened.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it("refuses a malformed, loose, equal or missing key, ENCLAVE_MASTER_KEY, and no key at all, changing nothing", async () => {
     await seedRotationStore(1);
     const dataDir = store.dataDir();
@@ -167,7 +204,7 @@ describe("enclave key rotate", () => {
     expect((await digestDataDir(dataDir, newKey)).digests).toEqual(before.digests);
 
     // A crash after master.key was replaced but before the journal went: the retry finds every file and the audit row done.
-    const stale = { ...JSON.parse(journalText), done: databaseFiles(dataDir), audited: false };
+    const stale = { ...(JSON.parse(journalText) as Record<string, unknown>), done: databaseFiles(dataDir), audited: false };
     fs.writeFileSync(path.join(dataDir, "rotation.json"), JSON.stringify(stale), { mode: 0o600 });
     expect(await rotateMasterKey({})).toMatchObject({ resumed: true, newKeyId: masterKeyId(newKey) });
     expect(await rotationRows()).toHaveLength(1);

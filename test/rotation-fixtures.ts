@@ -16,7 +16,7 @@ import { createWorkspace } from "@/lib/workspace/workspaces";
 /**
  * A populated store for the rotation tests: one owner, `count` workspaces each with knowledge
  * (FTS-indexed), an artifact and their audit rows, the last one deleted (its file held for the
- * purge) when `deleteLast`. `bigArtifactBytes` makes the first workspace's file large, so a
+ * purge) when `deleteLast`. `bigArtifactBytes` makes the first three workspaces' files large, so a
  * kill has something long to land in.
  */
 export async function seedRotationStore(count: number, options: { deleteLast?: boolean; bigArtifactBytes?: number } = {}): Promise<string[]> {
@@ -30,7 +30,7 @@ export async function seedRotationStore(count: number, options: { deleteLast?: b
     await createKnowledge(knowledge, { title: `Runbook ${index}`, body: `rotate the zebrafish key number ${index}`, tags: ["ops"] });
     await createKnowledge(knowledge, { title: "Notes", body: "plain words about nothing", tags: [] });
     const artifacts = await authorize(principal, workspace.id, "artifacts");
-    const size = index === 0 && options.bigArtifactBytes ? options.bigArtifactBytes : 2048;
+    const size = index < 3 && options.bigArtifactBytes ? options.bigArtifactBytes : 2048;
     await putArtifact(artifacts, "blob.bin", "application/octet-stream", Buffer.alloc(size, index % 251));
   }
   if (options.deleteLast && ids.length > 0) {

@@ -29,10 +29,11 @@ import { databaseFiles, fileKey, readJournal, removeJournal, RotationError, writ
  *   4. `key.rotate` is appended to control.db's chain (once: a retry finds it by rotation id);
  *   5. master.key.next is renamed over master.key, and the journal removed.
  *
- * The re-key runs in rollback-journal mode (test/key-rotation.test.ts checks that both modes
- * re-key under SQLCipher 4): a kill mid-rekey leaves a hot journal of old-key pages, which
- * SQLite plays back byte for byte at the next open, whichever key that open tries, so the file
- * is wholly old-key again and the step is redone. The caller holds the data dir's lease
+ * SQLCipher 4 re-keys in WAL mode too, but the re-key runs in rollback-journal mode, whose
+ * crash story is the plainer one (test/key-rotation.test.ts checks both modes, and kills a
+ * rekey mid-way): a kill leaves a hot journal of old-key pages, which SQLite plays back byte
+ * for byte at the next open, whichever key that open tries, so the file is wholly old-key
+ * again and the step is redone. The caller holds the data dir's lease
  * (lib/db/lease.ts), so no server or second rotation has these files open.
  */
 export type RotatedFile = { file: string; index: number; total: number; outcome: "rekeyed" | "already"; bytes: number; ms: number };

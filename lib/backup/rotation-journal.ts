@@ -55,7 +55,12 @@ export function readJournal(dataDir: string): RotationJournal | null {
 
 export const writeJournal = (dataDir: string, journal: RotationJournal) => writeFileAtomic(journalPath(dataDir), JSON.stringify(journal, null, 2) + "\n");
 
+// What a kill in the middle of writeFileAtomic or acquireLease leaves: half-written temporaries, never read.
+const CRASH_LEFTOVER = /^(rotation\.json|master\.key\.next|lease\.json)\.[0-9]+\.tmp$/;
+
+/** The rotation's last step: the journal goes, and with it any temporary a killed run left beside it. */
 export function removeJournal(dataDir: string): void {
+  for (const name of fs.readdirSync(dataDir)) if (CRASH_LEFTOVER.test(name)) fs.rmSync(path.join(dataDir, name), { force: true });
   fs.rmSync(journalPath(dataDir), { force: true });
   fsyncDir(dataDir);
 }
