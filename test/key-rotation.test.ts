@@ -273,4 +273,33 @@ describe("enclave key rotate", () => {
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/no rotation is under way/);
   });
+
+  it("the real server start: refuses while a rotation holds the lease, and refuses to finish one under ENCLAVE_MASTER_KEY, each with one line", async () => {
+    await seedRotationStore(1);
+    const dataDir = store.dataDir();
+    const oldKey = getStore().masterKey;
+    await closeStore();
+    const startServer = (env: Record<string, string> = {}) => {
+      const result = spawnSync(path.resolve("node_modules/.bin/tsx"), ["server.ts"], {
+        env: { PATH: process.env.PATH, NODE_ENV: "production", ENCLAVE_PUBLIC_URL: "http://localhost:3998", PORT: "3998", ENCLAVE_DATA_DIR: dataDir, ...env },
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      return { status: result.status, stderr: result.stderr.trim() };
+    };
+    const rotation = acquireLease(dataDir, "key-rotation");
+    const underRotation = startServer();
+    rotation.release();
+    expect(underRotation.status).toBe(1);
+    expect(underRotation.stderr).toMatch(/^enclave: `enclave key rotate` \(pid \d+, since .*\) is using this data dir: cannot serve now; let it finish/);
+    expect(underRotation.stderr.split("\n")).toHaveLength(1);
+
+    const { file } = newKeyFile();
+    await expect(rotateMasterKey({ newKeyFile: file, onFile: () => { throw new Error("killed"); } })).rejects.toThrow("killed");
+    const withEnvKey = startServer({ ENCLAVE_MASTER_KEY: oldKey.toString("hex") });
+    expect(withEnvKey.status).toBe(1);
+    expect(withEnvKey.stderr).toMatch(/^enclave: ENCLAVE_MASTER_KEY is set, and a rotation cannot change the environment/);
+    expect(readJournal(dataDir)?.done).toHaveLength(1);
+    expect(fs.existsSync(path.join(dataDir, LEASE_FILE))).toBe(false);
+  });
 });
