@@ -3,11 +3,6 @@ import { getConfig } from "../config";
 import { acquireLease } from "../db/lease";
 import { callerPath, CliUsageError, options } from "./args";
 
-/** `enclave key rotate`: the master key re-keyed into every file, refused under a running server. */
-export const KEY_USAGE = `  enclave key rotate [--new-key-file F]          (re-keys every database to a new master key: F holds 64
-                                                  hex characters, mode 0600; stop the server first. Without
-                                                  F, finishes a rotation a crash interrupted)`;
-
 const megabytes = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
 export function printRotatedFile(step: RotatedFile): void {

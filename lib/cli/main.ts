@@ -13,7 +13,7 @@ import { readNewPassword } from "./password";
 import { JOB_USAGE, runJobCommand } from "./job-commands";
 import { runTokenCommand, TOKEN_USAGE } from "./token-commands";
 import { ACCOUNT_USAGE, runAccountCommand } from "./account-commands";
-import { KEY_USAGE, runKeyCommand } from "./key-commands";
+import { KEY_USAGE } from "./key-usage";
 import { RotationError } from "../backup/rotation-journal";
 import { LeaseHeldError } from "../db/lease";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
@@ -107,6 +107,8 @@ async function run(argv: string[]): Promise<void> {
   } else if (noun === "jobs") {
     await runJobCommand(verb, rest);
   } else if (noun === "key") {
+    // Loaded only when used, like the archive commands: every other command starts without it.
+    const { runKeyCommand } = await import("./key-commands");
     await runKeyCommand(verb, rest);
   } else if (noun === "account") {
     await runAccountCommand(verb, rest);
