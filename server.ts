@@ -18,6 +18,9 @@ import { parse } from "cookie";
 import { ConfigError, getConfig, type Config } from "./lib/config";
 import { MasterKeyError } from "./lib/crypto/keys";
 import { closeStore, getStore } from "./lib/db/store";
+import { acquireLease, LeaseHeldError } from "./lib/db/lease";
+import { finishInterruptedRotation } from "./lib/backup/key-rotation";
+import { RotationError } from "./lib/backup/rotation-journal";
 import { runWithRequestContext, type RequestContext } from "./lib/log/request-context";
 import { logger } from "./lib/log/logger";
 import { errorBody, errorResponse, HttpError } from "./lib/http/errors";
@@ -43,10 +46,16 @@ async function openStorage(): Promise<Config> {
     const config = getConfig();
     // A schedule naming no job is a configuration error like any other: stop before serving.
     schedule();
+    // The data dir is this process's while it serves: `enclave key rotate` refuses meanwhile.
+    const lease = acquireLease(config.dataDir, "server");
+    process.on("exit", lease.release);
+    // Never serve over half-re-keyed files: a rotation a crash cut short is finished first.
+    const rotated = await finishInterruptedRotation((step) => logger.info({ file: step.file, outcome: step.outcome }, "key rotation: file re-keyed"));
+    if (rotated) logger.warn({ ...rotated }, "finished a master-key rotation that was interrupted, before serving");
     await getStore().control;
     return config;
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof MasterKeyError) die(error.message);
+    if (error instanceof ConfigError || error instanceof MasterKeyError || error instanceof RotationError || error instanceof LeaseHeldError) die(error.message);
     throw error;
   }
 }

@@ -56,6 +56,7 @@ export type AuditAction =
   | "audit.retention_sweep"
   | "audit.evidence_export"
   | "access.denied"
+  | "key.rotate"
   // The readable trail: every write through any surface, and every MCP tool call.
   | "knowledge.create"
   | "knowledge.update"

@@ -14,6 +14,9 @@ import { JOB_USAGE, runJobCommand } from "./job-commands";
 import { runTokenCommand, TOKEN_USAGE } from "./token-commands";
 import { ACCOUNT_USAGE, runAccountCommand } from "./account-commands";
 import { runScanCommand, SCAN_USAGE } from "./scan-command";
+import { KEY_USAGE } from "./key-usage";
+import { RotationError } from "../backup/rotation-journal";
+import { LeaseHeldError } from "../db/lease";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
 const USAGE = `usage:
@@ -33,7 +36,8 @@ ${EVIDENCE_USAGE}
 ${TOKEN_USAGE}
 ${ACCOUNT_USAGE}
 ${JOB_USAGE}
-${SCAN_USAGE}`;
+${SCAN_USAGE}
+${KEY_USAGE}`;
 
 async function run(argv: string[]): Promise<void> {
   const [noun, verb, ...rest] = argv;
@@ -104,6 +108,10 @@ async function run(argv: string[]): Promise<void> {
     await runTokenCommand(verb, rest);
   } else if (noun === "jobs") {
     await runJobCommand(verb, rest);
+  } else if (noun === "key") {
+    // Loaded only when used, like the archive commands: every other command starts without it.
+    const { runKeyCommand } = await import("./key-commands");
+    await runKeyCommand(verb, rest);
   } else if (noun === "account") {
     await runAccountCommand(verb, rest);
   } else if (noun === "scan") {
@@ -117,7 +125,7 @@ try {
   await run(process.argv.slice(2));
   await closeStore();
 } catch (error) {
-  const known = error instanceof CliUsageError || error instanceof HttpError || error instanceof ConfigError || error instanceof MasterKeyError;
+  const known = error instanceof CliUsageError || error instanceof HttpError || error instanceof ConfigError || error instanceof MasterKeyError || error instanceof RotationError || error instanceof LeaseHeldError;
   console.error(`enclave: ${known ? error.message : String(error)}`);
   if (error instanceof CliUsageError) console.error(USAGE);
   process.exitCode = error instanceof CliUsageError ? 2 : 1;

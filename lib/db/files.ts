@@ -30,3 +30,31 @@ export function enforceDataDirModes(dataDir: string): number {
   visit(dataDir);
   return corrected;
 }
+
+/**
+ * Replaces `file` with `text` (mode 0600) so that a crash at any moment leaves either the old
+ * content or the new, never a torn file: written beside it, fsynced, renamed over it, and the
+ * folder fsynced so the rename itself survives a power cut.
+ */
+export function writeFileAtomic(file: string, text: string): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(temporary, "w", FILE_MODE);
+  try {
+    fs.writeFileSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(temporary, file);
+  fsyncDir(path.dirname(file));
+}
+
+/** Makes a rename or removal in `dir` durable. */
+export function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, "r");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
