@@ -17,6 +17,7 @@ import { runScanCommand, SCAN_USAGE } from "./scan-command";
 import { KEY_USAGE } from "./key-usage";
 import { RotationError } from "../backup/rotation-journal";
 import { LeaseHeldError } from "../db/lease";
+import { BACKUP_USAGE, runBackupCommand } from "./backup-commands";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
 const USAGE = `usage:
@@ -37,7 +38,8 @@ ${TOKEN_USAGE}
 ${ACCOUNT_USAGE}
 ${JOB_USAGE}
 ${SCAN_USAGE}
-${KEY_USAGE}`;
+${KEY_USAGE}
+${BACKUP_USAGE}`;
 
 async function run(argv: string[]): Promise<void> {
   const [noun, verb, ...rest] = argv;
@@ -116,6 +118,8 @@ async function run(argv: string[]): Promise<void> {
     await runAccountCommand(verb, rest);
   } else if (noun === "scan") {
     await runScanCommand(argv.slice(1));
+  } else if (noun === "backup") {
+    await runBackupCommand(verb, rest);
   } else {
     throw new CliUsageError(`unknown command "${argv.join(" ")}"`);
   }
