@@ -31,6 +31,9 @@ function config(env: Record<string, string>) {
 
 const id = (n: number) => `20261202T05${String(Math.floor(n / 60) % 60).padStart(2, "0")}${String(n % 60).padStart(2, "0")}Z-${n.toString(16).padStart(6, "0")}`;
 
+/** A workspace's file name in a set, for workspace number `n`. */
+const wsFile = (n: number) => `workspaces/ws_${n.toString(16).padStart(32, "0")}.db.age`;
+
 async function bytesOf(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -69,11 +72,12 @@ describe("the S3 backup target", () => {
     const { target, bucket } = await freshTarget({ ENCLAVE_BACKUP_S3_PREFIX: "nightly/enclave/" });
     const small = randomBytes(1234);
     await target.write(id(1), "control.db.age", Readable.from([small]));
-    await target.write(id(1), "workspaces/ws_abc.db.age", Readable.from([Buffer.alloc(0)]));
+    await target.write(id(1), wsFile(1), Readable.from([Buffer.alloc(0)]));
     await target.write(id(1), "manifest.json", Readable.from([Buffer.from("{}\n")]));
-    expect((await keysIn(bucket)).sort()).toEqual([`nightly/enclave/${id(1)}/control.db.age`, `nightly/enclave/${id(1)}/manifest.json`, `nightly/enclave/${id(1)}/workspaces/ws_abc.db.age`]);
+    expect((await keysIn(bucket)).sort()).toEqual([`nightly/enclave/${id(1)}/control.db.age`, `nightly/enclave/${id(1)}/manifest.json`, `nightly/enclave/${id(1)}/${wsFile(1)}`]);
     expect((await bytesOf(await target.read(id(1), "control.db.age"))).equals(small)).toBe(true);
-    expect((await bytesOf(await target.read(id(1), "workspaces/ws_abc.db.age"))).length).toBe(0);
+    expect((await bytesOf(await target.read(id(1), wsFile(1)))).length).toBe(0);
+    expect(await target.files(id(1))).toEqual(["control.db.age", "manifest.json", wsFile(1)]);
     expect(target.description).toBe(`s3://${bucket}/nightly/enclave/ at ${s3.endpoint}`);
   });
 
@@ -114,11 +118,14 @@ describe("the S3 backup target", () => {
     await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: "enclave/not-an-id/manifest.json", Body: "{}" }));
     await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: `other/${id(5)}/manifest.json`, Body: "{}" }));
     expect(await target.list()).toEqual(complete.sort());
+    const sets = await target.sets();
+    expect(sets.map((set) => set.backupId)).toEqual(Array.from({ length: 31 }, (_, n) => id(n + 10)));
+    expect(sets.filter((set) => !set.complete).map((set) => set.backupId)).toEqual([id(12), id(15), id(18), id(21), id(24), id(27), id(30), id(33), id(36), id(39)]);
   });
 
   it("paginates ListObjectsV2 past S3's 1,000 keys a page, and removes a set of more than 1,000 files in batches", async () => {
     const { target, bucket } = await freshTarget();
-    const files = Array.from({ length: 1005 }, (_, n) => `workspaces/ws_${String(n).padStart(4, "0")}.db.age`);
+    const files = Array.from({ length: 1005 }, (_, n) => wsFile(n));
     for (let i = 0; i < files.length; i += 50) {
       await Promise.all(files.slice(i, i + 50).map((file) => target.write(id(3), file, Readable.from([Buffer.from(file)]))));
     }
@@ -126,6 +133,7 @@ describe("the S3 backup target", () => {
     await target.write(id(4), "manifest.json", Readable.from([Buffer.from("{}")]));
     expect(await target.list()).toEqual([id(3), id(4)]);
     expect((await keysIn(bucket, `enclave/${id(3)}/`)).length).toBe(1006);
+    expect(await target.files(id(3))).toEqual([...files, "manifest.json"].sort());
 
     await s3.sync();
     const before = s3.requests.length;
@@ -148,6 +156,7 @@ describe("the S3 backup target", () => {
     await target.write(id(6), "control.db.age", Readable.from([Buffer.from("x")]));
     await expect(target.read(id(6), "manifest.json")).rejects.toBeInstanceOf(BackupNotFoundError);
     await expect(target.read(id(7), "control.db.age")).rejects.toBeInstanceOf(BackupNotFoundError);
+    await expect(target.files(id(7))).rejects.toBeInstanceOf(BackupNotFoundError);
   });
 
   it("leaves nothing under the name when the source stream fails mid-upload, and does not list the set", async () => {
@@ -165,9 +174,11 @@ describe("the S3 backup target", () => {
     await expect(target.write(id(8), "control.db.age", broken)).rejects.toThrow("the snapshot failed");
     expect(await keysIn(bucket)).toEqual([]);
     expect(await target.list()).toEqual([]);
+    expect(await target.sets()).toEqual([]);
     // A set whose manifest never came is not listed either, though its files are there.
     await target.write(id(9), "control.db.age", Readable.from([Buffer.from("x")]));
     expect(await target.list()).toEqual([]);
+    expect(await target.sets()).toEqual([{ backupId: id(9), complete: false }]);
   });
 
   it("refuses backup ids and file names that would step outside the set", async () => {
@@ -177,8 +188,9 @@ describe("the S3 backup target", () => {
       await expect(target.write(backupId, "control.db.age", body())).rejects.toBeInstanceOf(S3TargetError);
       await expect(target.read(backupId, "control.db.age")).rejects.toBeInstanceOf(S3TargetError);
       await expect(target.remove(backupId)).rejects.toBeInstanceOf(S3TargetError);
+      await expect(target.files(backupId)).rejects.toBeInstanceOf(S3TargetError);
     }
-    for (const file of ["../manifest.json", "/control.db.age", "workspaces/../../x", "a//b", "", "workspaces/", ".", "x\ny", "a/./b"]) {
+    for (const file of ["../manifest.json", "/control.db.age", "workspaces/../../x", "a//b", "", "workspaces/", ".", "x\ny", "a/./b", "workspaces/ws_abc.db.age", "notes.txt", "workspaces/ws_x/../../control.db.age"]) {
       await expect(target.write(id(1), file, body())).rejects.toBeInstanceOf(S3TargetError);
       await expect(target.read(id(1), file)).rejects.toBeInstanceOf(S3TargetError);
     }

@@ -10,8 +10,8 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import type { Config } from "../config";
-import { BACKUP_ID_PATTERN, MANIFEST_FILE } from "./manifest";
-import { BackupNotFoundError, type BackupTarget } from "./target";
+import { BACKUP_ID_PATTERN, isSetFileName, MANIFEST_FILE } from "./manifest";
+import { BackupNotFoundError, type BackupSetEntry, type BackupTarget } from "./target";
 
 /**
  * A backup target in an S3-compatible bucket. A set is every key under
@@ -22,9 +22,6 @@ import { BackupNotFoundError, type BackupTarget } from "./target";
  * The bucket's own lifecycle rule (AbortIncompleteMultipartUpload) is the backstop for a
  * process killed mid-upload, which leaves parts that no listing shows but the bill does.
  */
-
-/** A file inside a set: `control.db.age`, `workspaces/<id>.db.age`, `manifest.json` — never `..`, `/x`, `a//b`. */
-const SET_FILE_PATTERN = /^(?:[A-Za-z0-9_-][A-Za-z0-9._-]*\/)*[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
 /** S3's own limits: ListObjectsV2 returns at most 1,000 keys a page, DeleteObjects takes at most 1,000 keys. */
 const MAX_KEYS_PER_REQUEST = 1000;
@@ -82,9 +79,7 @@ export function s3Target(config: S3Settings, options: S3TargetOptions = {}): Bac
     return `${prefix}${backupId}/`;
   };
   const fileKey = (backupId: string, file: string) => {
-    if (!SET_FILE_PATTERN.test(file) || file.split("/").some((segment) => segment === "." || segment === "..")) {
-      throw new S3TargetError(`"${file.slice(0, 80)}" is not a file name inside a backup set`);
-    }
+    if (!isSetFileName(file)) throw new S3TargetError(`"${file.slice(0, 80)}" is not a file name inside a backup set`);
     return setPrefix(backupId) + file;
   };
   const fail = (action: string, error: unknown) => describeS3Error(error, { action, bucket, endpoint, secrets: [keyId, secret] });
@@ -110,6 +105,26 @@ export function s3Target(config: S3Settings, options: S3TargetOptions = {}): Bac
       if (isNotFound(error)) return false;
       throw fail(`reading ${backupId}/${MANIFEST_FILE}`, error);
     }
+  }
+
+  async function sets(): Promise<BackupSetEntry[]> {
+    // One listing by set (Delimiter) and one HEAD per set: with nightly backups kept 30 days
+    // that is ~30 HEADs, where listing every key would read sets × databases keys.
+    const ids: string[] = [];
+    for await (const page of pages({ Prefix: prefix, Delimiter: "/" })) {
+      for (const common of page.CommonPrefixes ?? []) {
+        const id = common.Prefix?.slice(prefix.length, -1) ?? "";
+        if (BACKUP_ID_PATTERN.test(id)) ids.push(id);
+      }
+    }
+    const entries: BackupSetEntry[] = [];
+    for (let i = 0; i < ids.length; i += HEAD_CONCURRENCY) {
+      const batch = ids.slice(i, i + HEAD_CONCURRENCY);
+      const found = await Promise.all(batch.map(manifestExists));
+      entries.push(...batch.map((backupId, j) => ({ backupId, complete: found[j] === true })));
+    }
+    // Ids start with their UTC time (20261202T053000Z-…), so text order is time order.
+    return entries.sort((a, b) => (a.backupId < b.backupId ? -1 : 1));
   }
 
   return {
@@ -141,24 +156,22 @@ export function s3Target(config: S3Settings, options: S3TargetOptions = {}): Bac
       }
     },
 
+    sets,
+
     async list() {
-      // One listing by set (Delimiter) and one HEAD per set: with nightly backups kept 30 days
-      // that is ~30 HEADs, where listing every key would read sets × databases keys.
-      const ids: string[] = [];
-      for await (const page of pages({ Prefix: prefix, Delimiter: "/" })) {
-        for (const common of page.CommonPrefixes ?? []) {
-          const id = common.Prefix?.slice(prefix.length, -1) ?? "";
-          if (BACKUP_ID_PATTERN.test(id)) ids.push(id);
-        }
+      return (await sets()).filter((set) => set.complete).map((set) => set.backupId);
+    },
+
+    async files(backupId) {
+      const Prefix = setPrefix(backupId);
+      // Every key, whatever its name: a stray object is exactly what a restore must see. (An
+      // unfinished multipart upload is no object, so half-written files never show.)
+      const files: string[] = [];
+      for await (const page of pages({ Prefix })) {
+        for (const object of page.Contents ?? []) if (object.Key) files.push(object.Key.slice(Prefix.length));
       }
-      const complete: string[] = [];
-      for (let i = 0; i < ids.length; i += HEAD_CONCURRENCY) {
-        const batch = ids.slice(i, i + HEAD_CONCURRENCY);
-        const found = await Promise.all(batch.map(manifestExists));
-        complete.push(...batch.filter((_, j) => found[j]));
-      }
-      // Ids start with their UTC time (20261202T053000Z-…), so text order is time order.
-      return complete.sort();
+      if (files.length === 0) throw new BackupNotFoundError(`no backup ${backupId} in ${description}`);
+      return files.sort();
     },
 
     async remove(backupId) {
