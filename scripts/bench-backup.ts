@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     const seeded = await seedWorkspace({ dataDir, masterKey: MASTER_KEY, entries: SEARCH_ENTRIES, role: "viewer", vocabulary });
     const identity = await generateX25519Identity();
     const recipient = await identityToRecipient(identity);
-    setConfigForTests(parseConfig({ ENCLAVE_DATA_DIR: dataDir, ENCLAVE_MASTER_KEY: MASTER_KEY, ENCLAVE_BACKUP_DIR: backupDir, ENCLAVE_BACKUP_RECIPIENTS: recipient, LOG_LEVEL: "error" }));
+    setConfigForTests(parseConfig({ ENCLAVE_DATA_DIR: dataDir, ENCLAVE_MASTER_KEY: MASTER_KEY, ENCLAVE_BACKUP_DIR: backupDir, ENCLAVE_BACKUP_RECIPIENTS: recipient, ENCLAVE_MAX_WORKSPACES_PER_USER: String(WORKSPACES + 10), LOG_LEVEL: "error" }));
     await getStore().control;
     const owner = await createUser({ email: "bench-owner@example.com", password: "correct horse battery staple" });
     const big = await createWorkspace({ type: "user", userId: owner.id }, "Big");
