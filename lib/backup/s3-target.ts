@@ -1,14 +1,7 @@
 import { Readable } from "node:stream";
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-  S3ServiceException,
-  type ListObjectsV2CommandOutput,
-} from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import type * as ClientS3 from "@aws-sdk/client-s3";
+import type { ListObjectsV2CommandOutput, S3Client } from "@aws-sdk/client-s3";
+import type * as LibStorage from "@aws-sdk/lib-storage";
 import type { Config } from "../config";
 import { BACKUP_ID_PATTERN, isSetFileName, MANIFEST_FILE } from "./manifest";
 import { BackupNotFoundError, type BackupSetEntry, type BackupTarget } from "./target";
@@ -44,6 +37,25 @@ type S3Settings = Pick<
 /** Tuning for tests: smaller pages show pagination without writing thousands of objects. */
 export type S3TargetOptions = { pageSize?: number; maxAttempts?: number };
 
+type Sdk = Pick<typeof ClientS3, "S3Client" | "ListObjectsV2Command" | "HeadObjectCommand" | "GetObjectCommand" | "DeleteObjectsCommand"> & Pick<typeof LibStorage, "Upload">;
+let sdkLoading: Promise<Sdk> | undefined;
+
+/**
+ * The AWS SDK, imported on first use: it takes ~300 ms to load, which every process that loads
+ * the jobs table (the CLI, the server) would otherwise pay even with backups going to a directory.
+ */
+function loadSdk(): Promise<Sdk> {
+  sdkLoading ??= Promise.all([import("@aws-sdk/client-s3"), import("@aws-sdk/lib-storage")]).then(([s3, storage]) => ({
+    S3Client: s3.S3Client,
+    ListObjectsV2Command: s3.ListObjectsV2Command,
+    HeadObjectCommand: s3.HeadObjectCommand,
+    GetObjectCommand: s3.GetObjectCommand,
+    DeleteObjectsCommand: s3.DeleteObjectsCommand,
+    Upload: storage.Upload,
+  }));
+  return sdkLoading;
+}
+
 /** An S3 request that failed, said in words an operator can act on, with no credential in it. */
 export class S3TargetError extends Error {
   override name = "S3TargetError";
@@ -59,7 +71,7 @@ export function s3Target(config: S3Settings, options: S3TargetOptions = {}): Bac
   const keyId = config.ENCLAVE_BACKUP_S3_ACCESS_KEY_ID;
   const secret = config.ENCLAVE_BACKUP_S3_SECRET_ACCESS_KEY;
 
-  const client = new S3Client({
+  const clientConfig: ClientS3.S3ClientConfig = {
     region: config.ENCLAVE_BACKUP_S3_REGION,
     maxAttempts: options.maxAttempts ?? 3,
     // Unset, the SDK's default chain applies (AWS_* variables, shared config, instance and container roles).
@@ -72,7 +84,9 @@ export function s3Target(config: S3Settings, options: S3TargetOptions = {}): Bac
     // checksum only where S3 requires one (DeleteObjects) and do not demand one back.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
-  });
+  };
+  let connecting: Promise<{ sdk: Sdk; client: S3Client }> | undefined;
+  const connect = () => (connecting ??= loadSdk().then((sdk) => ({ sdk, client: new sdk.S3Client(clientConfig) })));
 
   const setPrefix = (backupId: string) => {
     if (!BACKUP_ID_PATTERN.test(backupId)) throw new S3TargetError(`"${backupId.slice(0, 80)}" is not a backup id`);
@@ -86,9 +100,10 @@ export function s3Target(config: S3Settings, options: S3TargetOptions = {}): Bac
 
   async function* pages(input: { Prefix: string; Delimiter?: string }): AsyncGenerator<ListObjectsV2CommandOutput> {
     let ContinuationToken: string | undefined;
+    const { sdk, client } = await connect();
     do {
       const page = await client
-        .send(new ListObjectsV2Command({ Bucket: bucket, ...input, MaxKeys: pageSize, ContinuationToken }))
+        .send(new sdk.ListObjectsV2Command({ Bucket: bucket, ...input, MaxKeys: pageSize, ContinuationToken }))
         .catch((error: unknown) => {
           throw fail(`listing ${input.Prefix}`, error);
         });
@@ -98,8 +113,9 @@ export function s3Target(config: S3Settings, options: S3TargetOptions = {}): Bac
   }
 
   async function manifestExists(backupId: string): Promise<boolean> {
+    const { sdk, client } = await connect();
     try {
-      await client.send(new HeadObjectCommand({ Bucket: bucket, Key: fileKey(backupId, MANIFEST_FILE) }));
+      await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: fileKey(backupId, MANIFEST_FILE) }));
       return true;
     } catch (error) {
       if (isNotFound(error)) return false;
@@ -132,7 +148,8 @@ export function s3Target(config: S3Settings, options: S3TargetOptions = {}): Bac
 
     async write(backupId, file, body) {
       const Key = fileKey(backupId, file);
-      const upload = new Upload({ client, params: { Bucket: bucket, Key, Body: body }, partSize: UPLOAD_PART_BYTES, queueSize: UPLOAD_QUEUE, leavePartsOnError: false });
+      const { sdk, client } = await connect();
+      const upload = new sdk.Upload({ client, params: { Bucket: bucket, Key, Body: body }, partSize: UPLOAD_PART_BYTES, queueSize: UPLOAD_QUEUE, leavePartsOnError: false });
       try {
         await upload.done();
       } catch (error) {
@@ -145,8 +162,9 @@ export function s3Target(config: S3Settings, options: S3TargetOptions = {}): Bac
 
     async read(backupId, file) {
       const Key = fileKey(backupId, file);
+      const { sdk, client } = await connect();
       try {
-        const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key }));
+        const response = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key }));
         if (!(response.Body instanceof Readable)) throw new S3TargetError(`S3 answered ${backupId}/${file} without a body`);
         return response.Body;
       } catch (error) {
@@ -189,8 +207,9 @@ export function s3Target(config: S3Settings, options: S3TargetOptions = {}): Bac
   };
 
   async function deleteKeys(keys: string[]): Promise<void> {
+    const { sdk, client } = await connect();
     const response = await client
-      .send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }))
+      .send(new sdk.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }))
       .catch((error: unknown) => {
         throw fail(`deleting ${keys.length} objects`, error);
       });
@@ -202,8 +221,15 @@ export function s3Target(config: S3Settings, options: S3TargetOptions = {}): Bac
   }
 }
 
+/** The HTTP status of an error S3 answered (the SDK's S3ServiceException, recognised without loading the SDK). */
+function s3Status(error: unknown): number | undefined {
+  const metadata = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata;
+  return typeof metadata?.httpStatusCode === "number" ? metadata.httpStatusCode : undefined;
+}
+
 function isNotFound(error: unknown): boolean {
-  return error instanceof S3ServiceException && (error.name === "NoSuchKey" || error.name === "NotFound" || error.$metadata.httpStatusCode === 404) && error.name !== "NoSuchBucket";
+  if (!(error instanceof Error) || error.name === "NoSuchBucket") return false;
+  return error.name === "NoSuchKey" || error.name === "NotFound" || s3Status(error) === 404;
 }
 
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "EPIPE"]);
@@ -219,7 +245,7 @@ export function describeS3Error(
 ): S3TargetError {
   const where = `S3 bucket "${context.bucket}"${context.endpoint ? ` at ${new URL(context.endpoint).origin}` : ""}`;
   const name = error instanceof Error ? error.name : "";
-  const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+  const status = s3Status(error);
   const code = networkCode(error);
   let message: string;
   if (name === "NoSuchBucket") message = `${where} does not exist (${context.action})`;
