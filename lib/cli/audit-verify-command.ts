@@ -1,0 +1,70 @@
+import type { Drizzle } from "../db/database";
+import { getControlDb, withWorkspace } from "../db/store";
+import { StorageDamagedError, storageHealth } from "../db/storage-health";
+import { controlAuditLog, verifyAuditChain, workspaceAuditLog } from "../audit/audit";
+import { readAuditHead, type AuditTable } from "../audit/chain";
+import type { z } from "zod";
+import { checkpointRefSchema } from "../audit/checkpoint";
+import { listAllWorkspaces } from "../workspace/workspaces";
+import { CliUsageError, operatorAccess, options, parse } from "./args";
+
+export const AUDIT_VERIFY_USAGE = `  enclave audit verify [--workspace ID | --all] [--checkpoint SEQ:HASH]
+                                                 (exit 1 if a hash chain is broken, ends short of its
+                                                  head, no longer holds that earlier checkpoint, or its
+                                                  file is damaged; --all checks control.db and every
+                                                  workspace, going on past a damaged one)`;
+
+type Verdict = { ok: boolean; line: string };
+type CheckpointRef = z.infer<typeof checkpointRefSchema>;
+
+// The head is read first: if the server appends meanwhile, the head printed is still in the chain verified.
+async function checkChain(db: Drizzle<Record<string, unknown>>, table: AuditTable, which: string, checkpoint: CheckpointRef | undefined): Promise<Verdict> {
+  const head = await readAuditHead(db, table);
+  const verdict = await verifyAuditChain(db, table, { checkpoint });
+  if (!verdict.ok) return { ok: false, line: `audit chain of ${which}: BROKEN at row ${verdict.firstBadSeq} (${verdict.reason})` };
+  const proof = checkpoint ? `; holds checkpoint ${checkpoint.seq}:${checkpoint.hash}` : "";
+  const swept = verdict.anchor ? ` from retention anchor ${verdict.anchor.seq}:${verdict.anchor.hash}` : "";
+  return { ok: true, line: `audit chain of ${which}: intact, ${verdict.rows} rows${swept}, head ${head ? `${head.seq}:${head.hash}` : "none"}${proof}` };
+}
+
+/** A damaged file is a verdict, not a crash: one clear line (the reason is the driver's, for the operator), and the next file. */
+async function guarded(which: string, check: () => Promise<Verdict>): Promise<Verdict> {
+  try {
+    return await check();
+  } catch (error) {
+    if (!(error instanceof StorageDamagedError)) throw error;
+    return { ok: false, line: `audit chain of ${which}: DAMAGED (${damageReason(error)})` };
+  }
+}
+
+/** What the store recorded when it met the damage (the driver's words), or a plain sentence. */
+function damageReason(error: StorageDamagedError): string {
+  return storageHealth().damaged.find((entry) => entry.workspaceId === error.workspaceId)?.reason ?? "the file cannot be read";
+}
+
+export async function runAuditVerify(args: string[]): Promise<void> {
+  const { values, flags } = options(args, ["workspace", "checkpoint"], 0, ["all"]);
+  if (flags.all && values.workspace !== undefined) throw new CliUsageError("--all and --workspace: give one or the other");
+  const checkpoint = values.checkpoint === undefined ? undefined : parse(checkpointRefSchema, values.checkpoint, "--checkpoint");
+  if (flags.all && checkpoint) throw new CliUsageError("--checkpoint names one chain's head: use it with --workspace, or alone for control.db");
+  const control = await getControlDb();
+  const verdicts: Verdict[] = [];
+  const report = (verdict: Verdict) => {
+    console.log(verdict.line);
+    verdicts.push(verdict);
+  };
+  const workspace = async (id: string, which: string) =>
+    report(await guarded(which, () => withWorkspace(id, (db) => checkChain(db.db, workspaceAuditLog, which, checkpoint))));
+  if (values.workspace !== undefined) {
+    const { workspaceId } = await operatorAccess(values.workspace, "audit");
+    await workspace(workspaceId, `workspace ${workspaceId}`);
+  } else {
+    report(await guarded("control.db", () => checkChain(control.db, controlAuditLog, "control.db", checkpoint)));
+    if (flags.all) {
+      for (const { id } of await listAllWorkspaces()) await workspace(id, `workspace ${id}`);
+    }
+  }
+  const failed = verdicts.filter((verdict) => !verdict.ok).length;
+  if (flags.all) console.log(`${verdicts.length} chains checked, ${failed} broken or damaged`);
+  if (failed > 0) process.exitCode = 1;
+}
