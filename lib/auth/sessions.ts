@@ -1,4 +1,4 @@
-import { StorageFullError } from "../db/storage-health";
+import { storageFault, StorageFullError } from "../db/storage-health";
 import { and, eq, gt, lt, or } from "drizzle-orm";
 import { sessions, users, type User } from "@/db/control/schema";
 import { getConfig } from "../config";
@@ -82,7 +82,7 @@ export async function resolveSession(token: string | undefined): Promise<SignedI
       .set({ lastSeenAt: now })
       .where(eq(sessions.id, row.session.id))
       .catch((error: unknown) => {
-        if (!(error instanceof StorageFullError)) throw error;
+        if (!(storageFault(error) instanceof StorageFullError)) throw error;
       });
   }
   return { user: row.user, sessionId: row.session.id };

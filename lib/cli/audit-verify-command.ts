@@ -1,6 +1,6 @@
 import type { Drizzle } from "../db/database";
 import { getControlDb, withWorkspace } from "../db/store";
-import { StorageDamagedError, storageHealth } from "../db/storage-health";
+import { StorageDamagedError, storageFault, storageHealth } from "../db/storage-health";
 import { controlAuditLog, verifyAuditChain, workspaceAuditLog } from "../audit/audit";
 import { readAuditHead, type AuditTable } from "../audit/chain";
 import type { z } from "zod";
@@ -32,8 +32,9 @@ async function guarded(which: string, check: () => Promise<Verdict>): Promise<Ve
   try {
     return await check();
   } catch (error) {
-    if (!(error instanceof StorageDamagedError)) throw error;
-    return { ok: false, line: `audit chain of ${which}: DAMAGED (${damageReason(error)})` };
+    const fault = storageFault(error);
+    if (!(fault instanceof StorageDamagedError)) throw fault;
+    return { ok: false, line: `audit chain of ${which}: DAMAGED (${damageReason(fault)})` };
   }
 }
 

@@ -2,6 +2,7 @@ import { credentialsSchema, createUser, findUserByEmail, emailSchema } from "../
 import { ConfigError } from "../config";
 import { MasterKeyError } from "../crypto/keys";
 import { closeStore, getControlDb, getStore } from "../db/store";
+import { storageFault } from "../db/storage-health";
 import { auditSigner, publicKeyPem } from "../audit/checkpoint";
 import { HttpError } from "../http/errors";
 import { CLI_ACTOR, CliUsageError, options, parse } from "./args";
@@ -88,7 +89,9 @@ async function run(argv: string[]): Promise<void> {
 try {
   await run(process.argv.slice(2));
   await closeStore();
-} catch (error) {
+} catch (thrown) {
+  // A storage fault (full disk, damaged file) is told as its sentence, not as the driver's error and SQL.
+  const error = storageFault(thrown);
   const known = error instanceof CliUsageError || error instanceof HttpError || error instanceof ConfigError || error instanceof MasterKeyError;
   console.error(`enclave: ${known ? error.message : String(error)}`);
   if (error instanceof CliUsageError) console.error(USAGE);

@@ -15,8 +15,8 @@ export class WrongKeyError extends Error {
   override name = "WrongKeyError";
 }
 
-/** A statement that changes the database: its success (committed) proves there was room. */
-const WRITE_STATEMENT = /^\s*(insert|update|delete|replace)\b/i;
+/** A statement that adds rows: committed, it proves there was room (an update or delete in place need not). */
+const WRITE_STATEMENT = /^\s*(insert|replace)\b/i;
 
 export class Connection {
   private tail: Promise<unknown> = Promise.resolve();

@@ -10,10 +10,10 @@ import { logger } from "../log/logger";
  * - **Full** (`SQLITE_FULL`, `ENOSPC`, or an I/O error while the disk is nearly full): the
  *   write answers 507 `storage_full`. SQLite has rolled the transaction back, so nothing
  *   acknowledged is lost and reads go on. One error line starts an episode; it ends for a
- *   database once a write there commits (so there was room), or for all once the free space
- *   has grown by the low-space threshold since the failure (the operator freed space). The
- *   growth, not the level, ends it: a database at its own size limit (`max_page_count`) on a
- *   roomy disk stays full until a write proves otherwise.
+ *   database once an insert there commits (it found room; an update or delete in place
+ *   proves nothing), or, when the disk was below the low-space threshold at the failure, once
+ *   it is above it again (the operator freed space). A failure on a roomy disk was the
+ *   database's own size limit (`max_page_count`): only a commit there ends it.
  * - **Damaged** (`SQLITE_CORRUPT`, `SQLITE_NOTADB`: SQLCipher's page HMAC failing shows as one
  *   of these on the page read, or on open): the workspace answers 503 `storage_damaged` from
  *   then on, without touching the file again, until the file is replaced (a restore swaps in a
@@ -52,7 +52,8 @@ export type DiskFull = { since: number; reason: string; databases: string[] };
 export type StorageHealth = { damaged: DamagedFile[]; diskFull: DiskFull | null; freeBytes: number | null; lowSpaceBytes: number };
 
 type DamagedEntry = DamagedFile & { file: string; identity: string | null };
-type FullEntry = { since: number; reason: string; freeBytesThen: number | null };
+/** `diskWasLow`: below the threshold at the failure (the disk, not a database limit). */
+type FullEntry = { since: number; reason: string; diskWasLow: boolean };
 type Registry = { damaged: Map<string, DamagedEntry>; full: Map<string, FullEntry>; dataDir: string | null };
 
 const globalForHealth = globalThis as unknown as { enclaveStorageHealth?: Registry };
@@ -87,7 +88,10 @@ export function resetStorageHealth(): void {
  * error came from (none for a plain file write); `file` is that database's path.
  */
 export function storageFault(error: unknown, where?: { owner: StorageOwner; file: string; damagedBefore?: boolean }): unknown {
-  if (error instanceof HttpError) return error;
+  // drizzle wraps what a connection throws ("Failed query: …", the fault as its cause): the fault is the answer.
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    if (cause instanceof HttpError) return cause;
+  }
   const code = codeOf(error);
   if (where && (where.damagedBefore || (code !== undefined && DAMAGE_CODES.has(code)))) {
     markDamaged(where.owner, where.file, String((error as Error)?.message ?? error));
@@ -115,7 +119,7 @@ function markFull(owner: StorageOwner | undefined, reason: string): void {
   if (state.full.has(key)) return;
   const freeBytes = measureFreeBytes();
   if (state.full.size === 0) logger.error({ database: key, reason, freeBytes }, "storage full: writes answer 507 until space is freed");
-  state.full.set(key, { since: Date.now(), reason, freeBytesThen: freeBytes });
+  state.full.set(key, { since: Date.now(), reason, diskWasLow: freeBytes === null || freeBytes < lowSpaceThreshold() });
 }
 
 /** A write committed on `owner`'s database: there was room, so its part of a full-disk episode is over. */
@@ -161,10 +165,11 @@ export function storageHealth(): StorageHealth {
   const state = registry();
   const freeBytes = measureFreeBytes();
   const lowSpaceBytes = lowSpaceThreshold();
-  // Space freed since a failure (by at least the threshold) ends the episode for every database.
+  // A failure met on a nearly full disk ends once the disk has room again. One met on a roomy
+  // disk was the database's own limit: only a commit there ends it.
   if (freeBytes !== null && state.full.size > 0) {
     for (const [key, entry] of state.full) {
-      if (freeBytes >= lowSpaceBytes && (entry.freeBytesThen === null || freeBytes >= entry.freeBytesThen + lowSpaceBytes)) state.full.delete(key);
+      if (freeBytes >= lowSpaceBytes && entry.diskWasLow) state.full.delete(key);
     }
     endEpisodeIfOver("space was freed");
   }

@@ -12,7 +12,7 @@ import { logger } from "../log/logger";
 import { Connection, WrongKeyError } from "./connection";
 import { Database } from "./database";
 import { enforceDataDirModes, ensurePrivateDir } from "./files";
-import { assertNotDamaged, resetStorageHealth, StorageDamagedError, watchStorage } from "./storage-health";
+import { assertNotDamaged, resetStorageHealth, StorageDamagedError, storageFault, watchStorage } from "./storage-health";
 
 export type ControlDb = Database<ControlSchema>;
 export type WorkspaceDb = Database<WorkspaceSchema>;
@@ -194,7 +194,8 @@ class Store {
       return await fn(await entry.db);
     } catch (error) {
       // Closed after its last user: the next request is refused by the registry, and a restored file gets a fresh handle.
-      if (error instanceof StorageDamagedError && error.workspaceId === workspaceId && this.workspaces.peek(workspaceId) === entry) this.workspaces.delete(workspaceId);
+      const fault = storageFault(error);
+      if (fault instanceof StorageDamagedError && fault.workspaceId === workspaceId && this.workspaces.peek(workspaceId) === entry) this.workspaces.delete(workspaceId);
       throw error;
     } finally {
       entry.users -= 1;
