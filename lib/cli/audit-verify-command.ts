@@ -1,4 +1,4 @@
-import type { Drizzle } from "../db/database";
+import type { Database, Drizzle } from "../db/database";
 import { getControlDb, withWorkspace } from "../db/store";
 import { StorageDamagedError, storageFault, storageHealth } from "../db/storage-health";
 import { controlAuditLog, verifyAuditChain, workspaceAuditLog } from "../audit/audit";
@@ -25,6 +25,24 @@ async function checkChain(db: Drizzle<Record<string, unknown>>, table: AuditTabl
   const proof = checkpoint ? `; holds checkpoint ${checkpoint.seq}:${checkpoint.hash}` : "";
   const swept = verdict.anchor ? ` from retention anchor ${verdict.anchor.seq}:${verdict.anchor.hash}` : "";
   return { ok: true, line: `audit chain of ${which}: intact, ${verdict.rows} rows${swept}, head ${head ? `${head.seq}:${head.hash}` : "none"}${proof}` };
+}
+
+/**
+ * Every page of the file against its HMAC (SQLCipher reads them all): damage outside the audit
+ * table is damage too, and the restore is the same. Null when every page checks out.
+ */
+async function damagedPages(db: { rows: Database<Record<string, unknown>>["rows"] }): Promise<string | null> {
+  const failures = (await db.rows("PRAGMA cipher_integrity_check")).map((row) => String(Object.values(row)[0]));
+  if (failures.length === 0) return null;
+  const pages = failures.map((line) => /page (\d+)/.exec(line)?.[1]).filter((page) => page !== undefined);
+  const shown = pages.slice(0, 5).join(", ") + (pages.length > 5 ? ", …" : "");
+  return `${failures.length} page${failures.length === 1 ? "" : "s"} fail their HMAC check${shown ? ` (page ${shown})` : ""}`;
+}
+
+async function checkFile(db: Database<Record<string, unknown>>, table: AuditTable, which: string, checkpoint: CheckpointRef | undefined): Promise<Verdict> {
+  const damage = await damagedPages(db);
+  if (damage) return { ok: false, line: `audit chain of ${which}: DAMAGED (${damage})` };
+  return checkChain(db.db, table, which, checkpoint);
 }
 
 /** A damaged file is a verdict, not a crash: one clear line (the reason is the driver's, for the operator), and the next file. */
@@ -55,12 +73,12 @@ export async function runAuditVerify(args: string[]): Promise<void> {
     verdicts.push(verdict);
   };
   const workspace = async (id: string, which: string) =>
-    report(await guarded(which, () => withWorkspace(id, (db) => checkChain(db.db, workspaceAuditLog, which, checkpoint))));
+    report(await guarded(which, () => withWorkspace(id, (db) => checkFile(db, workspaceAuditLog, which, checkpoint))));
   if (values.workspace !== undefined) {
     const { workspaceId } = await operatorAccess(values.workspace, "audit");
     await workspace(workspaceId, `workspace ${workspaceId}`);
   } else {
-    report(await guarded("control.db", () => checkChain(control.db, controlAuditLog, "control.db", checkpoint)));
+    report(await guarded("control.db", () => checkFile(control, controlAuditLog, "control.db", checkpoint)));
     if (flags.all) {
       for (const { id } of await listAllWorkspaces()) await workspace(id, `workspace ${id}`);
     }

@@ -94,7 +94,7 @@ export function storageFault(error: unknown, where?: { owner: StorageOwner; file
   }
   const code = codeOf(error);
   if (where && (where.damagedBefore || (code !== undefined && DAMAGE_CODES.has(code)))) {
-    markDamaged(where.owner, where.file, String((error as Error)?.message ?? error));
+    markDamaged(where.owner, where.file, damageReason(code));
     return new StorageDamagedError(where.owner);
   }
   if (code === "SQLITE_FULL" || code === "ENOSPC" || (code === "SQLITE_IOERR" && diskIsLow())) {
@@ -102,6 +102,13 @@ export function storageFault(error: unknown, where?: { owner: StorageOwner; file
     return new StorageFullError();
   }
   return error;
+}
+
+/** What the operator reads (status, log, `audit verify`): a sentence and the driver's code, not its raw error. */
+function damageReason(code: string | undefined): string {
+  if (code === "SQLITE_NOTADB") return "its pages do not decrypt: damaged, or written with another key (SQLITE_NOTADB)";
+  if (code === "SQLITE_CORRUPT") return "a page fails its integrity check (SQLITE_CORRUPT)";
+  return `it fails after earlier damage (${code ?? "unknown error"})`;
 }
 
 function markDamaged(owner: StorageOwner, file: string, reason: string): void {
