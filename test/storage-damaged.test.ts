@@ -81,6 +81,8 @@ describe("a workspace file damaged in its middle pages", () => {
       await expectDamaged(await request(workspacePath(damaged.workspaceId, "/search"), { token: damaged.viewer, query: { q: "runbook" } }));
       await expectDamaged(await request(workspacePath(damaged.workspaceId, "/knowledge"), { token: damaged.member, body: { title: "More", body: "text", tags: [] } }));
     }
+    // An event stream is refused before it starts, not a 200 that ends at once.
+    await expectDamaged(await request(workspacePath(damaged.workspaceId, "/events/stream"), { token: damaged.viewer }));
     // The MCP endpoint says the same, in the error shape, and does not hang.
     await expectDamaged(await mcpRequest({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "search", arguments: { query: "runbook" } } }, { token: damaged.viewer }));
 

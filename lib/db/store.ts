@@ -322,6 +322,11 @@ export function withWorkspace<T>(workspaceId: string, fn: (db: WorkspaceDb) => P
   return getStore().withWorkspace(workspaceId, fn);
 }
 
+/** The 503 a workspace known to be damaged answers, thrown before a response starts (an event stream's 200 would come first). */
+export function assertWorkspaceStorage(workspaceId: string): void {
+  assertNotDamaged(workspaceId, getStore().workspaceFile(workspaceId));
+}
+
 export function readWorkspaceSnapshot<T>(workspaceId: string, fn: (db: WorkspaceDb) => Promise<T>): Promise<T> {
   return getStore().readSnapshot(workspaceId, fn);
 }
