@@ -21,6 +21,7 @@ import { closeStore, getStore } from "./lib/db/store";
 import { acquireLease, LeaseHeldError } from "./lib/db/lease";
 import { finishInterruptedRotation } from "./lib/backup/key-rotation";
 import { RotationError } from "./lib/backup/rotation-journal";
+import { storageFault, StorageFullError } from "./lib/db/storage-health";
 import { runWithRequestContext, type RequestContext } from "./lib/log/request-context";
 import { logger } from "./lib/log/logger";
 import { errorBody, errorResponse, HttpError } from "./lib/http/errors";
@@ -75,7 +76,11 @@ async function rotateSession(req: http.IncomingMessage, res: http.ServerResponse
   const name = sessionCookieName();
   const token = parse(req.headers.cookie ?? "")[name];
   if (!token) return;
-  const rotated = await rotateSessionIfDue(token);
+  // A full control.db cannot take the new id: the current one stays valid, and the request (a read, perhaps) goes on.
+  const rotated = await rotateSessionIfDue(token).catch((error: unknown) => {
+    if (storageFault(error) instanceof StorageFullError) return null;
+    throw error;
+  });
   if (!rotated) return;
   res.appendHeader("set-cookie", sessionCookie(rotated.token, rotated.expiresAt));
   req.headers.cookie = (req.headers.cookie ?? "").replace(`${name}=${token}`, `${name}=${rotated.token}`);
@@ -133,7 +138,13 @@ function serve(config: Config, handle: Handle): http.RequestListener {
         // Next answers `/mcp/` with a redirect, which some MCP clients do not follow with their POST.
         if (pathname === "/mcp/") req.url = `/mcp${(req.url ?? "").slice("/mcp/".length)}`;
         await handle(req, res);
-      } catch (error) {
+      } catch (thrown) {
+        // A storage fault (disk full, damaged file) is answered as what it is, and was logged once where it was recorded.
+        const error = storageFault(thrown);
+        if (error instanceof HttpError) {
+          if (!res.headersSent) await sendError(req, res, error, context.requestId);
+          return;
+        }
         logger.error({ err: error, requestId: context.requestId }, "request failed");
         if (!res.headersSent) await sendError(req, res, new HttpError(500, "internal_error", "Something went wrong on our side."), context.requestId);
       }

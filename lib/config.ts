@@ -137,6 +137,8 @@ const envSchema = z.object({
   ENCLAVE_BACKUP_IDENTITY_FILE: z.string().min(1).optional(),
   /** The operator API answers only loopback clients unless this is `false`. */
   ENCLAVE_OPERATOR_LOOPBACK_ONLY: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
+  /** Below this much free space on the data disk, /api/health says degraded (low_disk_space) before a write fails. */
+  ENCLAVE_LOW_DISK_MB: positiveInt(256),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

@@ -11,7 +11,7 @@ import { definePortalEndpoint as endpoint } from "./endpoint";
 
 /** The portal's own JSON endpoints (besides /api/v1). Route files build their handlers from these entries. */
 export const portalEndpoints = {
-  health: endpoint({ operationId: "health", method: "GET", path: "/api/health", summary: "Liveness: 200 once control.db is open", trust: "public" }),
+  health: endpoint({ operationId: "health", method: "GET", path: "/api/health", summary: "Liveness: 200 once control.db is open; status degraded (still 200) with reasons while the disk is full or low, or a file is damaged", trust: "public" }),
   openApi: endpoint({ operationId: "openApi", method: "GET", path: "/api/v1/openapi.json", summary: "The OpenAPI document of /api/v1", trust: "public" }),
   signUp: endpoint({ operationId: "signUp", method: "POST", path: "/api/auth/sign-up", summary: "Create an account and sign in", trust: "public", body: credentialsSchema }),
   signIn: endpoint({ operationId: "signIn", method: "POST", path: "/api/auth/sign-in", summary: "Sign in with email, password and (when on) a second factor", trust: "public", body: signInSchema }),

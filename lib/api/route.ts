@@ -6,6 +6,7 @@ import { sessionFromCookies } from "../auth/provider";
 import type { SignedIn } from "../auth/sessions";
 import { parseInput, readJson } from "../http/body";
 import { errorResponse, HttpError } from "../http/errors";
+import { storageFault } from "../db/storage-health";
 import { assertSameOrigin, changesState } from "../http/origin";
 import { limitApiCall } from "../http/rate-limits";
 import { getRequestContext, noteActor } from "../log/request-context";
@@ -43,7 +44,9 @@ export async function handleRequest(request: Request, routeContext: RouteContext
       userAgent: request.headers.get("user-agent") ?? undefined,
       params: flattenParams((await routeContext?.params) ?? {}),
     });
-  } catch (error) {
+  } catch (thrown) {
+    // The store has already turned its database's faults into HttpErrors; a plain file write that found the disk full (ENOSPC) becomes one here.
+    const error = storageFault(thrown);
     if (error instanceof HttpError) return errorResponse(error, requestId);
     if (request.signal.aborted) {
       // The client hung up mid-request (a closed tab, a benchmark ending): nobody to answer.

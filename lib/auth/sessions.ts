@@ -1,3 +1,4 @@
+import { storageFault, StorageFullError } from "../db/storage-health";
 import { and, eq, gt, lt, or } from "drizzle-orm";
 import { sessions, users, type User } from "@/db/control/schema";
 import { getConfig } from "../config";
@@ -75,7 +76,14 @@ export async function resolveSession(token: string | undefined): Promise<SignedI
     return null;
   }
   if (now - row.session.lastSeenAt > TOUCH_INTERVAL_MS) {
-    await control.db.update(sessions).set({ lastSeenAt: now }).where(eq(sessions.id, row.session.id));
+    // On a full control.db the touch waits for the next request: reading must not need a write to succeed.
+    await control.db
+      .update(sessions)
+      .set({ lastSeenAt: now })
+      .where(eq(sessions.id, row.session.id))
+      .catch((error: unknown) => {
+        if (!(storageFault(error) instanceof StorageFullError)) throw error;
+      });
   }
   return { user: row.user, sessionId: row.session.id };
 }

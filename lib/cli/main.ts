@@ -1,14 +1,13 @@
 import { credentialsSchema, createUser, findUserByEmail, emailSchema } from "../auth/users";
 import { ConfigError } from "../config";
 import { MasterKeyError } from "../crypto/keys";
-import type { Drizzle } from "../db/database";
-import { closeStore, getControlDb, getStore, withWorkspace } from "../db/store";
-import { controlAuditLog, verifyAuditChain, workspaceAuditLog } from "../audit/audit";
-import { readAuditHead, type AuditTable } from "../audit/chain";
-import { auditSigner, checkpointRefSchema, publicKeyPem } from "../audit/checkpoint";
+import { closeStore, getControlDb, getStore } from "../db/store";
+import { storageFault } from "../db/storage-health";
+import { auditSigner, publicKeyPem } from "../audit/checkpoint";
 import { HttpError } from "../http/errors";
-import { CLI_ACTOR, CliUsageError, operatorAccess, options, parse } from "./args";
+import { CLI_ACTOR, CliUsageError, options, parse } from "./args";
 import { EVIDENCE_USAGE, runAuditEvidence } from "./evidence-command";
+import { AUDIT_VERIFY_USAGE, runAuditVerify } from "./audit-verify-command";
 import { readNewPassword } from "./password";
 import { JOB_USAGE, runJobCommand } from "./job-commands";
 import { runTokenCommand, TOKEN_USAGE } from "./token-commands";
@@ -29,9 +28,7 @@ const USAGE = `usage:
   enclave workspace import --file FILE --owner E [--name N] [--workspace ID]
                                                  (into a new workspace, redacted as any write is; --workspace
                                                   picks one of several in an account export; prints the id last)
-  enclave audit verify [--workspace ID] [--checkpoint SEQ:HASH]
-                                                 (exit 1 if the hash chain is broken, ends short of its
-                                                  head, or no longer holds that earlier checkpoint)
+${AUDIT_VERIFY_USAGE}
   enclave audit public-key                       (the key checkpoints are signed with: PEM and key id)
 ${EVIDENCE_USAGE}
 ${TOKEN_USAGE}
@@ -72,27 +69,7 @@ async function run(argv: string[]): Promise<void> {
       console.log(`${workspace.id}\t${new Date(workspace.createdAt).toISOString()}\t${workspace.name}`);
     }
   } else if (command === "audit verify") {
-    const { values } = options(rest, ["workspace", "checkpoint"]);
-    const checkpoint = values.checkpoint === undefined ? undefined : parse(checkpointRefSchema, values.checkpoint, "--checkpoint");
-    const control = await getControlDb();
-    // The head is read first: if the server appends meanwhile, the head printed is still in the chain verified.
-    const check = async (db: Drizzle<Record<string, unknown>>, table: AuditTable) => ({
-      head: await readAuditHead(db, table),
-      verdict: await verifyAuditChain(db, table, { checkpoint }),
-    });
-    const { head, verdict } =
-      values.workspace !== undefined
-        ? await withWorkspace((await operatorAccess(values.workspace, "audit")).workspaceId, (db) => check(db.db, workspaceAuditLog))
-        : await check(control.db, controlAuditLog);
-    const which = values.workspace !== undefined ? `workspace ${values.workspace}` : "control.db";
-    if (verdict.ok) {
-      const proof = checkpoint ? `; holds checkpoint ${checkpoint.seq}:${checkpoint.hash}` : "";
-      const swept = verdict.anchor ? ` from retention anchor ${verdict.anchor.seq}:${verdict.anchor.hash}` : "";
-      console.log(`audit chain of ${which}: intact, ${verdict.rows} rows${swept}, head ${head ? `${head.seq}:${head.hash}` : "none"}${proof}`);
-    } else {
-      console.log(`audit chain of ${which}: BROKEN at row ${verdict.firstBadSeq} (${verdict.reason})`);
-      process.exitCode = 1;
-    }
+    await runAuditVerify(rest);
   } else if (command === "audit evidence") {
     await runAuditEvidence(rest);
   } else if (command === "audit public-key") {
@@ -128,7 +105,9 @@ async function run(argv: string[]): Promise<void> {
 try {
   await run(process.argv.slice(2));
   await closeStore();
-} catch (error) {
+} catch (thrown) {
+  // A storage fault (full disk, damaged file) is told as its sentence, not as the driver's error and SQL.
+  const error = storageFault(thrown);
   const known = error instanceof CliUsageError || error instanceof HttpError || error instanceof ConfigError || error instanceof MasterKeyError || error instanceof RotationError || error instanceof LeaseHeldError;
   console.error(`enclave: ${known ? error.message : String(error)}`);
   if (error instanceof CliUsageError) console.error(USAGE);

@@ -12,6 +12,7 @@ import { logger } from "../log/logger";
 import { Connection, WrongKeyError } from "./connection";
 import { Database } from "./database";
 import { enforceDataDirModes, ensurePrivateDir } from "./files";
+import { assertNotDamaged, resetStorageHealth, StorageDamagedError, storageFault, watchStorage } from "./storage-health";
 
 export type ControlDb = Database<ControlSchema>;
 export type WorkspaceDb = Database<WorkspaceSchema>;
@@ -66,6 +67,7 @@ class Store {
     ensurePrivateDir(path.join(dataDir, "workspaces"));
     enforceDataDirModes(dataDir);
     this.masterKey = loadMasterKey(dataDir, masterKeyFromEnv);
+    watchStorage(dataDir);
     this.control = this.openControl().then(async (control) => {
       await this.settlePendingWorkspaces(control);
       return control;
@@ -85,6 +87,7 @@ class Store {
     try {
       const connection = await Connection.open(path.join(this.dataDir, "control.db"), deriveControlKey(this.masterKey), {
         create: true,
+        owner: { kind: "control" },
       });
       const db = new Database(connection, controlSchema);
       await db.migrate(MIGRATIONS.control);
@@ -108,9 +111,14 @@ class Store {
   }
 
   private async openWorkspaceAt(file: string, workspaceId: string, create: boolean): Promise<WorkspaceDb> {
-    const connection = await Connection.open(file, deriveWorkspaceKey(this.masterKey, workspaceId), { create });
+    const connection = await Connection.open(file, deriveWorkspaceKey(this.masterKey, workspaceId), { create, owner: { kind: "workspace", workspaceId } });
     const db = new Database(connection, workspaceSchema);
-    await db.migrate(MIGRATIONS.workspace);
+    try {
+      await db.migrate(MIGRATIONS.workspace);
+    } catch (error) {
+      await db.close().catch(() => undefined);
+      throw error;
+    }
     return db;
   }
 
@@ -163,9 +171,14 @@ class Store {
     }
   }
 
-  /** Runs `fn` with the workspace's handle, opening it if needed. */
+  /**
+   * Runs `fn` with the workspace's handle, opening it if needed. A workspace whose file was
+   * found damaged is refused (503) without reading it again, and its handle leaves the cache,
+   * until its file is replaced (storage-health.ts).
+   */
   async withWorkspace<T>(workspaceId: string, fn: (db: WorkspaceDb) => Promise<T>): Promise<T> {
     if (this.dropping.has(workspaceId)) throw new WorkspaceDroppedError(workspaceId);
+    assertNotDamaged(workspaceId, this.workspaceFile(workspaceId));
     let entry = this.workspaces.get(workspaceId) ?? this.revive(workspaceId);
     if (!entry) {
       const opening: WorkspaceEntry = { db: this.openWorkspaceAt(this.workspaceFile(workspaceId), workspaceId, false), users: 0, evicted: false };
@@ -179,6 +192,11 @@ class Store {
     entry.users += 1;
     try {
       return await fn(await entry.db);
+    } catch (error) {
+      // Closed after its last user: the next request is refused by the registry, and a restored file gets a fresh handle.
+      const fault = storageFault(error);
+      if (fault instanceof StorageDamagedError && fault.workspaceId === workspaceId && this.workspaces.peek(workspaceId) === entry) this.workspaces.delete(workspaceId);
+      throw error;
     } finally {
       entry.users -= 1;
       if (entry.evicted && entry.users === 0) {
@@ -197,7 +215,10 @@ class Store {
   async readSnapshot<T>(workspaceId: string, fn: (db: WorkspaceDb) => Promise<T>): Promise<T> {
     // Through the shared handle first: the file exists and is migrated, or this fails as any read would.
     await this.withWorkspace(workspaceId, () => Promise.resolve());
-    const connection = await Connection.open(this.workspaceFile(workspaceId), deriveWorkspaceKey(this.masterKey, workspaceId), { create: false });
+    const connection = await Connection.open(this.workspaceFile(workspaceId), deriveWorkspaceKey(this.masterKey, workspaceId), {
+      create: false,
+      owner: { kind: "workspace", workspaceId },
+    });
     const db = new Database(connection, workspaceSchema);
     this.snapshots.add(db);
     try {
@@ -301,6 +322,11 @@ export function withWorkspace<T>(workspaceId: string, fn: (db: WorkspaceDb) => P
   return getStore().withWorkspace(workspaceId, fn);
 }
 
+/** The 503 a workspace known to be damaged answers, thrown before a response starts (an event stream's 200 would come first). */
+export function assertWorkspaceStorage(workspaceId: string): void {
+  assertNotDamaged(workspaceId, getStore().workspaceFile(workspaceId));
+}
+
 export function readWorkspaceSnapshot<T>(workspaceId: string, fn: (db: WorkspaceDb) => Promise<T>): Promise<T> {
   return getStore().readSnapshot(workspaceId, fn);
 }
@@ -317,6 +343,8 @@ export function dropWorkspaceFile(workspaceId: string): Promise<void> {
 export async function closeStore(): Promise<void> {
   const store = globalForStore.enclaveStore;
   globalForStore.enclaveStore = undefined;
+  // Faults are of that store's files: the next store (another data dir, a restart) starts clean.
+  resetStorageHealth();
   await store?.close();
 }
 

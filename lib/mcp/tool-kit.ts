@@ -4,6 +4,7 @@ import { authorizeWithin, InsufficientScopeError, type WorkspaceAccess, type Wor
 import type { Scope } from "../access/scopes";
 import { getRequestContext } from "../log/request-context";
 import { HttpError } from "../http/errors";
+import { storageFault } from "../db/storage-health";
 import { logger } from "../log/logger";
 import { toolScopes, type ToolName } from "./tool-scopes";
 
@@ -65,7 +66,8 @@ export async function callTool(tool: McpTool, grant: WorkspaceGrant, args: unkno
     // Parsed through the output schema: unknown keys are dropped, so `structuredContent` is
     // exactly what the published schema (additionalProperties: false) promises.
     output = tool.outputSchema.parse(await tool.run(access, args));
-  } catch (error) {
+  } catch (thrown) {
+    const error = storageFault(thrown);
     if (error instanceof InsufficientScopeError) await error.recorded;
     if (error instanceof HttpError) return { result: toolError(`${error.code}: ${error.message}`), error: error.code };
     const requestId = getRequestContext()?.requestId;

@@ -1,6 +1,9 @@
 import type { WorkspaceAccess } from "../access/authorize";
 import { getConfig } from "../config";
 import { readAccessEpoch } from "../db/access-epoch";
+import { storageFault } from "../db/storage-health";
+import { assertWorkspaceStorage } from "../db/store";
+import { HttpError } from "../http/errors";
 import { logger } from "../log/logger";
 import { subscribe, type BusEvent } from "./event-bus";
 import { latestSeq, listEvents } from "./events";
@@ -32,8 +35,9 @@ export type EventStreamOptions = {
 const encoder = new TextEncoder();
 const frame = (event: BusEvent) => encoder.encode(`id: ${event.seq}\ndata: ${JSON.stringify(event)}\n\n`);
 
-/** Subscribes at once (so a full workspace is refused before any response starts). */
+/** Subscribes at once (so a full workspace, or one known to be damaged, is refused before any response starts). */
 export function openEventStream({ access, after, signal, stillAllowed }: EventStreamOptions): ReadableStream<Uint8Array> {
+  assertWorkspaceStorage(access.workspaceId);
   let lastSent = after ?? Number.MAX_SAFE_INTEGER;
   let live = false;
   const buffered: [BusEvent, Promise<number | null>][] = [];
@@ -104,7 +108,8 @@ export function openEventStream({ access, after, signal, stillAllowed }: EventSt
         for (const [event, epoch] of buffered.splice(0)) admitInOrder(event, epoch);
         live = true;
       } catch (error) {
-        logger.error({ err: error, workspaceId: access.workspaceId }, "event stream backlog failed");
+        // A storage fault met here was logged once where it was recorded: the next request is refused before it streams.
+        if (!(storageFault(error) instanceof HttpError)) logger.error({ err: error, workspaceId: access.workspaceId }, "event stream backlog failed");
         close();
         return;
       }
