@@ -56,6 +56,16 @@ export type AuditAction =
   | "audit.retention_sweep"
   | "audit.evidence_export"
   | "access.denied"
+  // The operator token and every call on the operator API (lib/api/operator-route.ts).
+  | "operator.token_issue"
+  | "operator.token_revoke"
+  | "operator.auth_failed"
+  | "operator.status"
+  | "operator.workspaces_list"
+  | "operator.job_run"
+  | "operator.user_suspend"
+  | "operator.user_unsuspend"
+  | "operator.audit_verify"
   // The readable trail: every write through any surface, and every MCP tool call.
   | "knowledge.create"
   | "knowledge.update"
