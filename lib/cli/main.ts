@@ -13,6 +13,7 @@ import { readNewPassword } from "./password";
 import { JOB_USAGE, runJobCommand } from "./job-commands";
 import { runTokenCommand, TOKEN_USAGE } from "./token-commands";
 import { ACCOUNT_USAGE, runAccountCommand } from "./account-commands";
+import { OPERATOR_USAGE, runOperatorCommand } from "./operator-commands";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
 const USAGE = `usage:
@@ -31,7 +32,8 @@ const USAGE = `usage:
 ${EVIDENCE_USAGE}
 ${TOKEN_USAGE}
 ${ACCOUNT_USAGE}
-${JOB_USAGE}`;
+${JOB_USAGE}
+${OPERATOR_USAGE}`;
 
 async function run(argv: string[]): Promise<void> {
   const [noun, verb, ...rest] = argv;
@@ -104,6 +106,8 @@ async function run(argv: string[]): Promise<void> {
     await runJobCommand(verb, rest);
   } else if (noun === "account") {
     await runAccountCommand(verb, rest);
+  } else if (noun === "operator") {
+    await runOperatorCommand(verb, rest);
   } else {
     throw new CliUsageError(`unknown command "${argv.join(" ")}"`);
   }
