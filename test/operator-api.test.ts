@@ -287,7 +287,8 @@ describe("GET /api/operator/workspaces", () => {
 
   it("refuses a bad limit or cursor with a 400", async () => {
     const { token } = await issueOperatorToken(CLI);
-    for (const query of [{ limit: "0" }, { limit: "501" }, { limit: "x" }, { cursor: "../../etc" }, { other: "1" }]) {
+    const queries: Record<string, string>[] = [{ limit: "0" }, { limit: "501" }, { limit: "x" }, { cursor: "../../etc" }, { other: "1" }];
+    for (const query of queries) {
       await expectRefused(await request("/api/operator/workspaces", { token, query }), 400, JSON.stringify(query));
     }
   });
@@ -303,10 +304,9 @@ describe("POST /api/operator/jobs/{job}/run", () => {
     const [run] = await db.select().from(jobRuns).where(eq(jobRuns.job, "expired-sessions"));
     expect(run).toMatchObject({ trigger: "operator", outcome: "ok" });
     await expectRefused(await request("/api/operator/jobs/no-such-job/run", { token, method: "POST" }), 404, "unknown job");
-    const rows = await controlRows("operator.job_run");
-    expect(rows.map((row) => [row.target, JSON.parse(row.details)])).toEqual([
-      ["no-such-job", { refused: "not_found", status: 404 }],
-      ["expired-sessions", { outcome: "ok" }],
+    expect((await controlRows("operator.job_run")).map((row) => [row.target, JSON.parse(row.details)])).toEqual([["expired-sessions", { outcome: "ok" }]]);
+    expect((await controlRows("operator.refused")).map((row) => [row.target, row.actorId, JSON.parse(row.details)])).toEqual([
+      ["no-such-job", "operator:token", { attempted: "operator.job_run", error: "not_found", status: 404 }],
     ]);
     expect((await request("/api/operator/jobs/expired-sessions/run", { token })).status).toBe(405);
   });

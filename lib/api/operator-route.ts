@@ -20,8 +20,8 @@ import { handleRequest, type RouteContext } from "./route";
  *   3. the operator token as `Authorization: Bearer`, and nothing else: no cookie is read, and
  *      a team token, an OAuth token or a session all get the one 401, which names no other
  *      kind; each refusal is counted for the lockout and audited within a budget;
- *   4. the query, then the handler; the call is audited as the endpoint's action, refused
- *      ones (404, 400) too, with what refused them.
+ *   4. the query, then the handler; the call is audited as the endpoint's action, or when
+ *      refused (400, 404) as `operator.refused` naming the action attempted and why.
  */
 export type OperatorCtx<E extends OperatorEndpoint> = {
   params: Record<string, string>;
@@ -65,7 +65,7 @@ export function operatorRoute<const E extends OperatorEndpoint>(endpoint: E, fn:
         if (!endpoint.auditsItself) await auditControl({ actor, action: endpoint.action, target, details });
         return Response.json(result, { headers: { "cache-control": "no-store" } });
       } catch (error) {
-        if (error instanceof HttpError) await auditControl({ actor, action: endpoint.action, target, details: { refused: error.code, status: error.status } });
+        if (error instanceof HttpError) await auditControl({ actor, action: "operator.refused", target, details: { attempted: endpoint.action, error: error.code, status: error.status } });
         throw error;
       }
     });

@@ -60,6 +60,7 @@ export type AuditAction =
   | "operator.token_issue"
   | "operator.token_revoke"
   | "operator.auth_failed"
+  | "operator.refused"
   | "operator.status"
   | "operator.workspaces_list"
   | "operator.job_run"
