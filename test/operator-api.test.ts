@@ -6,6 +6,9 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { auditLog, backupDrills, jobRuns, operatorTokens } from "@/db/control/schema";
 import { issueOperatorToken, revokeOperatorToken } from "@/lib/access/operator-token";
 import { operatorEndpointList } from "@/lib/api/operator-endpoints";
+import type { AuditVerifyReport } from "@/lib/operator/audit-verify";
+import type { OperatorStatus } from "@/lib/operator/status";
+import type { OperatorWorkspacePage } from "@/lib/operator/workspaces";
 import { setConfigForTests } from "@/lib/config";
 import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
@@ -236,7 +239,7 @@ describe("GET /api/operator/status", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("cache-control")).toBe("no-store");
     const text = await response.clone().text();
-    const status = await jsonOf<Record<string, any>>(response);
+    const status = await jsonOf<OperatorStatus>(response);
     const pkg = JSON.parse(fs.readFileSync(path.join(process.cwd(), "package.json"), "utf8")) as { version: string };
     expect(status.version).toBe(pkg.version);
     expect(status.uptimeSeconds).toBeGreaterThanOrEqual(0);
@@ -247,7 +250,7 @@ describe("GET /api/operator/status", () => {
     expect(status.storage.freeBytes).toBeGreaterThan(0);
     expect(status.storage.totalBytes).toBeGreaterThanOrEqual(status.storage.freeBytes);
     expect(typeof status.storage.openWorkspaceHandles).toBe("number");
-    expect(status.jobs.map((job: { name: string }) => job.name)).toContain("expired-sessions");
+    expect(status.jobs.map((job) => job.name)).toContain("expired-sessions");
     expect(status.lastBackup).toMatchObject({ outcome: "ok", figures: { files: 3 } });
     expect(status.lastDrill).toMatchObject({ backupId: "20261202T053000Z-1a2b3c", outcome: "ok", steps: [{ name: "sign-in", ok: true }] });
     for (const secret of [token, ws.admin, ws.viewer, ws.member]) expect(text).not.toContain(secret);
@@ -262,14 +265,14 @@ describe("GET /api/operator/workspaces", () => {
   it("lists ids, names, owners, sizes and flags in pages — never contents, secrets or hashes", async () => {
     const made = [await workspaceWithTokens(), await workspaceWithTokens(), await workspaceWithTokens()];
     const { token } = await issueOperatorToken(CLI);
-    const seen: Record<string, any>[] = [];
+    const seen: OperatorWorkspacePage["items"] = [];
     let cursor: string | null = null;
     let text = "";
     do {
       const response = await request("/api/operator/workspaces", { token, query: { limit: "2", ...(cursor ? { cursor } : {}) } });
       expect(response.status).toBe(200);
       text += await response.clone().text();
-      const page = await jsonOf<{ items: Record<string, any>[]; nextCursor: string | null }>(response);
+      const page = await jsonOf<OperatorWorkspacePage>(response);
       expect(page.items.length).toBeLessThanOrEqual(2);
       seen.push(...page.items);
       cursor = page.nextCursor;
@@ -304,8 +307,8 @@ describe("POST /api/operator/jobs/{job}/run", () => {
     const [run] = await db.select().from(jobRuns).where(eq(jobRuns.job, "expired-sessions"));
     expect(run).toMatchObject({ trigger: "operator", outcome: "ok" });
     await expectRefused(await request("/api/operator/jobs/no-such-job/run", { token, method: "POST" }), 404, "unknown job");
-    expect((await controlRows("operator.job_run")).map((row) => [row.target, JSON.parse(row.details)])).toEqual([["expired-sessions", { outcome: "ok" }]]);
-    expect((await controlRows("operator.refused")).map((row) => [row.target, row.actorId, JSON.parse(row.details)])).toEqual([
+    expect((await controlRows("operator.job_run")).map((row) => [row.target, JSON.parse(row.details) as unknown])).toEqual([["expired-sessions", { outcome: "ok" }]]);
+    expect((await controlRows("operator.refused")).map((row) => [row.target, row.actorId, JSON.parse(row.details) as unknown])).toEqual([
       ["no-such-job", "operator:token", { attempted: "operator.job_run", error: "not_found", status: 404 }],
     ]);
     expect((await request("/api/operator/jobs/expired-sessions/run", { token })).status).toBe(405);
@@ -317,10 +320,10 @@ describe("GET /api/operator/audit/verify", () => {
     const good = await workspaceWithTokens();
     const bad = await workspaceWithTokens();
     const { token } = await issueOperatorToken(CLI);
-    const first = await jsonOf<{ ok: boolean; chains: Record<string, any>[] }>(await request("/api/operator/audit/verify", { token }));
+    const first = await jsonOf<AuditVerifyReport>(await request("/api/operator/audit/verify", { token }));
     expect(first.ok).toBe(true);
     expect(first.chains.map((chain) => chain.chain).sort()).toEqual(["control", `workspace:${good.workspaceId}`, `workspace:${bad.workspaceId}`].sort());
-    expect(first.chains.every((chain) => chain.ok && chain.rows > 0 && /^\d+:[0-9a-f]{64}$/.test(chain.head))).toBe(true);
+    expect(first.chains.every((chain) => chain.ok && chain.rows > 0 && /^\d+:[0-9a-f]{64}$/.test(chain.head ?? ""))).toBe(true);
 
     // The damaged workspace's file: not a database any more, and its handle closed so it is opened afresh.
     const { closeStore, getStore } = await import("@/lib/db/store");
@@ -331,7 +334,7 @@ describe("GET /api/operator/audit/verify", () => {
     await getStore().control;
     const response = await request("/api/operator/audit/verify", { token });
     expect(response.status).toBe(200);
-    const report = await jsonOf<{ ok: boolean; chains: Record<string, any>[] }>(response);
+    const report = await jsonOf<AuditVerifyReport>(response);
     expect(report.ok).toBe(false);
     const broken = report.chains.find((chain) => chain.chain === `workspace:${bad.workspaceId}`)!;
     expect(broken).toMatchObject({ ok: false, rows: 0, head: null });
@@ -345,7 +348,8 @@ describe("GET /api/operator/audit/verify", () => {
 
 describe("the OpenAPI document", () => {
   it("validates, and lists every operator endpoint under the operator tag with the operator token as its only security", async () => {
-    const document = await jsonOf<Record<string, any>>(await request("/api/v1/openapi.json"));
+    type Operation = { tags?: string[]; security?: unknown };
+    const document = await jsonOf<{ tags: unknown[]; paths: Record<string, Record<string, Operation> & { servers?: unknown }> }>(await request("/api/v1/openapi.json"));
     const verdict = await new Validator().validate(document);
     expect(verdict.errors ?? []).toEqual([]);
     expect(document.tags).toContainEqual(expect.objectContaining({ name: "operator" }));
@@ -353,7 +357,7 @@ describe("the OpenAPI document", () => {
       const operation = document.paths[endpoint.path]?.[endpoint.method.toLowerCase()];
       expect(operation?.tags, endpoint.path).toEqual(["operator"]);
       expect(operation?.security).toEqual([{ operatorToken: [] }]);
-      expect(document.paths[endpoint.path].servers).toEqual([{ url: "http://localhost:3000" }]);
+      expect(document.paths[endpoint.path]?.servers).toEqual([{ url: "http://localhost:3000" }]);
     }
   });
 });

@@ -76,7 +76,7 @@ describe("suspending a person", () => {
     const { db } = await getControlDb();
     const rows = await db.select().from(auditLog).where(eq(auditLog.target, fx.userId));
     const operatorRows = rows.filter((row) => row.action.startsWith("operator."));
-    expect(operatorRows.map((row) => [row.action, row.actorType, row.actorId, JSON.parse(row.details)])).toEqual([
+    expect(operatorRows.map((row) => [row.action, row.actorType, row.actorId, JSON.parse(row.details) as unknown])).toEqual([
       ["operator.user_suspend", "system", "operator:token", { changed: true }],
       ["operator.user_suspend", "system", "operator:token", { changed: false }],
       ["operator.user_unsuspend", "system", "operator:token", { changed: true }],
