@@ -25,6 +25,7 @@ import { storageFault, StorageFullError } from "./lib/db/storage-health";
 import { runWithRequestContext, type RequestContext } from "./lib/log/request-context";
 import { logger } from "./lib/log/logger";
 import { errorBody, errorResponse, HttpError } from "./lib/http/errors";
+import { clientAddress } from "./lib/http/client-address";
 import { requestTargetProblem } from "./lib/http/request-target";
 import { securityHeaders } from "./lib/http/security-headers";
 import { sessionCookie, sessionCookieName } from "./lib/auth/cookies";
@@ -59,16 +60,6 @@ async function openStorage(): Promise<Config> {
     if (error instanceof ConfigError || error instanceof MasterKeyError || error instanceof RotationError || error instanceof LeaseHeldError) die(error.message);
     throw error;
   }
-}
-
-function clientIp(req: http.IncomingMessage, config: Config): string {
-  if (config.ENCLAVE_TRUST_PROXY) {
-    // The proxy in front appends the address it saw: the last entry is the one it vouches for.
-    const forwarded = String(req.headers["x-forwarded-for"] ?? "").split(",").map((part) => part.trim()).filter(Boolean);
-    const last = forwarded.at(-1);
-    if (last) return last;
-  }
-  return req.socket.remoteAddress ?? "unknown";
 }
 
 /** Swaps a due session id for a fresh one, on the way in (for Next) and on the way out (cookie). */
@@ -111,7 +102,7 @@ function serve(config: Config, handle: Handle): http.RequestListener {
     // Our id, always: a client-sent x-request-id is not trusted into logs and audit rows.
     const context: RequestContext = {
       requestId: randomUUID(),
-      ip: clientIp(req, config),
+      ...clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], config.ENCLAVE_TRUST_PROXY),
       userAgent: req.headers["user-agent"],
     };
     req.headers["x-request-id"] = context.requestId;

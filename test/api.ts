@@ -55,7 +55,7 @@ function bytesOf(value: unknown): Buffer | null {
 }
 
 /** Audit rows that record a refusal or a call, not a change: a refused request writes these (and only these). */
-const RECORDS_OF_REFUSALS = ["access.denied", "mcp.tool_call"];
+const RECORDS_OF_REFUSALS = ["access.denied", "mcp.tool_call", "operator.auth_failed", "operator.refused"];
 const notARefusal = `action NOT IN (${RECORDS_OF_REFUSALS.map((action) => `'${action}'`).join(", ")})`;
 
 /**

@@ -3,6 +3,8 @@ import path from "node:path";
 import { parse } from "cookie";
 import { sessionCookieName } from "@/lib/auth/cookies";
 import { randomUUID } from "node:crypto";
+import { getConfig } from "@/lib/config";
+import { clientAddress } from "@/lib/http/client-address";
 import { errorResponse } from "@/lib/http/errors";
 import { requestTargetProblem } from "@/lib/http/request-target";
 import { getRequestContext, runWithRequestContext } from "@/lib/log/request-context";
@@ -104,7 +106,10 @@ function compareScores(a: number[], b: number[]): number {
  * answers 405, as Next does.
  */
 export function appFetch(input: string | URL | Request, init?: RequestInit & { ip?: string }): Promise<Response> {
-  return runWithRequestContext({ requestId: randomUUID(), ip: init?.ip ?? "127.0.0.1" }, () => dispatch(input, init));
+  // `ip` is the socket's peer; behind a trusted proxy the client address comes from X-Forwarded-For, as in server.ts.
+  const forwardedFor = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)).get("x-forwarded-for") ?? undefined;
+  const address = clientAddress(init?.ip ?? "127.0.0.1", forwardedFor, getConfig().ENCLAVE_TRUST_PROXY);
+  return runWithRequestContext({ requestId: randomUUID(), ...address }, () => dispatch(input, init));
 }
 
 async function dispatch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
@@ -141,7 +146,7 @@ export type RequestOptions = {
   /** Extra headers; an empty value drops a header the harness would send. */
   headers?: Record<string, string>;
   signal?: AbortSignal;
-  /** The client address the server sees (rate limits count per IP). */
+  /** The socket's peer address (rate limits count per client IP: this one, unless a trusted proxy's X-Forwarded-For says otherwise). */
   ip?: string;
 };
 

@@ -5,7 +5,9 @@ import { z } from "zod";
 import { sessions } from "@/db/control/schema";
 import { authorize } from "@/lib/access/authorize";
 import { issueTeamToken } from "@/lib/access/tokens";
+import { issueOperatorToken } from "@/lib/access/operator-token";
 import { oauthEndpointList } from "@/lib/api/oauth-endpoints";
+import { operatorEndpointList } from "@/lib/api/operator-endpoints";
 import { portalEndpointList } from "@/lib/api/portal-endpoints";
 import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
@@ -170,9 +172,11 @@ async function makeFixture() {
   // The account export asks for a password re-entered in this session within ten minutes.
   await (await getControlDb()).db.update(sessions).set({ reauthAt: Date.now() }).where(eq(sessions.userId, ws.owner.id));
   const tokens = await authorize(owner, ws.workspaceId, "tokens");
+  const operator = await issueOperatorToken({ type: "system", id: "cli" });
   return {
     ...ws,
     ownerCookie,
+    operatorToken: operator.token,
     ownerEmail: ws.owner.email,
     /** Path params by name: what exists, made afresh where the valid request consumes it. */
     params: {
@@ -181,6 +185,7 @@ async function makeFixture() {
       tokenId: async () => (await issueTeamToken(tokens, { name: "doomed", role: "viewer", expiresInDays: 1 })).summary.id,
       grantId: () => liveGrant(ws, "Fuzz agent"),
       userId: async () => (await userInWorkspace(ws.workspaceId, "viewer")).user.id,
+      job: () => Promise.resolve("expired-sessions"),
     } as Record<string, () => Promise<string>>,
     hints: {
       from: () => entryId,
@@ -270,7 +275,7 @@ async function artifactToDelete(): Promise<string> {
 
 /** The operations /api/v1/openapi.json lists, as the workspace owner's same-origin portal calls. */
 function restOperations(): Operation[] {
-  return Object.entries(openApi.paths).flatMap(([path, methods]) =>
+  return Object.entries(openApi.paths).filter(([path]) => !isOperatorPath(path)).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, operation]) => {
       const parameters = (operation.parameters as { name: string; in: string; schema: Json }[]).filter((p) => p.in === "query");
       const body = (operation.requestBody as { content?: Record<string, { schema: Json }> } | undefined)?.content?.["application/json"]?.schema;
@@ -285,6 +290,23 @@ function restOperations(): Operation[] {
       };
     }),
   );
+}
+
+/** The operator API's paths sit in the same document, keyed by their full path (they are not under /api/v1). */
+const isOperatorPath = (path: string) => path.startsWith("/api/operator/");
+
+/** The operator API, from its table, with the operator token. */
+function operatorOperations(): Operation[] {
+  return operatorEndpointList.map((endpoint) => ({
+    label: `${endpoint.method} ${endpoint.path}`,
+    path: endpoint.path,
+    method: endpoint.method,
+    auth: { token: fx.operatorToken },
+    querySchema:
+      "query" in endpoint
+        ? Object.entries((z.toJSONSchema(endpoint.query, { io: "input", unrepresentable: "any" }) as { properties: Record<string, Json> }).properties).map(([name, schema]) => ({ name, schema }))
+        : undefined,
+  }));
 }
 
 /** Valid requests the schema alone cannot describe (a refine, a cross-field rule). */
@@ -357,7 +379,7 @@ async function send(op: Operation, path: string, body: unknown, query: Record<st
   const signedIn = op.path.startsWith("/api/v1/") || !["/api/health", "/api/auth/sign-in", "/api/auth/sign-up", "/api/auth/sign-out", "/oauth/register"].includes(op.path);
   return request(path, {
     method: op.method,
-    ...(signedIn ? { cookie: fx.ownerCookie } : {}),
+    ...(op.auth.token !== undefined ? { token: op.auth.token } : signedIn ? { cookie: fx.ownerCookie } : {}),
     ...(body === undefined ? {} : { body }),
     query,
     ...(op.method === "PUT" && op.path.includes("/artifacts/") ? { rawBody: "artifact bytes", headers: { "content-type": "text/plain" } } : {}),
@@ -432,10 +454,11 @@ async function fuzzOperation(op: Operation): Promise<number> {
 }
 
 describe("the fuzzed tables describe every route", () => {
-  it("each method a route serves is in the OpenAPI document, the portal table or the OAuth table (or is a metadata GET, the API catch-all or /mcp)", async () => {
+  it("each method a route serves is in the OpenAPI document (REST and operator), the portal table or the OAuth table (or is a metadata GET, the API catch-all or /mcp)", async () => {
     await setUp();
     const described = new Set([
-      ...Object.entries(openApi.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} /api/v1${path}`)),
+      ...Object.entries(openApi.paths).filter(([path]) => !isOperatorPath(path)).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} /api/v1${path}`)),
+      ...Object.entries(openApi.paths).filter(([path]) => isOperatorPath(path)).flatMap(([path, methods]) => Object.keys(methods).filter((key) => key !== "servers").map((method) => `${method.toUpperCase()} ${path}`)),
       ...portalEndpointList.map((e) => `${e.method} ${e.path}`),
       ...oauthEndpointList.map((e) => `${e.method} ${e.path}`),
     ]);
@@ -460,6 +483,7 @@ describe("bad input into every field of every operation is a 4xx and changes not
     ["every /api/v1 operation in the OpenAPI document", restOperations, 300],
     ["every portal endpoint in its table", portalOperations, 100],
     ["every OAuth endpoint in its table (JSON registration, form grants and revocation)", oauthOperations, 50],
+    ["every operator endpoint in the OpenAPI document, with the operator token", operatorOperations, 25],
   ] as const)("%s", { timeout: 600_000 }, async (_name, operations, atLeast) => {
     await setUp();
     let sent = 0;

@@ -6,6 +6,7 @@ import { authorize, type WorkspaceAccess } from "@/lib/access/authorize";
 import type { Scope } from "@/lib/access/scopes";
 import { CLOSING_PAGE, getAuthProvider, isClosingAccount } from "@/lib/auth/provider";
 import type { SignedIn } from "@/lib/auth/sessions";
+import { isSuspended, SUSPENDED_PAGE } from "@/lib/auth/suspension";
 import { HttpError } from "@/lib/http/errors";
 import { noteActor } from "@/lib/log/request-context";
 import { getWorkspaceForMember, type WorkspaceSummary } from "@/lib/workspace/workspaces";
@@ -19,11 +20,13 @@ const getSession = cache(async (): Promise<SignedIn | null> => {
 });
 
 /**
- * The signed-in person, or null. A closing account is sent to the one page it may see
- * (lib/auth/provider.ts says why), from every page that asks, so no page can forget it.
+ * The signed-in person, or null. A suspended account (lib/auth/suspension.ts) and a closing
+ * one (lib/auth/provider.ts) are each sent to the one page they may see, from every page that
+ * asks, so no page can forget it.
  */
 export async function getUser(): Promise<SignedIn | null> {
   const signedIn = await getSession();
+  if (signedIn && isSuspended(signedIn.user)) redirect(SUSPENDED_PAGE);
   if (signedIn && isClosingAccount(signedIn.user)) redirect(CLOSING_PAGE);
   return signedIn;
 }
@@ -40,6 +43,14 @@ export async function requireClosingUser(): Promise<SignedIn> {
   const signedIn = await getSession();
   if (!signedIn) redirect("/sign-in");
   if (!isClosingAccount(signedIn.user)) redirect("/workspaces");
+  return signedIn;
+}
+
+/** For the suspended page alone: a suspended person; anyone signed in otherwise goes back to the portal. */
+export async function requireSuspendedUser(): Promise<SignedIn> {
+  const signedIn = await getSession();
+  if (!signedIn) redirect("/sign-in");
+  if (!isSuspended(signedIn.user)) redirect("/workspaces");
   return signedIn;
 }
 

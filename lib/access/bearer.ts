@@ -1,5 +1,6 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
-import { memberships, oauthGrants, oauthTokens, teamTokens } from "@/db/control/schema";
+import { memberships, oauthGrants, oauthTokens, teamTokens, users } from "@/db/control/schema";
+import { isSuspended } from "../auth/suspension";
 import { hashSecret, isWellFormedSecret } from "../crypto/secrets";
 import { getControlDb, type ControlDb } from "../db/store";
 import { logger } from "../log/logger";
@@ -17,7 +18,7 @@ import { tokenCap, type Scope } from "./scopes";
 const LAST_USED_GRANULARITY_MS = 60_000;
 
 /** Writes a bearer credential's last use when the recorded one is over a minute old, without making the caller wait. */
-function recordUse(lastUsedAt: number | null, now: number, write: () => Promise<unknown>): void {
+export function recordUse(lastUsedAt: number | null, now: number, write: () => Promise<unknown>): void {
   if (lastUsedAt !== null && now - lastUsedAt <= LAST_USED_GRANULARITY_MS) return;
   write().catch((error: unknown) => logger.warn({ err: error }, "could not record a token's last use"));
 }
@@ -34,22 +35,26 @@ export function teamTokenLookup(control: ControlDb, tokenHash: string) {
       scopes: teamTokens.scopes,
       issuerType: teamTokens.issuerType,
       issuerRole: memberships.role,
+      issuerSuspendedAt: users.suspendedAt,
       expiresAt: teamTokens.expiresAt,
       lastUsedAt: teamTokens.lastUsedAt,
     })
     .from(teamTokens)
     .leftJoin(memberships, and(eq(memberships.workspaceId, teamTokens.workspaceId), eq(memberships.userId, teamTokens.issuedBy)))
+    .leftJoin(users, eq(users.id, teamTokens.issuedBy))
     .where(and(eq(teamTokens.tokenHash, tokenHash), isNull(teamTokens.revokedAt)))
     .limit(1);
 }
 
-/** A team token's principal, or null when it is unknown, revoked, expired, or its issuer can no longer grant anything. */
+/** A team token's principal, or null when it is unknown, revoked, expired, or its issuer is suspended or can no longer grant anything. */
 export async function resolveTeamToken(token: string): Promise<TokenPrincipal | null> {
   if (!isWellFormedSecret("teamToken", token)) return null;
   const control = await getControlDb();
   const [row] = await teamTokenLookup(control, hashSecret(token));
   const now = Date.now();
   if (!row || row.expiresAt <= now) return null;
+  // A suspended issuer's tokens rest with them (lib/auth/suspension.ts); the operator's never are.
+  if (row.issuerType === "user" && isSuspended({ suspendedAt: row.issuerSuspendedAt })) return null;
   // Capped at every request by what its issuer may grant today: demoted, they lose it; removed, it stops.
   const cap = tokenCap(row.issuerType === "operator" ? "operator" : row.issuerRole);
   const scopes = (JSON.parse(row.scopes) as Scope[]).filter((scope) => cap.includes(scope));
@@ -60,7 +65,7 @@ export async function resolveTeamToken(token: string): Promise<TokenPrincipal | 
 
 /**
  * An OAuth access token's principal, or null when it is unknown, expired, its grant revoked,
- * or it was issued for another resource than `audience` (a token for the MCP endpoint is no
+ * its person suspended, or it was issued for another resource than `audience` (a token for the MCP endpoint is no
  * good at any other). The person's current role is applied by `authorize`.
  */
 export async function resolveOAuthAccessToken(token: string, audience: string): Promise<OAuthPrincipal | null> {
@@ -76,12 +81,14 @@ export async function resolveOAuthAccessToken(token: string, audience: string): 
       resource: oauthGrants.resource,
       lastUsedAt: oauthGrants.lastUsedAt,
       scopes: oauthTokens.scopes,
+      suspendedAt: users.suspendedAt,
     })
     .from(oauthTokens)
     .innerJoin(oauthGrants, eq(oauthGrants.id, oauthTokens.grantId))
+    .innerJoin(users, eq(users.id, oauthGrants.userId))
     .where(and(eq(oauthTokens.tokenHash, hashSecret(token)), eq(oauthTokens.kind, "access"), gt(oauthTokens.expiresAt, now), isNull(oauthGrants.revokedAt)))
     .limit(1);
-  if (!row || row.resource !== audience) return null;
+  if (!row || row.resource !== audience || isSuspended(row)) return null;
   recordUse(row.lastUsedAt, now, () => control.db.update(oauthGrants).set({ lastUsedAt: now }).where(eq(oauthGrants.id, row.grantId)));
   return { kind: "oauth", grantId: row.grantId, clientId: row.clientId, userId: row.userId, workspaceId: row.workspaceId, scopes: JSON.parse(row.scopes) as Scope[] };
 }

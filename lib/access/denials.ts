@@ -78,3 +78,17 @@ export async function recordNotVisible(principal: Principal, workspaceId: string
     auditControl,
   );
 }
+
+/**
+ * A call on /api/operator refused for its credentials (missing, malformed, not the live
+ * operator token): `operator.auth_failed` in control.db's chain, under one budget for all of
+ * them, whoever sends them. Never the presented value: a near-miss of the real token is half a leak.
+ */
+export function recordOperatorAuthRefusal(problem: "missing" | "malformed" | "invalid"): Promise<void> {
+  return record(
+    "control",
+    "operator-auth",
+    (before) => ({ actor: { type: "anonymous" }, action: "operator.auth_failed", target: null, details: { problem, ...extra(undefined, before) } }),
+    auditControl,
+  );
+}

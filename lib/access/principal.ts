@@ -14,18 +14,21 @@ import type { Scope } from "./scopes";
  *   token     a team token: bound to one workspace, its own scopes, capped by its issuer's role
  *   oauth     an AI client's access token: one person, one workspace, the scopes they
  *             consented to, capped again by that person's current role
- *   operator  whoever holds the master key (the CLI; later the operator token): admin-level
- *             in every workspace, never billing, ownership or deletion
+ *   operator  whoever holds the master key (the CLI), or the operator token on /api/operator
+ *             alone (lib/api/operator-route.ts): admin-level in every workspace, never
+ *             billing, ownership or deletion
  */
 export type UserPrincipal = { kind: "user"; userId: string };
 export type TokenPrincipal = { kind: "token"; tokenId: string; workspaceId: string; scopes: Scope[] };
 export type OAuthPrincipal = { kind: "oauth"; grantId: string; clientId: string; userId: string; workspaceId: string; scopes: Scope[] };
-export type OperatorPrincipal = { kind: "operator"; via: "cli" };
+export type OperatorPrincipal = { kind: "operator"; via: "cli" | "token" };
 export type Principal = UserPrincipal | TokenPrincipal | OAuthPrincipal | OperatorPrincipal;
 
 export const OPERATOR: OperatorPrincipal = { kind: "operator", via: "cli" };
+/** Whoever presented the live operator token (lib/access/operator-token.ts). */
+export const OPERATOR_TOKEN: OperatorPrincipal = { kind: "operator", via: "token" };
 
-/** `user:<id>`, `token:<id>`, `oauth:<grant id>` or `operator:cli`: stored as the author of what a principal writes. */
+/** `user:<id>`, `token:<id>`, `oauth:<grant id>`, `operator:cli` or `operator:token`: stored as the author of what a principal writes. */
 export function principalLabel(principal: Principal): string {
   switch (principal.kind) {
     case "user":
@@ -49,7 +52,9 @@ export function actorOf(principal: Principal): Actor {
     case "oauth":
       return { type: "oauth", id: principal.grantId };
     case "operator":
-      return { type: "system", id: principal.via };
+      // `cli` is what rows written before the operator token say; the token is named in full,
+      // so no reader takes it for a team token.
+      return { type: "system", id: principal.via === "cli" ? "cli" : "operator:token" };
   }
 }
 

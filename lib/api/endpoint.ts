@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { Scope } from "../access/scopes";
+import type { AuditAction } from "../audit/audit";
 import type { ApiLimitGroup } from "../http/rate-limits";
 
 /**
@@ -63,3 +64,22 @@ export type OAuthEndpoint = {
   limit: "registration" | "sync";
   body: { type: "json" | "form"; schema: z.ZodType };
 };
+
+/**
+ * An operator API endpoint under /api/operator: the operator token only, loopback only by
+ * default, every call audited as `action` (lib/api/operator-route.ts).
+ */
+export type OperatorEndpoint = {
+  operationId: string;
+  method: HttpMethod;
+  /** The full path, e.g. `/api/operator/users/{userId}/suspend`. */
+  path: string;
+  summary: string;
+  action: AuditAction;
+  /** The handler writes the audit row itself, in the transaction of its change; the route audits only refusals. */
+  auditsItself?: true;
+  query?: z.ZodType;
+  response: z.ZodType;
+};
+
+export const defineOperatorEndpoint = <const E extends OperatorEndpoint>(endpoint: E): E => endpoint;

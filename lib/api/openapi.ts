@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { scopeDescriptions } from "../access/scopes";
-import type { Endpoint } from "./endpoint";
+import type { Endpoint, OperatorEndpoint } from "./endpoint";
 import { endpointList } from "./endpoints";
+import { operatorEndpointList } from "./operator-endpoints";
 import { errorSchema } from "./schemas";
 
 /**
- * The OpenAPI 3.1 document for /api/v1, generated from the same endpoint list and zod schemas
- * the handlers use. OpenAPI 3.1 schemas are JSON Schema 2020-12, which is what zod emits; named
+ * The OpenAPI 3.1 document for /api/v1 (and, under the tag `operator`, /api/operator),
+ * generated from the same endpoint lists and zod schemas the handlers use. OpenAPI 3.1 schemas are JSON Schema 2020-12, which is what zod emits; named
  * schemas (`.meta({ id })`) land in components.schemas.
  */
 type Json = Record<string, unknown>;
@@ -37,11 +38,15 @@ const errorResponses = (endpoint: Endpoint): Json => {
   return refusals;
 };
 
-function operation(endpoint: Endpoint, components: Json): Json {
+function parametersOf(endpoint: Pick<Endpoint, "path" | "query">, components: Json): Json[] {
   const pathParams = [...endpoint.path.matchAll(/\{(\w+)\}/g)].map((match) => ({ name: match[1], in: "path", required: true, schema: { type: "string" } }));
   const queryParams = endpoint.query
     ? Object.entries((schemaOf(endpoint.query, "input", components).properties ?? {}) as Record<string, Json>).map(([name, schema]) => ({ name, in: "query", required: false, schema }))
     : [];
+  return [...pathParams, ...queryParams];
+}
+
+function operation(endpoint: Endpoint, components: Json): Json {
   const success: Json = endpoint.response
     ? { description: "OK", content: { "application/json": { schema: schemaOf(endpoint.response, "output", components) } } }
     : endpoint.rawResponse
@@ -53,10 +58,33 @@ function operation(endpoint: Endpoint, components: Json): Json {
     description: `Needs the \`${endpoint.scope}\` scope (${scopeDescriptions[endpoint.scope]}).`,
     security: [{ teamToken: [endpoint.scope] }, { portalSession: [] }],
     "x-required-scope": endpoint.scope,
-    parameters: [...pathParams, ...queryParams],
+    parameters: parametersOf(endpoint, components),
     ...(endpoint.body && { requestBody: { required: true, content: { "application/json": { schema: schemaOf(endpoint.body, "input", components) } } } }),
     ...(endpoint.rawBody && { requestBody: { required: true, content: { "*/*": { schema: { type: "string", format: "binary" } } } } }),
     responses: { [String(endpoint.status ?? 200)]: success, ...errorResponses(endpoint) },
+  };
+}
+
+const withErrorShape = (refusals: Record<string, string>): Json =>
+  Object.fromEntries(Object.entries(refusals).map(([status, description]) => [status, { description, content: { "application/json": { schema: errorRef } } }]));
+
+function operatorOperation(endpoint: OperatorEndpoint, components: Json): Json {
+  return {
+    operationId: endpoint.operationId,
+    summary: endpoint.summary,
+    description: `The operator token only; audited as \`${endpoint.action}\`.`,
+    tags: ["operator"],
+    security: [{ operatorToken: [] }],
+    parameters: parametersOf(endpoint, components),
+    responses: {
+      "200": { description: "OK", content: { "application/json": { schema: schemaOf(endpoint.response, "output", components) } } },
+      ...withErrorShape({
+        "400": "Invalid input, or a token in the URL",
+        "401": "Not the live operator token (whatever else was sent)",
+        "404": "No such user or job; or the API called from another machine while ENCLAVE_OPERATOR_LOOPBACK_ONLY is on",
+        "429": "Rate limited (per IP), or locked out after failed tokens; see Retry-After",
+      }),
+    },
   };
 }
 
@@ -68,16 +96,22 @@ export function openApiDocument(serverUrl: string): Json {
   for (const endpoint of endpointList) {
     (paths[endpoint.path] ??= {})[endpoint.method.toLowerCase()] = operation(endpoint, components);
   }
+  // Keyed by their full path, with the server's root as their own server: they are not under /api/v1.
+  for (const endpoint of operatorEndpointList) {
+    (paths[endpoint.path] ??= { servers: [{ url: serverUrl }] })[endpoint.method.toLowerCase()] = operatorOperation(endpoint, components);
+  }
   return {
     openapi: "3.1.0",
-    info: { title: "Enclave REST API", version: "1", description: "Workspace knowledge, agent sessions, events, artifacts and links, for team tokens." },
+    info: { title: "Enclave REST API", version: "1", description: "Workspace knowledge, agent sessions, events, artifacts and links, for team tokens; and, tagged `operator`, the operator API." },
     servers: [{ url: `${serverUrl}/api/v1` }],
+    tags: [{ name: "operator", description: "The operator API: the operator token (`enclave operator token`) only, from this machine only by default" }],
     paths,
     components: {
       schemas: components,
       securitySchemes: {
         teamToken: { type: "http", scheme: "bearer", description: "A team token (`enc_…`) issued by a workspace admin" },
         portalSession: { type: "apiKey", in: "cookie", name: "__Host-enclave_session", description: "The portal's session; state-changing calls must be same-origin" },
+        operatorToken: { type: "http", scheme: "bearer", description: "The operator token (`enc_op_…`), printed once by `enclave operator token`" },
       },
     },
   };

@@ -58,6 +58,17 @@ export type AuditAction =
   | "backup.run"
   | "access.denied"
   | "key.rotate"
+  // The operator token and every call on the operator API (lib/api/operator-route.ts).
+  | "operator.token_issue"
+  | "operator.token_revoke"
+  | "operator.auth_failed"
+  | "operator.refused"
+  | "operator.status"
+  | "operator.workspaces_list"
+  | "operator.job_run"
+  | "operator.user_suspend"
+  | "operator.user_unsuspend"
+  | "operator.audit_verify"
   // The readable trail: every write through any surface, and every MCP tool call.
   | "knowledge.create"
   | "knowledge.update"

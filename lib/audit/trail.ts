@@ -147,7 +147,7 @@ export async function actorNames(rows: readonly Pick<AuditRow, "actorType" | "ac
       .where(inArray(oauthGrants.id, oauthIds));
     for (const row of grants) names.set(`oauth:${row.id}`, row.email ? `${row.name} (for ${row.email})` : row.name);
   }
-  for (const row of rows) if (row.actorType === "system") names.set(`system:${row.actorId ?? ""}`, row.actorId === "cli" ? "operator (CLI)" : "Enclave");
+  for (const row of rows) if (row.actorType === "system") names.set(`system:${row.actorId ?? ""}`, row.actorId === "cli" ? "operator (CLI)" : row.actorId === "operator:token" ? "operator (API token)" : "Enclave");
   return names;
 }
 

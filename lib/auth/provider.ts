@@ -4,6 +4,7 @@ import { getConfig } from "../config";
 import { HttpError } from "../http/errors";
 import { sessionCookieName } from "./cookies";
 import { resolveSession, type SignedIn } from "./sessions";
+import { AccountSuspendedError, isSuspended } from "./suspension";
 
 /**
  * Who is signed in, by whichever provider this instance uses. Pages and handlers ask only
@@ -48,10 +49,15 @@ export class AccountClosingError extends HttpError {
 /** What a session may open: `any` only for the closing page and Cancel closure. */
 export type AccountStates = "open" | "any";
 
-/** The person a request's cookies sign in, or null; a closing account is refused (AccountClosingError) unless `states` is `any`. */
+/**
+ * The person a request's cookies sign in, or null; a suspended account is refused
+ * (AccountSuspendedError, lib/auth/suspension.ts) whatever `states` says, a closing one
+ * (AccountClosingError) unless `states` is `any`.
+ */
 export async function sessionFromCookies(request: Request, states: AccountStates = "open"): Promise<SignedIn | null> {
   const cookies = parse(request.headers.get("cookie") ?? "");
   const signedIn = await getAuthProvider().signedIn((name) => cookies[name]);
+  if (signedIn && isSuspended(signedIn.user)) throw new AccountSuspendedError();
   if (signedIn && states === "open" && isClosingAccount(signedIn.user)) throw new AccountClosingError();
   return signedIn;
 }

@@ -5,6 +5,7 @@ import { HttpError } from "../http/errors";
 import { text } from "../http/text";
 import { isMfaEnabled, verifySecondFactor } from "./mfa";
 import { verifyPassword } from "./password";
+import { AccountSuspendedError, isSuspended } from "./suspension";
 import { clearSignInFailures, limitSignInAttempt, recordSignInFailure } from "../http/rate-limits";
 import { emailSchema, findUserByEmail } from "./users";
 
@@ -43,6 +44,8 @@ export async function signIn(input: z.infer<typeof signInSchema>, ip: string): P
     secondFactor = await verifySecondFactor(user.id, input.code);
     if (!secondFactor) return fail("wrong_mfa_code", new HttpError(401, "invalid_mfa_code", "That code is not valid."));
   }
+  // Said only to whoever knows the password (and code): a suspended account opens no session.
+  if (isSuspended(user)) return fail("suspended", new AccountSuspendedError());
   await clearSignInFailures(input.email);
   await auditControl({ actor: { type: "user", id: user.id }, action: "user.sign_in", target: user.id, details: { secondFactor } });
   return user;

@@ -17,6 +17,7 @@ import { KEY_USAGE } from "./key-usage";
 import { RotationError } from "../backup/rotation-journal";
 import { LeaseHeldError } from "../db/lease";
 import { BACKUP_USAGE, runBackupCommand } from "./backup-commands";
+import { OPERATOR_USAGE, runOperatorCommand } from "./operator-commands";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
 const USAGE = `usage:
@@ -36,7 +37,8 @@ ${ACCOUNT_USAGE}
 ${JOB_USAGE}
 ${SCAN_USAGE}
 ${KEY_USAGE}
-${BACKUP_USAGE}`;
+${BACKUP_USAGE}
+${OPERATOR_USAGE}`;
 
 async function run(argv: string[]): Promise<void> {
   const [noun, verb, ...rest] = argv;
@@ -97,6 +99,8 @@ async function run(argv: string[]): Promise<void> {
     await runScanCommand(argv.slice(1));
   } else if (noun === "backup") {
     await runBackupCommand(verb, rest);
+  } else if (noun === "operator") {
+    await runOperatorCommand(verb, rest);
   } else {
     throw new CliUsageError(`unknown command "${argv.join(" ")}"`);
   }

@@ -39,6 +39,10 @@ function makeLimiters() {
     // An export reads everything a person owns: a few a day is what anyone needs, and each one is work.
     accountExportPerUser: new RateLimiterMemory({ keyPrefix: "export-user", points: 3, duration: 60 * 60 }),
     accountExportPerIp: new RateLimiterMemory({ keyPrefix: "export-ip", points: 3, duration: 60 * 60 }),
+    // The operator API: room for a monitor polling status and a person at a shell, not a flood.
+    operatorCallsPerIp: new RateLimiterMemory({ keyPrefix: "operator-ip", points: 60, duration: 60 }),
+    // Counts refused operator credentials only: a few typos, then a lockout long enough to make guessing pointless.
+    operatorAuthFailuresPerIp: new RateLimiterMemory({ keyPrefix: "operator-fail-ip", points: 10, duration: 15 * 60 }),
   };
 }
 
@@ -98,4 +102,15 @@ export async function mayRecordDenial(key: string): Promise<boolean> {
     if (rejection instanceof RateLimiterRes) return false;
     throw rejection;
   }
+}
+
+/** Before an operator API call is looked at: its per-IP budget, and a lockout once this IP has failed to authenticate too often. */
+export async function limitOperatorCall(ip: string): Promise<void> {
+  await consume(limiters().operatorCallsPerIp, ip);
+  const failures = await limiters().operatorAuthFailuresPerIp.get(ip);
+  if (failures && failures.remainingPoints <= 0) throw new RateLimitedError(failures.msBeforeNext / 1000);
+}
+
+export async function recordOperatorAuthFailure(ip: string): Promise<void> {
+  await limiters().operatorAuthFailuresPerIp.penalty(ip, 1);
 }

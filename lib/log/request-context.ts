@@ -7,7 +7,10 @@ import { AsyncLocalStorage } from "node:async_hooks";
  */
 export type RequestContext = {
   requestId: string;
+  /** The client's address (lib/http/client-address.ts). */
   ip: string;
+  /** The socket's other end: the reverse proxy's address behind one, else the client's. */
+  peer?: string;
   userAgent?: string;
   actor?: string;
   workspaceId?: string;

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { and, eq, isNull } from "drizzle-orm";
-import { memberships, oauthCodes, oauthGrants, oauthTokens } from "@/db/control/schema";
+import { memberships, oauthCodes, oauthGrants, oauthTokens, users } from "@/db/control/schema";
+import { isSuspended } from "../auth/suspension";
 import { capByRole } from "../access/scopes";
 import { auditControlTx, type Actor } from "../audit/audit";
 import { getConfig } from "../config";
@@ -154,6 +155,9 @@ export function refreshAccessToken(client: OAuthClient, form: TokenForm): Promis
       return invalidGrant("The refresh token was already used; the whole connection is now revoked.");
     }
     if (row.token.expiresAt <= Date.now()) return invalidGrant("The refresh token has expired; sign in again.");
+    // Not revoked: lifting the suspension gives the client its connection back.
+    const [person] = await tx.select({ suspendedAt: users.suspendedAt }).from(users).where(eq(users.id, row.grant.userId));
+    if (person && isSuspended(person)) return invalidGrant("The person who connected this client is suspended by the operator.");
     const [membership] = await tx
       .select({ role: memberships.role })
       .from(memberships)
