@@ -250,6 +250,7 @@ describe("GET /api/operator/status", () => {
     expect(status.storage.freeBytes).toBeGreaterThan(0);
     expect(status.storage.totalBytes).toBeGreaterThanOrEqual(status.storage.freeBytes);
     expect(typeof status.storage.openWorkspaceHandles).toBe("number");
+    expect(status.storage).toMatchObject({ damaged: [], diskFull: null });
     expect(status.jobs.map((job) => job.name)).toContain("expired-sessions");
     expect(status.lastBackup).toMatchObject({ outcome: "ok", figures: { files: 3 } });
     expect(status.lastDrill).toMatchObject({ backupId: "20261202T053000Z-1a2b3c", outcome: "ok", steps: [{ name: "sign-in", ok: true }] });

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { closeStore, getStore } from "@/lib/db/store";
 import { clearDamaged, isDamaged, storageHealth } from "@/lib/db/storage-health";
+import { operatorStatus } from "@/lib/operator/status";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { logger } from "@/lib/log/logger";
 import { workspaceWithTokens } from "./api";
@@ -100,6 +101,8 @@ describe("a workspace file damaged in its middle pages", () => {
     const [entry, ...others] = storageHealth().damaged;
     expect(others).toEqual([]);
     expect(entry).toMatchObject({ workspaceId: damaged.workspaceId, reason: expect.stringContaining("SQLITE_CORRUPT") as unknown });
+    // The operator status names it (health, public, does not).
+    expect((await operatorStatus()).storage.damaged).toEqual([entry]);
 
     // A restore puts a good file in place (a new inode): the registry notices, the workspace serves again.
     await new Promise((resolve) => setTimeout(resolve, 100));

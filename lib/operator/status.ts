@@ -4,6 +4,7 @@ import { and, count, desc, eq, gt, isNotNull, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { backupDrills, jobRuns, oauthClients, sessions, teamTokens, users, workspaces, type BackupDrill, type JobRun } from "@/db/control/schema";
 import { getConfig } from "../config";
+import { storageHealth } from "../db/storage-health";
 import { getControlDb, getStore } from "../db/store";
 import { jobs } from "../jobs/jobs";
 import { lastRuns } from "../jobs/runner";
@@ -55,9 +56,16 @@ export const operatorStatusSchema = z.object({
       freeBytes: z.number().describe("free space of the data dir's filesystem"),
       totalBytes: z.number(),
       openWorkspaceHandles: z.number(),
+      lowSpaceBytes: z.number().describe("below this much free space /api/health says degraded (ENCLAVE_LOW_DISK_MB)"),
+      damaged: z
+        .array(z.object({ workspaceId: z.string().nullable().describe("null: control.db"), since: z.number(), reason: z.string() }))
+        .describe("workspaces answering 503 storage_damaged: restore each with `enclave backup restore --workspace`"),
+      diskFull: z
+        .object({ since: z.number(), reason: z.string(), databases: z.array(z.string()) })
+        .nullable()
+        .describe("set while writes answer 507 storage_full"),
     })
-    .catchall(z.unknown())
-    .describe("The data dir's disk and handles; storage faults (damaged files, a full disk) are reported here too"),
+    .describe("The data dir's disk and handles, and storage faults (damaged files, a full disk)"),
   jobs: z.array(z.object({ name: z.string(), description: z.string(), lastRun: jobRunSchema.nullable() })),
   lastBackup: jobRunSchema.nullable().describe("the last run of the backup job"),
   lastDrill: drillSchema.nullable().describe("the newest restore drill"),
@@ -91,15 +99,18 @@ async function counts(now: number): Promise<OperatorStatus["counts"]> {
   };
 }
 
-/** The storage part of the status: disk and handles. */
+/** The storage part of the status: disk, handles and faults. */
 async function storage(): Promise<OperatorStatus["storage"]> {
   const { dataDir } = getConfig();
+  const { damaged, diskFull, lowSpaceBytes } = storageHealth();
   return {
     dataDir,
     dataBytes: bytesUnder(dataDir),
     ...(await diskSpace(dataDir)),
     openWorkspaceHandles: getStore().openWorkspaceCount,
-    // Storage faults (damaged workspace files, a full disk) join these figures here.
+    lowSpaceBytes,
+    damaged,
+    diskFull,
   };
 }
 
