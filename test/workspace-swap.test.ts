@@ -1,0 +1,151 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { workspaces } from "@/db/control/schema";
+import { controlAuditLog, verifyAuditChain, workspaceAuditLog } from "@/lib/audit/audit";
+import { RestoreRefusedError, swapInWorkspace } from "@/lib/backup/swap";
+import { CLI_ACTOR } from "@/lib/cli/args";
+import { closeStore, getControlDb, getStore, withWorkspace } from "@/lib/db/store";
+import { workspaceWithTokens } from "./api";
+import { jsonOf, request, workspacePath } from "./harness";
+import { makeTempDir, useTempStore } from "./store";
+
+const store = useTempStore();
+
+const addKnowledge = (workspaceId: string, token: string, title: string) =>
+  request(workspacePath(workspaceId, "/knowledge"), { token, body: { title, body: `${title} body` } });
+const titles = async (workspaceId: string, token: string) => JSON.stringify(await jsonOf(await request(workspacePath(workspaceId, "/knowledge"), { token })));
+
+/** A copy of the workspace's file as a backup would hold it: the store closed, so the WAL is checkpointed into it. */
+async function copyOfWorkspaceFile(workspaceId: string): Promise<string> {
+  const file = getStore().workspaceFile(workspaceId);
+  await closeStore();
+  const copy = path.join(makeTempDir(), "workspace.db");
+  fs.copyFileSync(file, copy);
+  await getStore().control;
+  return copy;
+}
+
+/** swapInWorkspace in a process of its own, as `enclave backup restore --workspace` runs beside the server. */
+function swapInChild(workspaceId: string, stagedFile: string, drainMs: number) {
+  const script = `const { swapInWorkspace } = await import("./lib/backup/swap.ts");
+    const result = await swapInWorkspace(${JSON.stringify(workspaceId)}, ${JSON.stringify(stagedFile)}, { backupId: "20261202T050000Z-abcdef", actor: { type: "system", id: "operator" }, drainMs: ${drainMs} });
+    const { closeStore } = await import("./lib/db/store.ts");
+    await closeStore();
+    console.log(JSON.stringify(result));`;
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+    env: { PATH: process.env.PATH, NODE_ENV: "test", LOG_LEVEL: "warn", ENCLAVE_DATA_DIR: store.dataDir() },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise<{ code: number | null; output: string }>((resolve) => child.on("close", (code) => resolve({ code, output })));
+}
+
+async function offlineSince(workspaceId: string): Promise<number | null | undefined> {
+  const control = await getControlDb();
+  const [row] = await control.db.select({ offlineSince: workspaces.offlineSince }).from(workspaces).where(eq(workspaces.id, workspaceId));
+  return row?.offlineSince;
+}
+
+describe("restoring one workspace into a live instance", () => {
+  it("swaps the file under a server holding a cached handle: 503 while offline, the backup's data after, writes land in the new file only", async () => {
+    const ws = await workspaceWithTokens();
+    const other = await workspaceWithTokens();
+    expect((await addKnowledge(ws.workspaceId, ws.member, "in the backup")).status).toBe(201);
+    const backup = await copyOfWorkspaceFile(ws.workspaceId);
+    expect((await addKnowledge(ws.workspaceId, ws.member, "after the backup")).status).toBe(201);
+    expect(await titles(ws.workspaceId, ws.member)).toContain("after the backup");
+
+    // The old file (and its WAL) stay reachable through hard links, to prove nothing more is written to them.
+    const live = getStore().workspaceFile(ws.workspaceId);
+    const keep = makeTempDir();
+    const oldFiles = ["", "-wal"].filter((suffix) => fs.existsSync(live + suffix)).map((suffix) => {
+      fs.linkSync(live + suffix, path.join(keep, `old${suffix}`));
+      return path.join(keep, `old${suffix}`);
+    });
+
+    const swapping = swapInChild(ws.workspaceId, backup, 3000);
+    const deadline = Date.now() + 20_000;
+    while ((await offlineSince(ws.workspaceId)) == null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const during = await request(workspacePath(ws.workspaceId, "/knowledge"), { token: ws.member });
+    expect(during.status).toBe(503);
+    expect(during.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(await jsonOf(during)).toMatchObject({ error: "workspace_offline", message: expect.stringContaining("being restored"), requestId: expect.any(String) });
+    expect((await addKnowledge(ws.workspaceId, ws.admin, "during the swap")).status).toBe(503);
+    // Another workspace serves on; a token of another workspace still gets the 404, not the 503.
+    expect((await request(workspacePath(other.workspaceId, "/knowledge"), { token: other.member })).status).toBe(200);
+    expect((await request(workspacePath(ws.workspaceId, "/knowledge"), { token: other.member })).status).toBe(404);
+
+    const swapped = await swapping;
+    expect(swapped.code, swapped.output).toBe(0);
+    const oldStats = oldFiles.map((file) => ({ size: fs.statSync(file).size, mtimeMs: fs.statSync(file).mtimeMs }));
+
+    const after = await titles(ws.workspaceId, ws.member);
+    expect(after).toContain("in the backup");
+    expect(after).not.toContain("after the backup");
+    expect((await addKnowledge(ws.workspaceId, ws.member, "written after the restore")).status).toBe(201);
+    expect(await titles(ws.workspaceId, ws.member)).toContain("written after the restore");
+    expect(oldFiles.map((file) => ({ size: fs.statSync(file).size, mtimeMs: fs.statSync(file).mtimeMs }))).toEqual(oldStats);
+    expect(await offlineSince(ws.workspaceId)).toBeNull();
+    expect(fs.readdirSync(path.dirname(path.dirname(live))).filter((name) => name.includes("."))).toEqual([]);
+    expect(await titles(other.workspaceId, other.member)).not.toContain("backup");
+
+    // Audited in both chains, and both still verify.
+    const control = await getControlDb();
+    const actions = (await control.db.select().from(controlAuditLog)).filter((row) => row.target === ws.workspaceId).map((row) => row.action);
+    expect(actions).toEqual(expect.arrayContaining(["workspace.taken_offline", "workspace.restore_from_backup"]));
+    expect((await verifyAuditChain(control.db, controlAuditLog)).ok).toBe(true);
+    await withWorkspace(ws.workspaceId, async (db) => {
+      const rows = await db.db.select().from(workspaceAuditLog);
+      expect(rows.map((row) => row.action)).toContain("workspace.restore_from_backup");
+      expect((await verifyAuditChain(db.db, workspaceAuditLog)).ok).toBe(true);
+    });
+    fs.rmSync(keep, { recursive: true, force: true });
+  }, 60_000);
+
+  it("refuses another workspace's file, a workspace that does not exist, and a deleted one, changing nothing", async () => {
+    const ws = await workspaceWithTokens();
+    const other = await workspaceWithTokens();
+    const othersFile = await copyOfWorkspaceFile(other.workspaceId);
+    const options = { backupId: "20261202T050000Z-abcdef", actor: CLI_ACTOR, drainMs: 0 };
+
+    await expect(swapInWorkspace(ws.workspaceId, othersFile, options)).rejects.toThrow(/another workspace's file/);
+    expect(await offlineSince(ws.workspaceId)).toBeNull();
+    expect((await request(workspacePath(ws.workspaceId, "/knowledge"), { token: ws.member })).status).toBe(200);
+
+    await expect(swapInWorkspace("ws_" + "0".repeat(32), othersFile, options)).rejects.toThrow(/never created, or purged/);
+    await expect(swapInWorkspace("../../etc", othersFile, options)).rejects.toBeInstanceOf(RestoreRefusedError);
+
+    const control = await getControlDb();
+    await control.db.update(workspaces).set({ deletedAt: Date.now() }).where(eq(workspaces.id, other.workspaceId));
+    await expect(swapInWorkspace(other.workspaceId, othersFile, options)).rejects.toThrow(/is deleted/);
+    expect(fs.readdirSync(path.join(store.dataDir(), "workspaces")).filter((name) => name.includes("."))).toEqual([]);
+  });
+
+  it("settles folders a crash left mid-swap at the next start", async () => {
+    const ws = await workspaceWithTokens();
+    expect((await addKnowledge(ws.workspaceId, ws.member, "still here")).status).toBe(201);
+    await closeStore();
+    const root = path.join(store.dataDir(), "workspaces");
+    // Crashed between the two renames: only the replaced folder and the staged one exist.
+    fs.renameSync(path.join(root, ws.workspaceId), path.join(root, `${ws.workspaceId}.replaced`));
+    fs.mkdirSync(path.join(root, `${ws.workspaceId}.restore`));
+    await getStore().control;
+    expect(fs.readdirSync(root).sort()).toEqual([ws.workspaceId]);
+    expect(await titles(ws.workspaceId, ws.member)).toContain("still here");
+  });
+
+  it("costs one stat per use of a cached handle", () => {
+    const file = getStore().workspaceFile("ws_" + "0".repeat(32));
+    const rounds = 20_000;
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < rounds; i += 1) fs.statSync(file, { throwIfNoEntry: false });
+    const microseconds = Number(process.hrtime.bigint() - started) / 1000 / rounds;
+    console.info(`fs.statSync per cached-handle use: ${microseconds.toFixed(2)} µs`);
+    expect(microseconds).toBeLessThan(100);
+  });
+});
