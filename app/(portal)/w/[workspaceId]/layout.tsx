@@ -29,7 +29,10 @@ export default async function WorkspaceLayout({ children, params }: { children: 
   const [workspace, grant] = await Promise.all([
     getMemberWorkspace(user.id, workspaceId),
     // The page below is not rendered while a restore has the workspace offline: it would only fail the same way.
-    workspaceGrant({ kind: "user", userId: user.id }, workspaceId).catch((error: unknown) => (error instanceof WorkspaceOfflineError ? error : Promise.reject(error))),
+    workspaceGrant({ kind: "user", userId: user.id }, workspaceId).catch((error: unknown) => {
+      if (error instanceof WorkspaceOfflineError) return error;
+      throw error;
+    }),
   ]);
   if (!workspace || !grant) notFound();
   if (grant instanceof WorkspaceOfflineError) {
