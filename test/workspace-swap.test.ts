@@ -12,7 +12,8 @@ import { workspaceWithTokens } from "./api";
 import { jsonOf, request, workspacePath } from "./harness";
 import { makeTempDir, useTempStore } from "./store";
 
-const store = useTempStore();
+// Streams re-check their access on each heartbeat: a short one shows the offline workspace ending them.
+const store = useTempStore({ ENCLAVE_SSE_HEARTBEAT_SECONDS: "1" });
 
 const addKnowledge = (workspaceId: string, token: string, title: string) =>
   request(workspacePath(workspaceId, "/knowledge"), { token, body: { title, body: `${title} body` } });
@@ -68,6 +69,10 @@ describe("restoring one workspace into a live instance", () => {
       return path.join(keep, `old${suffix}`);
     });
 
+    const stream = await request(workspacePath(ws.workspaceId, "/events/stream"), { token: ws.member });
+    expect(stream.status).toBe(200);
+    const streamEnded = stream.text();
+
     const swapping = swapInChild(ws.workspaceId, backup, 3000);
     const deadline = Date.now() + 20_000;
     while ((await offlineSince(ws.workspaceId)) == null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -79,6 +84,11 @@ describe("restoring one workspace into a live instance", () => {
     expect(body.message).toMatch(/being restored/);
     expect(typeof body.requestId).toBe("string");
     expect((await addKnowledge(ws.workspaceId, ws.admin, "during the swap")).status).toBe(503);
+    const mcp = await request("/mcp", { token: ws.member, body: { jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }, headers: { accept: "application/json, text/event-stream" } });
+    expect(mcp.status).toBe(503);
+    expect((await jsonOf(mcp)).error).toBe("workspace_offline");
+    // The live stream opened before it went offline has ended.
+    await streamEnded;
     // Another workspace serves on; a token of another workspace still gets the 404, not the 503.
     expect((await request(workspacePath(other.workspaceId, "/knowledge"), { token: other.member })).status).toBe(200);
     expect((await request(workspacePath(ws.workspaceId, "/knowledge"), { token: other.member })).status).toBe(404);
