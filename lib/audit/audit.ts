@@ -57,6 +57,7 @@ export type AuditAction =
   | "workspace.restore_from_backup"
   | "audit.retention_sweep"
   | "audit.evidence_export"
+  | "backup.run"
   | "access.denied"
   // The readable trail: every write through any surface, and every MCP tool call.
   | "knowledge.create"

@@ -71,6 +71,16 @@ export function backupFilePath(database: string): string {
   return database === "control" ? "control.db.age" : `workspaces/${database}.db.age`;
 }
 
+/**
+ * The names a file of a set may have: a target refuses any other before it touches a path, so
+ * a forged manifest or a caller's typo cannot reach `../` or an absolute path.
+ */
+export function isSetFileName(file: string): boolean {
+  if (file === MANIFEST_FILE || file === backupFilePath("control")) return true;
+  const workspace = /^workspaces\/([^/]+)\.db\.age$/.exec(file);
+  return workspace !== null && WORKSPACE_ID_PATTERN.test(workspace[1] ?? "");
+}
+
 export function signManifest(signer: AuditSigner, manifest: Manifest): string {
   const signature = sign(null, Buffer.from(canonicalJson(manifest), "utf8"), signer.privateKey).toString("base64url");
   return JSON.stringify({ manifest, signature }, null, 2) + "\n";

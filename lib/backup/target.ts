@@ -14,9 +14,21 @@ export interface BackupTarget {
   read(backupId: string, file: string): Promise<Readable>;
   /** Ids of the complete sets (those whose manifest.json exists), oldest first. */
   list(): Promise<string[]>;
+  /**
+   * Every set, complete or not (a run that crashed before its manifest), oldest first: the
+   * retention sweep removes incomplete sets that are old enough to be abandoned.
+   */
+  sets(): Promise<BackupSetEntry[]>;
+  /**
+   * The complete files of one set (relative paths, no half-written ones), so a restore can
+   * refuse a set holding a file its manifest does not list; a missing set rejects with BackupNotFoundError.
+   */
+  files(backupId: string): Promise<string[]>;
   /** Removes a set and everything in it (complete or not); a set already gone is not an error. */
   remove(backupId: string): Promise<void>;
 }
+
+export type BackupSetEntry = { backupId: string; complete: boolean };
 
 export class BackupNotFoundError extends Error {
   override name = "BackupNotFoundError";

@@ -1,4 +1,7 @@
 import { sweepAuditRetention } from "../audit/retention";
+import { BackupNotConfiguredError } from "../backup/backup";
+import { backupJob } from "../backup/job";
+import { JobNotConfiguredError } from "./runner";
 import { sweepExpiredSessions } from "../auth/sessions";
 import { purgeClosedAccounts, purgeDeletedWorkspaces } from "../lifecycle/purge";
 import { sweepExpiredOAuthRows } from "../oauth/sweep";
@@ -50,6 +53,19 @@ export const jobs: readonly Job[] = [
     description: "erase closed accounts whose hold has passed, and the workspaces that went with them, keeping a tombstone",
     everyMinutes: HOUR,
     run: purgeClosedAccounts,
+  },
+  {
+    name: "backup",
+    description: "snapshot control.db and every workspace, age-encrypt them to ENCLAVE_BACKUP_RECIPIENTS with a signed manifest, then prune sets past ENCLAVE_BACKUP_RETENTION_DAYS",
+    everyMinutes: DAY,
+    run: async (now) => {
+      try {
+        return await backupJob(now);
+      } catch (error) {
+        if (error instanceof BackupNotConfiguredError) throw new JobNotConfiguredError(error.message);
+        throw error;
+      }
+    },
   },
 ];
 
