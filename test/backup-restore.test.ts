@@ -37,14 +37,14 @@ async function backedUp(count = 2) {
 }
 
 /** Restores into a folder that does not exist yet; afterwards it must not exist either when the restore failed. */
-async function restoreInto(backupId: string, overrides: { identity?: string; masterKey?: Buffer; to?: string } = {}) {
+function restoreInto(backupId: string, overrides: { identity?: string; masterKey?: Buffer; to?: string } = {}) {
   const to = overrides.to ?? path.join(world.scratch, "restored");
   const run = restoreBackup({ target: world.target, backupId, identity: overrides.identity ?? world.identity, masterKey: overrides.masterKey ?? world.masterKey, to });
   return { to, run };
 }
 
 async function expectRefused(backupId: string, message: RegExp, overrides: { identity?: string; masterKey?: Buffer } = {}) {
-  const { to, run } = await restoreInto(backupId, overrides);
+  const { to, run } = restoreInto(backupId, overrides);
   await expect(run).rejects.toThrow(message);
   expect(fs.existsSync(to), "a failed restore leaves nothing in --to").toBe(false);
 }
@@ -52,7 +52,7 @@ async function expectRefused(backupId: string, message: RegExp, overrides: { ide
 describe("restoreBackup", () => {
   it("restores a complete data dir the server opens: rows, FTS5 search and every audit chain", async () => {
     const { userId, workspaceIds, backupId } = await backedUp(2);
-    const { to, run } = await restoreInto(backupId);
+    const { to, run } = restoreInto(backupId);
     const result = await run;
     expect(result.files).toBe(3);
     expect(fs.statSync(path.join(to, "master.key")).mode & 0o777).toBe(0o600);
@@ -80,7 +80,7 @@ describe("restoreBackup", () => {
     const to = path.join(world.scratch, "busy");
     fs.mkdirSync(to);
     fs.writeFileSync(path.join(to, "keep.txt"), "mine");
-    const { run } = await restoreInto(backupId, { to });
+    const { run } = restoreInto(backupId, { to });
     await expect(run).rejects.toThrow(/not an empty folder/);
     expect(fs.readdirSync(to)).toEqual(["keep.txt"]);
   });
@@ -90,7 +90,7 @@ describe("restoreBackup", () => {
     const to = path.join(world.scratch, "empty");
     fs.mkdirSync(to);
     fs.truncateSync(path.join(setDir(backupId), "workspaces", `${workspaceIds[1]}.db.age`), 200);
-    const { run } = await restoreInto(backupId, { to });
+    const { run } = restoreInto(backupId, { to });
     await expect(run).rejects.toThrow(/damaged|does not match/);
     expect(fs.readdirSync(to)).toEqual([]);
   });
@@ -161,7 +161,7 @@ describe("restoreBackup", () => {
     fs.writeFileSync(manifestPath(backupId), signManifest(auditSigner(world.masterKey), forged));
     await expectRefused(backupId, /does not match its database/);
     const forgedDatabase = { ...manifest, files: manifest.files.map((file) => (file.database === workspaceIds[0] ? { ...file, database: "../x", path: "workspaces/../x.db.age" } : file)) };
-    fs.writeFileSync(manifestPath(backupId), signManifest(auditSigner(world.masterKey), forgedDatabase as Manifest));
+    fs.writeFileSync(manifestPath(backupId), signManifest(auditSigner(world.masterKey), forgedDatabase));
     await expectRefused(backupId, /manifest\.json/);
   });
 
