@@ -14,6 +14,7 @@ const OUTPUT_TAIL = 2000;
 
 const baseEnv = (dataDir: string): NodeJS.ProcessEnv => ({
   PATH: process.env.PATH,
+  NODE_ENV: "production",
   ENCLAVE_DATA_DIR: dataDir,
   ENCLAVE_JOBS: "off",
   LOG_LEVEL: "warn",
@@ -25,7 +26,7 @@ export function runPreparer<T>(dataDir: string, mode: "prepare" | "verify", time
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "lib/backup/drill-prepare.ts"), mode], {
       cwd: ROOT,
-      env: { ...baseEnv(dataDir), NODE_ENV: "production" },
+      env: baseEnv(dataDir),
       stdio: ["ignore", "pipe", "pipe"],
       timeout: timeoutMs,
     });
@@ -64,7 +65,7 @@ export async function startDrillServer(dataDir: string): Promise<DrillServer> {
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "server.ts")], {
     cwd: ROOT,
-    env: { ...baseEnv(dataDir), NODE_ENV: "production", HOST: "127.0.0.1", PORT: String(port), ENCLAVE_PUBLIC_URL: url },
+    env: { ...baseEnv(dataDir), HOST: "127.0.0.1", PORT: String(port), ENCLAVE_PUBLIC_URL: url },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";

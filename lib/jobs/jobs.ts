@@ -3,6 +3,7 @@ import { BackupNotConfiguredError } from "../backup/backup";
 import { backupJob } from "../backup/job";
 import { JobNotConfiguredError } from "./runner";
 import { sweepExpiredSessions } from "../auth/sessions";
+import { drillJob } from "../backup/drill";
 import { purgeClosedAccounts, purgeDeletedWorkspaces } from "../lifecycle/purge";
 import { sweepExpiredOAuthRows } from "../oauth/sweep";
 
@@ -66,6 +67,12 @@ export const jobs: readonly Job[] = [
         throw error;
       }
     },
+  },
+  {
+    name: "backup-drill",
+    description: "restore the latest backup into a temp dir, serve it on a loopback port and smoke-test every primary path, then remove it",
+    everyMinutes: 7 * DAY,
+    run: drillJob,
   },
 ];
 
