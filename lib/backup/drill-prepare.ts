@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { desc, isNull } from "drizzle-orm";
+import { desc, isNull, sql } from "drizzle-orm";
 import { memberships, workspaces } from "@/db/control/schema";
 import { agentSessions, artifacts, events, knowledge } from "@/db/workspace/schema";
 import { authorize } from "../access/authorize";
@@ -8,7 +8,7 @@ import { issueTeamToken } from "../access/tokens";
 import { controlAuditLog, verifyAuditChain, workspaceAuditLog } from "../audit/audit";
 import { createUser } from "../auth/users";
 import { CLI_ACTOR } from "../cli/args";
-import { closeStore, getControlDb, withWorkspace } from "../db/store";
+import { closeStore, getControlDb, withWorkspace, type WorkspaceDb } from "../db/store";
 
 /**
  * The drill's child process (lib/backup/drill.ts runs it with ENCLAVE_DATA_DIR set to the
@@ -16,7 +16,7 @@ import { closeStore, getControlDb, withWorkspace } from "../db/store";
  * process that serves the live data. It prints one JSON line on stdout.
  *
  *   prepare — a drill account with a random password, a member of the sample workspace (the
- *             one with the most knowledge), a team token there, and one id of each kind of
+ *             one with the most kinds of data), a team token there, and one id of each kind of
  *             data to read back through HTTP;
  *   verify  — every audit chain in the copy (control.db and each workspace.db).
  *
@@ -37,14 +37,19 @@ export type DrillSample = {
 
 export type DrillAuditFigures = { files: number; rows: number; broken: string[] };
 
+async function kindsOfData(db: WorkspaceDb["db"]): Promise<{ kinds: number; entries: number }> {
+  const count = async (table: typeof knowledge | typeof agentSessions | typeof artifacts | typeof events) => (await db.select({ n: sql<number>`count(*)` }).from(table))[0]?.n ?? 0;
+  const [entries, sessions, stored, published] = await Promise.all([count(knowledge), count(agentSessions), count(artifacts), count(events)]);
+  return { kinds: [entries, sessions, stored, published].filter((n) => n > 0).length, entries };
+}
+
 async function prepare(): Promise<DrillSample> {
   const control = await getControlDb();
   const live = await control.db.select({ id: workspaces.id }).from(workspaces).where(isNull(workspaces.deletedAt));
   if (live.length === 0) throw new Error("the backup holds no workspace to read back");
-  const counted = await Promise.all(
-    live.map(async ({ id }) => ({ id, entries: await withWorkspace(id, async (db) => (await db.db.select({ id: knowledge.id }).from(knowledge)).length) })),
-  );
-  const sample = counted.reduce((best, next) => (next.entries > best.entries ? next : best));
+  // The sample is the workspace with the most kinds of data to read back (then the most knowledge).
+  const ranked = await Promise.all(live.map(async ({ id }) => ({ id, ...(await withWorkspace(id, (db) => kindsOfData(db.db))) })));
+  const sample = ranked.reduce((best, next) => (next.kinds > best.kinds || (next.kinds === best.kinds && next.entries > best.entries) ? next : best));
   const picks = await withWorkspace(sample.id, async (db) => {
     const [entry] = await db.db.select({ id: knowledge.id, title: knowledge.title }).from(knowledge).orderBy(desc(knowledge.createdAt)).limit(1);
     const [session] = await db.db.select({ name: agentSessions.name }).from(agentSessions).limit(1);
