@@ -3,11 +3,10 @@ import { desc, isNull, sql } from "drizzle-orm";
 import { memberships, workspaces } from "@/db/control/schema";
 import { agentSessions, artifacts, events, knowledge } from "@/db/workspace/schema";
 import { authorize } from "../access/authorize";
-import { OPERATOR } from "../access/principal";
+import { actorOf, OPERATOR } from "../access/principal";
 import { issueTeamToken } from "../access/tokens";
 import { controlAuditLog, verifyAuditChain, workspaceAuditLog } from "../audit/audit";
 import { createUser } from "../auth/users";
-import { CLI_ACTOR } from "../cli/args";
 import { closeStore, getControlDb, withWorkspace, type WorkspaceDb } from "../db/store";
 
 /**
@@ -60,7 +59,7 @@ async function prepare(): Promise<DrillSample> {
 
   const email = `drill-${randomBytes(6).toString("hex")}@drill.invalid`;
   const password = randomBytes(24).toString("base64url");
-  const user = await createUser({ email, password }, CLI_ACTOR);
+  const user = await createUser({ email, password }, actorOf(OPERATOR));
   await control.db.insert(memberships).values({ workspaceId: sample.id, userId: user.id, role: "member", createdAt: Date.now() });
   const { token } = await issueTeamToken(await authorize(OPERATOR, sample.id, "tokens"), { name: "restore drill", role: "member", expiresInDays: 1 });
   return {

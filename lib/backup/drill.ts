@@ -7,8 +7,8 @@ import { z } from "zod";
 import { backupDrills } from "@/db/control/schema";
 import { getConfig } from "../config";
 import { getControlDb, getStore } from "../db/store";
-import { JobNotConfiguredError } from "../jobs/runner";
 import { logger } from "../log/logger";
+import { BackupNotConfiguredError } from "./backup";
 import type { DrillAuditFigures, DrillSample } from "./drill-prepare";
 import { runPreparer, startDrillServer, type DrillServer } from "./drill-server";
 import { smokeChecks } from "./drill-smoke";
@@ -65,12 +65,12 @@ export type DrillOptions = {
   timeoutMs?: number;
 };
 
-/** Where the drill's identity comes from; without one (or without recipients, so no backups), the job is skipped. */
+/** Where the drill's identity comes from; without one (or without recipients, so no backups), the job is skipped (jobs.ts). */
 function configuredIdentity(): string {
   const config = getConfig();
-  if (config.ENCLAVE_BACKUP_RECIPIENTS.length === 0) throw new JobNotConfiguredError("no ENCLAVE_BACKUP_RECIPIENTS: there are no backups to drill");
+  if (config.ENCLAVE_BACKUP_RECIPIENTS.length === 0) throw new BackupNotConfiguredError("no ENCLAVE_BACKUP_RECIPIENTS: there are no backups to drill");
   const file = config.ENCLAVE_BACKUP_IDENTITY_FILE;
-  if (file === undefined) throw new JobNotConfiguredError("no ENCLAVE_BACKUP_IDENTITY_FILE: a drill needs the age identity to decrypt the backup (keep it on a drill host, not on the server)");
+  if (file === undefined) throw new BackupNotConfiguredError("no ENCLAVE_BACKUP_IDENTITY_FILE: a drill needs the age identity to decrypt the backup (keep it on a drill host, not on the server)");
   return fs.readFileSync(file, "utf8");
 }
 
