@@ -163,7 +163,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const backupDir = path.resolve(ENCLAVE_BACKUP_DIR ?? `${dataDir}-backups`);
   // A backup inside the data dir goes wherever the data goes: the same disk failure, the same copy, the same thief.
   const inside = path.relative(dataDir, backupDir);
-  if (!inside.startsWith("..") && !path.isAbsolute(inside)) {
+  // `..` as a whole first segment is outside; a folder merely named `..backups` is inside.
+  if (inside !== ".." && !inside.startsWith(`..${path.sep}`) && !path.isAbsolute(inside)) {
     throw new ConfigError(`invalid environment: ENCLAVE_BACKUP_DIR: ${backupDir} is inside the data dir ${dataDir}; keep backups beside it, not in it`);
   }
   if ((rest.ENCLAVE_BACKUP_S3_ACCESS_KEY_ID === undefined) !== (rest.ENCLAVE_BACKUP_S3_SECRET_ACCESS_KEY === undefined)) {

@@ -13,7 +13,7 @@ import { readNewPassword } from "./password";
 import { JOB_USAGE, runJobCommand } from "./job-commands";
 import { runTokenCommand, TOKEN_USAGE } from "./token-commands";
 import { ACCOUNT_USAGE, runAccountCommand } from "./account-commands";
-import { DRILL_USAGE, runDrillCommand } from "./drill-commands";
+import { BACKUP_USAGE, runBackupCommand } from "./backup-commands";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
 const USAGE = `usage:
@@ -33,7 +33,7 @@ ${EVIDENCE_USAGE}
 ${TOKEN_USAGE}
 ${ACCOUNT_USAGE}
 ${JOB_USAGE}
-${DRILL_USAGE}`;
+${BACKUP_USAGE}`;
 
 async function run(argv: string[]): Promise<void> {
   const [noun, verb, ...rest] = argv;
@@ -106,8 +106,8 @@ async function run(argv: string[]): Promise<void> {
     await runJobCommand(verb, rest);
   } else if (noun === "account") {
     await runAccountCommand(verb, rest);
-  } else if (command === "backup drill" || command === "backup drills") {
-    await runDrillCommand(verb as "drill" | "drills", rest);
+  } else if (noun === "backup") {
+    await runBackupCommand(verb, rest);
   } else {
     throw new CliUsageError(`unknown command "${argv.join(" ")}"`);
   }
