@@ -2,18 +2,23 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { workspaces } from "@/db/control/schema";
 import { controlAuditLog, verifyAuditChain, workspaceAuditLog } from "@/lib/audit/audit";
+import { runBackup } from "@/lib/backup/backup";
 import { RestoreRefusedError, swapInWorkspace } from "@/lib/backup/swap";
 import { CLI_ACTOR } from "@/lib/cli/args";
 import { closeStore, getControlDb, getStore, withWorkspace } from "@/lib/db/store";
 import { workspaceWithTokens } from "./api";
+import { ageKeyPair } from "./backup-fixture";
 import { jsonOf, request, workspacePath } from "./harness";
 import { makeTempDir, useTempStore } from "./store";
 
+const age = await ageKeyPair();
 // Streams re-check their access on each heartbeat: a short one shows the offline workspace ending them.
-const store = useTempStore({ ENCLAVE_SSE_HEARTBEAT_SECONDS: "1" });
+// Backups go to the default folder beside the data dir (<dataDir>-backups), removed after each test.
+const store = useTempStore({ ENCLAVE_SSE_HEARTBEAT_SECONDS: "1", ENCLAVE_BACKUP_RECIPIENTS: age.recipient });
+afterEach(() => fs.rmSync(`${store.dataDir()}-backups`, { recursive: true, force: true }));
 
 const addKnowledge = (workspaceId: string, token: string, title: string) =>
   request(workspacePath(workspaceId, "/knowledge"), { token, body: { title, body: `${title} body` } });
@@ -29,15 +34,12 @@ async function copyOfWorkspaceFile(workspaceId: string): Promise<string> {
   return copy;
 }
 
-/** swapInWorkspace in a process of its own, as `enclave backup restore --workspace` runs beside the server. */
-function swapInChild(workspaceId: string, stagedFile: string, drainMs: number) {
-  const script = `const { swapInWorkspace } = await import("./lib/backup/swap.ts");
-    const result = await swapInWorkspace(${JSON.stringify(workspaceId)}, ${JSON.stringify(stagedFile)}, { backupId: "20261202T050000Z-abcdef", actor: { type: "system", id: "operator" }, drainMs: ${drainMs} });
-    const { closeStore } = await import("./lib/db/store.ts");
-    await closeStore();
-    console.log(JSON.stringify(result));`;
-  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-    env: { PATH: process.env.PATH, NODE_ENV: "test", LOG_LEVEL: "warn", ENCLAVE_DATA_DIR: store.dataDir() },
+/** `enclave backup restore --workspace` in a process of its own, beside this one's store (the server's). */
+function restoreInChild(workspaceId: string, backupId: string) {
+  const identityFile = path.join(`${store.dataDir()}-backups`, "identity.txt");
+  fs.writeFileSync(identityFile, age.identity, { mode: 0o600 });
+  const child = spawn(process.execPath, ["bin/enclave.mjs", "backup", "restore", "--workspace", workspaceId, "--from", backupId, "--identity", identityFile], {
+    env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: store.dataDir(), ENCLAVE_BACKUP_RECIPIENTS: age.recipient },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -53,11 +55,21 @@ async function offlineSince(workspaceId: string): Promise<number | null | undefi
 }
 
 describe("restoring one workspace into a live instance", () => {
+  it("refuses through the CLI a workspace the backup does not hold, leaving it online", async () => {
+    const { backupId } = await runBackup({ now: Date.now() });
+    const late = await workspaceWithTokens();
+    const refused = await restoreInChild(late.workspaceId, backupId);
+    expect(refused.code).toBe(1);
+    expect(refused.output).toMatch(/holds no workspace/);
+    expect(await offlineSince(late.workspaceId)).toBeNull();
+    expect(fs.readdirSync(path.join(store.dataDir(), "workspaces")).filter((name) => name.includes("."))).toEqual([]);
+  }, 60_000);
+
   it("swaps the file under a server holding a cached handle: 503 while offline, the backup's data after, writes land in the new file only", async () => {
     const ws = await workspaceWithTokens();
     const other = await workspaceWithTokens();
     expect((await addKnowledge(ws.workspaceId, ws.member, "in the backup")).status).toBe(201);
-    const backup = await copyOfWorkspaceFile(ws.workspaceId);
+    const { backupId } = await runBackup({ now: Date.now() });
     expect((await addKnowledge(ws.workspaceId, ws.member, "after the backup")).status).toBe(201);
     expect(await titles(ws.workspaceId, ws.member)).toContain("after the backup");
 
@@ -73,9 +85,12 @@ describe("restoring one workspace into a live instance", () => {
     expect(stream.status).toBe(200);
     const streamEnded = stream.text();
 
-    const swapping = swapInChild(ws.workspaceId, backup, 3000);
+    const swapping = restoreInChild(ws.workspaceId, backupId);
     const deadline = Date.now() + 20_000;
-    while ((await offlineSince(ws.workspaceId)) == null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    let exited: { code: number | null; output: string } | undefined;
+    void swapping.then((result) => (exited = result));
+    while ((await offlineSince(ws.workspaceId)) == null && !exited && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(exited, "the restore ended before taking the workspace offline").toBeUndefined();
     const during = await request(workspacePath(ws.workspaceId, "/knowledge"), { token: ws.member });
     expect(during.status).toBe(503);
     expect(during.headers.get("retry-after")).toMatch(/^\d+$/);
@@ -95,6 +110,7 @@ describe("restoring one workspace into a live instance", () => {
 
     const swapped = await swapping;
     expect(swapped.code, swapped.output).toBe(0);
+    expect(swapped.output).toMatch(new RegExp(`workspace ${ws.workspaceId} is back, from backup ${backupId}`));
     const oldStats = oldFiles.map((file) => ({ size: fs.statSync(file).size, mtimeMs: fs.statSync(file).mtimeMs }));
 
     const after = await titles(ws.workspaceId, ws.member);

@@ -51,10 +51,10 @@ export async function swapInWorkspace(
 ): Promise<SwapResult> {
   if (!WORKSPACE_ID_PATTERN.test(workspaceId)) throw new RestoreRefusedError(`${workspaceId} is not a workspace id`);
   await requireRestorableWorkspace(workspaceId);
-  const staging = workspaceStagingFile(workspaceId);
+  const staging = workspaceStagingFile(workspaceId, { fresh: false });
   let auditRows: number;
   try {
-    if (path.resolve(stagedFile) !== staging) fs.copyFileSync(stagedFile, staging);
+    if (path.resolve(stagedFile) !== staging) fs.copyFileSync(stagedFile, workspaceStagingFile(workspaceId, { fresh: true }));
     auditRows = await verifyStagedFile(workspaceId, staging);
   } catch (error) {
     // Refused before anything changed: the staged copy goes too.

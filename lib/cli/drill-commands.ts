@@ -2,7 +2,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { recentDrills, runDrill, type DrillRecord, type DrillStep } from "../backup/drill";
 import { readVerifiedManifest, restoreDatabaseFile } from "../backup/restore";
-import { removeDatabaseFile } from "../backup/snapshot";
 import { swapInWorkspace } from "../backup/swap";
 import type { BackupTarget } from "../backup/target";
 import { WORKSPACE_ID_PATTERN } from "../crypto/ids";
@@ -59,9 +58,8 @@ export async function restoreOneWorkspace(workspaceId: string, source: { target:
   await getControlDb();
   const masterKey = getStore().masterKey;
   const manifest = await readVerifiedManifest(source.target, source.backupId, masterKey);
-  const staged = workspaceStagingFile(workspaceId);
-  // Left by a run that stopped half-way: restored again from the set.
-  await removeDatabaseFile(staged);
+  // Emptied first: a file left by a run that stopped half-way is restored again from the set.
+  const staged = workspaceStagingFile(workspaceId, { fresh: true });
   try {
     await restoreDatabaseFile({ ...source, manifest, database: workspaceId, identity, masterKey, outFile: staged });
   } catch (error) {

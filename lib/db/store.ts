@@ -201,10 +201,14 @@ class Store {
     }
   }
 
-  /** Where a restore stages a workspace's file before swapWorkspaceFolder puts it in place (its folder is made, empty). */
-  stagingFileFor(workspaceId: string): string {
+  /**
+   * Where a restore stages a workspace's file before swapWorkspaceFolder puts it in place; its
+   * folder exists afterwards, emptied first when `fresh` (a file left by an interrupted run, and
+   * its -wal, must not pair with the one staged next).
+   */
+  stagingFileFor(workspaceId: string, fresh: boolean): string {
     const dir = this.workspaceDir(workspaceId, "restore");
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (fresh) fs.rmSync(dir, { recursive: true, force: true });
     ensurePrivateDir(dir);
     return path.join(dir, "workspace.db");
   }
@@ -411,8 +415,8 @@ export function dropWorkspaceFile(workspaceId: string): Promise<void> {
   return getStore().dropWorkspaceFile(workspaceId);
 }
 
-export function workspaceStagingFile(workspaceId: string): string {
-  return getStore().stagingFileFor(workspaceId);
+export function workspaceStagingFile(workspaceId: string, options: { fresh: boolean }): string {
+  return getStore().stagingFileFor(workspaceId, options.fresh);
 }
 
 export function swapWorkspaceFolder(workspaceId: string): Promise<void> {
