@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { recentDrills, runDrill, type DrillRecord, type DrillStep } from "../backup/drill";
+import type { DrillRecord, DrillStep } from "../backup/drill";
 import { readVerifiedManifest, restoreDatabaseFile } from "../backup/restore";
 import { swapInWorkspace } from "../backup/swap";
 import type { BackupTarget } from "../backup/target";
@@ -35,6 +35,8 @@ function drillLine(drill: DrillRecord): string {
 export async function runDrillCommand(verb: "drill" | "drills", args: string[]): Promise<void> {
   options(args, []);
   await getControlDb();
+  // Loaded only when used: the drill brings the MCP client and the child-process code with it.
+  const { recentDrills, runDrill } = await import("../backup/drill");
   if (verb === "drills") {
     for (const drill of await recentDrills()) console.log(drillLine(drill));
     return;
