@@ -60,7 +60,8 @@ describe("jobs runner", () => {
   });
 
   it("runs every registered job on an empty instance without failing", async () => {
-    for (const each of jobs) expect(await runJob(each, "cli"), each.name).toMatchObject({ outcome: "ok" });
+    // The backup job has nothing to encrypt to on an instance without ENCLAVE_BACKUP_RECIPIENTS: skipped, not failed.
+    for (const each of jobs) expect(await runJob(each, "cli"), each.name).toMatchObject({ outcome: each.name === "backup" ? "skipped" : "ok" });
   });
 
   it("deletes sessions past their lifetime or idle timeout, and no live one", async () => {
