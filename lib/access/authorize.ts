@@ -38,25 +38,50 @@ export type WorkspaceAccess<S extends Scope = Scope> = WorkspaceGrant & { readon
  * anyone asking for access, only to its owner's restore, which looks it up itself.
  */
 export async function membershipRole(userId: string, workspaceId: string): Promise<Role | null> {
+  return (await memberOf(userId, workspaceId))?.role ?? null;
+}
+
+/** The membership and whether a restore has the workspace offline, in one read. */
+async function memberOf(userId: string, workspaceId: string): Promise<{ role: Role; offlineSince: number | null } | undefined> {
   const control = await getControlDb();
   const [row] = await control.db
-    .select({ role: memberships.role })
+    .select({ role: memberships.role, offlineSince: workspaces.offlineSince })
     .from(memberships)
     .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
     .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId), isNull(workspaces.deletedAt)))
     .limit(1);
-  return row?.role ?? null;
+  return row;
 }
 
-/** Whether the workspace exists and is not deleted. */
-async function workspaceExists(workspaceId: string): Promise<boolean> {
+/** The workspace if it exists and is not deleted, with whether a restore has it offline. */
+async function liveWorkspace(workspaceId: string): Promise<{ offlineSince: number | null } | undefined> {
   const control = await getControlDb();
   const [row] = await control.db
-    .select({ id: workspaces.id })
+    .select({ offlineSince: workspaces.offlineSince })
     .from(workspaces)
     .where(and(eq(workspaces.id, workspaceId), isNull(workspaces.deletedAt)))
     .limit(1);
-  return row !== undefined;
+  return row;
+}
+
+/**
+ * `enclave backup restore --workspace` is swapping the workspace's file (lib/backup/swap.ts):
+ * nothing may read the file being replaced or write to it. Only a principal that could see the
+ * workspace is told it is offline; anyone else still gets the 404.
+ */
+export class WorkspaceOfflineError extends HttpError {
+  constructor() {
+    super(503, "workspace_offline", "This workspace is being restored by the operator; try again shortly.", { "Retry-After": String(OFFLINE_RETRY_AFTER_SECONDS) });
+  }
+}
+
+/** A swap takes its drain plus two renames: a few seconds. */
+const OFFLINE_RETRY_AFTER_SECONDS = 10;
+
+function unlessOffline<T>(found: { offlineSince: number | null } | undefined, value: T): T | null {
+  if (!found) return null;
+  if (found.offlineSince !== null) throw new WorkspaceOfflineError();
+  return value;
 }
 
 export class InsufficientScopeError extends HttpError {
@@ -74,7 +99,8 @@ export class InsufficientScopeError extends HttpError {
  * another workspace's id, a made-up one, one it was removed from, one that is deleted (for
  * every principal, on every surface: this is the one place that hides it). The role cap applies to
  * everything a person delegated (capByRole): their OAuth clients here, their team tokens when
- * the token was resolved.
+ * the token was resolved. A workspace it can see that a restore has taken offline throws
+ * WorkspaceOfflineError (503) instead, and stillAuthorized() then ends live streams.
  */
 export async function workspaceGrant(principal: Principal, workspaceId: string): Promise<WorkspaceGrant | null> {
   if (!WORKSPACE_ID_PATTERN.test(workspaceId)) return null;
@@ -89,17 +115,17 @@ export async function workspaceGrant(principal: Principal, workspaceId: string):
   switch (principal.kind) {
     case "token":
       // Tokens are revoked when their workspace is deleted; the check holds even for one that was not.
-      return principal.workspaceId === workspaceId && (await workspaceExists(workspaceId)) ? grant(null, principal.scopes) : null;
+      return principal.workspaceId === workspaceId ? unlessOffline(await liveWorkspace(workspaceId), grant(null, principal.scopes)) : null;
     case "operator":
-      return (await workspaceExists(workspaceId)) ? grant(null, tokenScopes) : null;
+      return unlessOffline(await liveWorkspace(workspaceId), grant(null, tokenScopes));
     case "oauth": {
       if (principal.workspaceId !== workspaceId) return null;
-      const role = await membershipRole(principal.userId, workspaceId);
-      return role ? grant(null, capByRole(principal.scopes, role)) : null;
+      const member = await memberOf(principal.userId, workspaceId);
+      return member ? unlessOffline(member, grant(null, capByRole(principal.scopes, member.role))) : null;
     }
     case "user": {
-      const role = await membershipRole(principal.userId, workspaceId);
-      return role ? grant(role, roleScopes[role]) : null;
+      const member = await memberOf(principal.userId, workspaceId);
+      return member ? unlessOffline(member, grant(member.role, roleScopes[member.role])) : null;
     }
   }
 }

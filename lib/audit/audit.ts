@@ -53,6 +53,8 @@ export type AuditAction =
   | "workspace.purge"
   | "workspace.export"
   | "workspace.import"
+  | "workspace.taken_offline"
+  | "workspace.restore_from_backup"
   | "audit.retention_sweep"
   | "audit.evidence_export"
   | "backup.run"

@@ -12,6 +12,7 @@ import { getControlDb, getStore } from "../db/store";
 import { findJob } from "../jobs/jobs";
 import { runJob } from "../jobs/runner";
 import { callerPath, CliUsageError, options } from "./args";
+import { DRILL_USAGE, restoreOneWorkspace, runDrillCommand } from "./drill-commands";
 
 export const BACKUP_USAGE = `  enclave backup run                             (a backup now, through the jobs runner: progress on stderr,
                                                   the backup id last on stdout)
@@ -19,7 +20,8 @@ export const BACKUP_USAGE = `  enclave backup run                             (a
   enclave backup restore --from <backup id | dir of a set> --identity AGE_KEY_FILE --to EMPTY_DIR
                          [--master-key-file F]   (a complete data dir; the master key defaults to this
                                                   instance's, a key from another instance or from before a
-                                                  rotation comes by the file)`;
+                                                  rotation comes by the file)
+${DRILL_USAGE}`;
 
 const MB = 1024 * 1024;
 const mb = (bytes: number) => (bytes / MB).toFixed(1);
@@ -99,12 +101,20 @@ export async function runBackupCommand(verb: string | undefined, args: string[])
         console.log([backupId, "-", "-", `unverified: ${(error as Error).message}`].join("\t"));
       }
     }
+  } else if (verb === "drill" || verb === "drills") {
+    await runDrillCommand(verb, args);
   } else if (verb === "restore") {
-    const { values } = options(args, ["from", "identity", "to", "master-key-file"]);
-    for (const name of ["from", "identity", "to"] as const) if (values[name] === undefined) throw new CliUsageError(`--${name} is required`);
+    const { values } = options(args, ["from", "identity", "to", "master-key-file", "workspace"]);
+    // --workspace swaps one workspace in this live instance (with its master key); --to makes a whole data dir.
+    const required = values.workspace === undefined ? (["from", "identity", "to"] as const) : (["from", "identity"] as const);
+    for (const name of required) if (values[name] === undefined) throw new CliUsageError(`--${name} is required`);
+    if (values.workspace !== undefined && (values.to !== undefined || values["master-key-file"] !== undefined)) {
+      throw new CliUsageError("--workspace restores into this instance, with its own master key: not with --to or --master-key-file");
+    }
     const { target, backupId } = restoreSource(values.from!);
     const identityFile = callerPath(values.identity!);
     if (!fs.existsSync(identityFile)) throw new CliUsageError(`--identity: ${identityFile} does not exist`);
+    if (values.workspace !== undefined) return restoreOneWorkspace(values.workspace, { target, backupId }, fs.readFileSync(identityFile, "utf8"));
     const masterKey = restoreMasterKey(values["master-key-file"]);
     const to = callerPath(values.to!);
     const result = await restoreBackup({ target, backupId, identity: fs.readFileSync(identityFile, "utf8"), masterKey, to });

@@ -28,6 +28,14 @@ const MIGRATIONS = {
 
 /** A workspace folder being created is named `<id>.pending` until its control row commits. */
 const PENDING_SUFFIX = ".pending";
+/**
+ * A restore of one workspace (lib/backup/swap.ts) stages the restored file in `<id>.restore`,
+ * then renames the live folder to `<id>.replaced` and the staged one into its place.
+ */
+const RESTORE_SUFFIX = ".restore";
+const REPLACED_SUFFIX = ".replaced";
+type FolderKind = "live" | "pending" | "restore" | "replaced";
+const FOLDER_SUFFIX: Record<FolderKind, string> = { live: "", pending: PENDING_SUFFIX, restore: RESTORE_SUFFIX, replaced: REPLACED_SUFFIX };
 
 type WorkspaceEntry = {
   db: Promise<WorkspaceDb>;
@@ -37,6 +45,12 @@ type WorkspaceEntry = {
   closed?: Promise<void>;
   /** Called when `closed` is set, for a drop waiting on a handle still in use. */
   onClosing?: () => void;
+  /**
+   * The inode of workspace.db, taken just before the handle opened. Another process (the
+   * CLI's restore) may replace the folder: a cached handle whose file no longer has this inode
+   * is left to its current users and a new one opened on the new file (see replacedUnder).
+   */
+  inode: number | null;
 };
 
 /**
@@ -100,10 +114,10 @@ class Store {
     }
   }
 
-  private workspaceDir(workspaceId: string, pending = false): string {
+  private workspaceDir(workspaceId: string, kind: FolderKind = "live"): string {
     // The id names a folder, so nothing but our own id format may reach path.join.
     if (!WORKSPACE_ID_PATTERN.test(workspaceId)) throw new Error("invalid workspace id");
-    return path.join(this.dataDir, "workspaces", pending ? `${workspaceId}${PENDING_SUFFIX}` : workspaceId);
+    return path.join(this.dataDir, "workspaces", `${workspaceId}${FOLDER_SUFFIX[kind]}`);
   }
 
   workspaceFile(workspaceId: string): string {
@@ -132,7 +146,7 @@ class Store {
     workspaceId: string,
     steps: { init?: (db: WorkspaceDb) => Promise<void>; commit?: () => Promise<void> } = {},
   ): Promise<void> {
-    const pending = this.workspaceDir(workspaceId, true);
+    const pending = this.workspaceDir(workspaceId, "pending");
     const final = this.workspaceDir(workspaceId);
     // Pending folders left by a crash are settled once control.db is open: not this one.
     await this.control;
@@ -153,11 +167,20 @@ class Store {
     fs.renameSync(pending, final);
   }
 
-  /** After a crash mid-creation: a pending file whose control row committed is moved into place; any other is removed. */
+  /**
+   * After a crash mid-creation: a pending file whose control row committed is moved into place;
+   * any other is removed. After a crash mid-restore (swapWorkspaceFolder): the restored file is
+   * live only if both renames happened; otherwise the old folder goes back and the staged one is
+   * dropped — the workspace stays offline until `enclave backup restore --workspace` is run again.
+   */
   private async settlePendingWorkspaces(control: ControlDb): Promise<void> {
     const root = path.join(this.dataDir, "workspaces");
     if (!fs.existsSync(root)) return;
     for (const name of fs.readdirSync(root)) {
+      if (name.endsWith(RESTORE_SUFFIX) || name.endsWith(REPLACED_SUFFIX)) {
+        this.settleInterruptedRestore(root, name);
+        continue;
+      }
       const workspaceId = name.endsWith(PENDING_SUFFIX) ? name.slice(0, -PENDING_SUFFIX.length) : null;
       if (!workspaceId || !WORKSPACE_ID_PATTERN.test(workspaceId)) continue;
       const [row] = await control.db.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, workspaceId));
@@ -171,6 +194,54 @@ class Store {
     }
   }
 
+  private settleInterruptedRestore(root: string, name: string): void {
+    const replaced = name.endsWith(REPLACED_SUFFIX);
+    const workspaceId = name.slice(0, -(replaced ? REPLACED_SUFFIX : RESTORE_SUFFIX).length);
+    if (!WORKSPACE_ID_PATTERN.test(workspaceId) || !fs.existsSync(path.join(root, name))) return;
+    const live = this.workspaceDir(workspaceId);
+    if (replaced && !fs.existsSync(live)) {
+      // Crashed between the two renames: the old file is the only complete one in place.
+      fs.renameSync(path.join(root, name), live);
+      logger.warn({ workspaceId }, "put back a workspace file whose restore was interrupted; run the restore again");
+    } else {
+      fs.rmSync(path.join(root, name), { recursive: true, force: true });
+      logger.warn({ workspaceId, folder: name }, replaced ? "removed the replaced file of a finished restore" : "removed the staged file of an interrupted restore");
+    }
+  }
+
+  /**
+   * Where a restore stages a workspace's file before swapWorkspaceFolder puts it in place; its
+   * folder exists afterwards, emptied first when `fresh` (a file left by an interrupted run, and
+   * its -wal, must not pair with the one staged next).
+   */
+  stagingFileFor(workspaceId: string, fresh: boolean): string {
+    const dir = this.workspaceDir(workspaceId, "restore");
+    if (fresh) fs.rmSync(dir, { recursive: true, force: true });
+    ensurePrivateDir(dir);
+    return path.join(dir, "workspace.db");
+  }
+
+  /**
+   * Puts the staged folder (stagingFileFor) in place of the live one, by two renames within
+   * workspaces/: the live folder — workspace.db with its own -wal and -shm — becomes
+   * `<id>.replaced`, the staged one (a lone checkpointed workspace.db) becomes `<id>`, and the
+   * replaced one is removed. A handle still open on the old file keeps its own descriptors to
+   * the old db and WAL, so no connection ever pairs the new file with the old WAL; every
+   * process notices the new inode on its next use (replacedUnder). This process's own handle
+   * is closed first, as a drop does.
+   */
+  async swapWorkspaceFolder(workspaceId: string): Promise<void> {
+    const staged = this.workspaceDir(workspaceId, "restore");
+    if (!fs.existsSync(path.join(staged, "workspace.db"))) throw new Error(`nothing staged in ${staged}`);
+    await this.releaseHandles(workspaceId);
+    const live = this.workspaceDir(workspaceId);
+    const replaced = this.workspaceDir(workspaceId, "replaced");
+    fs.rmSync(replaced, { recursive: true, force: true });
+    if (fs.existsSync(live)) fs.renameSync(live, replaced);
+    fs.renameSync(staged, live);
+    fs.rmSync(replaced, { recursive: true, force: true });
+  }
+
   /**
    * Runs `fn` with the workspace's handle, opening it if needed. A workspace whose file was
    * found damaged is refused (503) without reading it again, and its handle leaves the cache,
@@ -180,8 +251,15 @@ class Store {
     if (this.dropping.has(workspaceId)) throw new WorkspaceDroppedError(workspaceId);
     assertNotDamaged(workspaceId, this.workspaceFile(workspaceId));
     let entry = this.workspaces.get(workspaceId) ?? this.revive(workspaceId);
+    if (entry && this.replacedUnder(entry, workspaceId)) {
+      this.forget(workspaceId);
+      entry = undefined;
+    }
     if (!entry) {
-      const opening: WorkspaceEntry = { db: this.openWorkspaceAt(this.workspaceFile(workspaceId), workspaceId, false), users: 0, evicted: false };
+      const file = this.workspaceFile(workspaceId);
+      // Before the open, not after: a swap in between makes the next use reopen, never keep a stale handle.
+      const inode = inodeOf(file);
+      const opening: WorkspaceEntry = { db: this.openWorkspaceAt(file, workspaceId, false), users: 0, evicted: false, inode };
       this.workspaces.set(workspaceId, opening);
       opening.db.catch(() => {
         if (this.workspaces.get(workspaceId) === opening) this.workspaces.delete(workspaceId);
@@ -231,6 +309,34 @@ class Store {
     }
   }
 
+  /**
+   * Whether the file under a cached handle was replaced (by a restore in another process). One
+   * stat per use — a few microseconds, see lib/backup/swap.test.ts. The new file always has a
+   * new inode: the old one cannot be reused while this handle still holds it open.
+   */
+  private replacedUnder(entry: WorkspaceEntry, workspaceId: string): boolean {
+    return entry.inode !== inodeOf(this.workspaceFile(workspaceId));
+  }
+
+  /** Takes a handle out of the cache for good: its current users finish on it, then it closes. */
+  private forget(workspaceId: string): void {
+    this.workspaces.delete(workspaceId);
+    this.draining.delete(workspaceId);
+  }
+
+  /** Takes the workspace's handles out of the cache and waits until they are closed (their last users gone). */
+  private async releaseHandles(workspaceId: string): Promise<void> {
+    const entries = [this.workspaces.peek(workspaceId), this.draining.get(workspaceId)].filter((entry) => entry !== undefined);
+    // Eviction closes an idle handle now and marks one in use to close after its last user.
+    this.forget(workspaceId);
+    for (const entry of entries) {
+      entry.evicted = true;
+      if (!entry.closed && entry.users === 0) this.closeLater(entry);
+      await (entry.closed ?? new Promise<void>((resolve) => (entry.onClosing = resolve)));
+      await entry.closed;
+    }
+  }
+
   // Two connections to one file would each wait on the other's write lock in SQLite's busy
   // handler, which sleeps on the libuv thread pool: with a few of them the pool starves and
   // every query in the process stalls until busy_timeout, then fails with SQLITE_BUSY.
@@ -261,18 +367,9 @@ class Store {
     const dir = this.workspaceDir(workspaceId);
     this.dropping.add(workspaceId);
     try {
-      const entries = [this.workspaces.peek(workspaceId), this.draining.get(workspaceId)].filter((entry) => entry !== undefined);
-      // Eviction closes an idle handle now and marks one in use to close after its last user.
-      this.workspaces.delete(workspaceId);
-      this.draining.delete(workspaceId);
-      for (const entry of entries) {
-        entry.evicted = true;
-        if (!entry.closed && entry.users === 0) this.closeLater(entry);
-        await (entry.closed ?? new Promise<void>((resolve) => (entry.onClosing = resolve)));
-        await entry.closed;
-      }
+      await this.releaseHandles(workspaceId);
       fs.rmSync(dir, { recursive: true, force: true });
-      fs.rmSync(this.workspaceDir(workspaceId, true), { recursive: true, force: true });
+      fs.rmSync(this.workspaceDir(workspaceId, "pending"), { recursive: true, force: true });
     } finally {
       this.dropping.delete(workspaceId);
     }
@@ -292,6 +389,11 @@ class Store {
     const control = await this.control.catch(() => undefined);
     await control?.close();
   }
+}
+
+/** The file's inode, or null when it is not there (mid-swap, or never created). */
+function inodeOf(file: string): number | null {
+  return fs.statSync(file, { throwIfNoEntry: false })?.ino ?? null;
 }
 
 async function closeEntry(entry: WorkspaceEntry): Promise<void> {
@@ -337,6 +439,14 @@ export function createWorkspaceFile(workspaceId: string, steps?: Parameters<Stor
 
 export function dropWorkspaceFile(workspaceId: string): Promise<void> {
   return getStore().dropWorkspaceFile(workspaceId);
+}
+
+export function workspaceStagingFile(workspaceId: string, options: { fresh: boolean }): string {
+  return getStore().stagingFileFor(workspaceId, options.fresh);
+}
+
+export function swapWorkspaceFolder(workspaceId: string): Promise<void> {
+  return getStore().swapWorkspaceFolder(workspaceId);
 }
 
 /** Closes every handle and forgets the store (tests, shutdown). */

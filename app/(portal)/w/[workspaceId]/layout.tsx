@@ -3,7 +3,7 @@ import type { ReactNode } from "react";
 import { getMemberWorkspace, requireUser } from "@/app/_server/auth";
 import { workspacePath } from "@/app/_components/format";
 import { WorkspaceNav, type NavLink } from "@/app/_components/workspace-nav";
-import { grantCovers, workspaceGrant } from "@/lib/access/authorize";
+import { grantCovers, workspaceGrant, WorkspaceOfflineError } from "@/lib/access/authorize";
 import type { Scope } from "@/lib/access/scopes";
 
 const sections: { segment: string; label: string; scope: Scope }[] = [
@@ -26,8 +26,23 @@ const sections: { segment: string; label: string; scope: Scope }[] = [
 export default async function WorkspaceLayout({ children, params }: { children: ReactNode; params: Promise<{ workspaceId: string }> }) {
   const { workspaceId } = await params;
   const { user } = await requireUser();
-  const [workspace, grant] = await Promise.all([getMemberWorkspace(user.id, workspaceId), workspaceGrant({ kind: "user", userId: user.id }, workspaceId)]);
+  const [workspace, grant] = await Promise.all([
+    getMemberWorkspace(user.id, workspaceId),
+    // The page below is not rendered while a restore has the workspace offline: it would only fail the same way.
+    workspaceGrant({ kind: "user", userId: user.id }, workspaceId).catch((error: unknown) => {
+      if (error instanceof WorkspaceOfflineError) return error;
+      throw error;
+    }),
+  ]);
   if (!workspace || !grant) notFound();
+  if (grant instanceof WorkspaceOfflineError) {
+    return (
+      <div className="workspace">
+        <p className="workspace-name">{workspace.name}</p>
+        <p role="status">{grant.message}</p>
+      </div>
+    );
+  }
   const links: NavLink[] = [
     { href: workspacePath(workspaceId), label: "Overview" },
     ...sections.filter((section) => grantCovers(grant, section.scope)).map((section) => ({ href: workspacePath(workspaceId, section.segment), label: section.label })),
