@@ -9,5 +9,6 @@ import { register } from "tsx/esm/api";
 process.env.ENCLAVE_CLI_CWD ??= process.cwd();
 process.chdir(path.join(path.dirname(fileURLToPath(import.meta.url)), ".."));
 process.env.LOG_LEVEL ??= "warn";
+process.env.ENCLAVE_CLI = "1";
 register();
 await import("../lib/cli/main.ts");

@@ -39,7 +39,7 @@ type Run = { code: number | null; signal: NodeJS.Signals | null; filesPrinted: n
 function rotate(dataDir: string, keyFile: string, kill: { afterFiles: number; delayMs: number } | null): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["bin/enclave.mjs", "key", "rotate", "--new-key-file", keyFile], {
-      env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: dataDir },
+      env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: dataDir, LOG_LEVEL: "error" },
     });
     let filesPrinted = 0;
     let stderr = "";

@@ -37,7 +37,7 @@ async function rotationRows() {
 
 function cli(dataDir: string, ...args: string[]) {
   const result = spawnSync(process.execPath, ["bin/enclave.mjs", ...args], {
-    env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: dataDir },
+    env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: dataDir, LOG_LEVEL: "error" },
     encoding: "utf8",
     timeout: 60_000,
   });
