@@ -80,6 +80,11 @@ describe("enclave key rotate", () => {
     expect(JSON.parse(row?.details ?? "{}")).toMatchObject({ oldKeyId: result.oldKeyId, newKeyId: result.newKeyId, newAuditKeyId: result.newAuditKeyId, files: 4 });
     expect(JSON.stringify(row)).not.toContain(newKey.toString("hex"));
     expect(JSON.stringify(row)).not.toContain(oldKey.toString("hex"));
+
+    // The same command again — what whoever re-runs a rotation killed after its last step does: done, nothing re-keyed, no second row.
+    const again = await rotateMasterKey({ newKeyFile: file, onFile: () => { throw new Error("nothing should be re-keyed"); } });
+    expect(again).toEqual({ ...result, resumed: true });
+    expect(await rotationRows()).toHaveLength(1);
   });
 
   it("SQLCipher 4 re-keys a WAL database both in WAL mode and switched to a rollback journal", async () => {

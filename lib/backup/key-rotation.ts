@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { and, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { controlSchema } from "@/db/control/schema";
 import { actorOf, OPERATOR } from "../access/principal";
 import { appendAudit, controlAuditLog } from "../audit/audit";
@@ -68,6 +68,10 @@ export async function rotateMasterKey(options: RotationOptions): Promise<Rotatio
     throw new RotationError(`no rotation is under way${staged}: give the new key with --new-key-file`);
   }
   const newKey = readNewKeyFile(options.newKeyFile);
+  // A run killed after its last step (master.key renamed, journal removed) but before it exited
+  // looks like any other to whoever runs it again: the same command then says it is done.
+  const finished = readKeyFile(dataDir, MASTER_KEY_FILE)?.equals(newKey) ? await completedRotationTo(dataDir, newKey) : null;
+  if (finished) return finished;
   const started = await start(dataDir, newKey);
   return finish(dataDir, started.journal, started.keys, options.onFile, false);
 }
@@ -239,6 +243,25 @@ async function rekeyFile(dataDir: string, file: string, keys: Keys, journal: Rot
 }
 
 /** `key.rotate` in control.db's chain, under the new key, once per rotation. */
+/** The rotation that made `key` the master key, from control.db's audit chain; null if none did (it was never rotated to). */
+async function completedRotationTo(dataDir: string, key: Buffer): Promise<RotationResult | null> {
+  const control = new Database(await Connection.open(path.join(dataDir, "control.db"), deriveControlKey(key), { create: false }), controlSchema);
+  try {
+    const [row] = await control.db
+      .select({ target: controlAuditLog.target, details: controlAuditLog.details })
+      .from(controlAuditLog)
+      .where(eq(controlAuditLog.action, "key.rotate"))
+      .orderBy(desc(controlAuditLog.seq))
+      .limit(1);
+    const details = row?.details ? (JSON.parse(row.details) as Record<string, unknown>) : null;
+    if (!row?.target || details?.newKeyId !== masterKeyId(key)) return null;
+    const text = (name: string) => String(details[name]);
+    return { rotationId: row.target, oldKeyId: text("oldKeyId"), newKeyId: text("newKeyId"), oldAuditKeyId: text("oldAuditKeyId"), newAuditKeyId: text("newAuditKeyId"), files: Number(details.files), resumed: true };
+  } finally {
+    await control.close();
+  }
+}
+
 async function auditRotation(dataDir: string, journal: RotationJournal, newKey: Buffer): Promise<void> {
   const control = new Database(await Connection.open(path.join(dataDir, "control.db"), deriveControlKey(newKey), { create: false }), controlSchema);
   try {
