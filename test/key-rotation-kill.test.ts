@@ -7,6 +7,7 @@ import { expect, it } from "vitest";
 import { controlAuditLog } from "@/lib/audit/audit";
 import { databaseFiles, readJournal } from "@/lib/backup/rotation-journal";
 import { closeStore, getControlDb, getStore } from "@/lib/db/store";
+import { mulberry32 } from "@/scripts/bench/corpus";
 import { digestDataDir, openWith, seedRotationStore } from "./rotation-fixtures";
 import { makeTempDir, useTempStore } from "./store";
 
@@ -20,18 +21,6 @@ import { makeTempDir, useTempStore } from "./store";
 const WORKSPACES = 50;
 const KILLS = 20;
 const store = useTempStore({ ENCLAVE_ARTIFACT_MAX_BYTES: String(4 * 1024 * 1024) });
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Run = { code: number | null; signal: NodeJS.Signals | null; filesPrinted: number; stderr: string };
 
@@ -62,7 +51,7 @@ function rotate(dataDir: string, keyFile: string, kill: { afterFiles: number; de
 it(`survives ${KILLS} SIGKILLs of enclave key rotate over ${WORKSPACES} workspaces`, { timeout: 240_000 }, async () => {
   const seed = Number(process.env.ROTATE_KILL_SEED ?? Date.now() % 2 ** 31);
   console.log(`key rotation kill test: ROTATE_KILL_SEED=${seed}`);
-  const random = seeded(seed);
+  const random = mulberry32(seed);
   await seedRotationStore(WORKSPACES, { deleteLast: true, bigArtifactBytes: 3 * 1024 * 1024 });
   const dataDir = store.dataDir();
   const oldKey = getStore().masterKey;
