@@ -89,7 +89,7 @@ async function requireRestorableWorkspace(workspaceId: string): Promise<void> {
   const control = await getControlDb();
   const [row] = await control.db.select({ deletedAt: workspaces.deletedAt }).from(workspaces).where(eq(workspaces.id, workspaceId));
   if (!row) throw new RestoreRefusedError(`no workspace ${workspaceId} here (never created, or purged): a full restore brings back a purged one`);
-  if (row.deletedAt !== null) throw new RestoreRefusedError(`workspace ${workspaceId} is deleted: restore it (enclave workspace restore) before restoring its file`);
+  if (row.deletedAt !== null) throw new RestoreRefusedError(`workspace ${workspaceId} is deleted: restore it first (its owner: Workspaces › Deleted › Restore), then its file`);
 }
 
 /** Everything that can be checked without touching the live workspace; throws RestoreRefusedError naming what failed. Returns the audit rows. */
