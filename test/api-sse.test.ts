@@ -76,7 +76,13 @@ function useStoreAndStreams(env: Record<string, string> = {}) {
   const store = useTempStore(env);
   afterEach(async () => {
     for (const aborter of open.splice(0)) aborter.abort();
-    for (let round = 0; round < 5; round++) await Promise.all([...touched].map((id) => queuedQueriesDone(id)));
+    // Each round lets a closed stream's queued backlog queries finish. A loaded machine needs more
+    // rounds than an idle one, and a stream left open would re-check its access after the store
+    // closed (reopening a stray one that breaks every later test), so wait, boundedly, for all to go.
+    for (let round = 0; round < 200 && [...touched].some((id) => subscriberCount(id) > 0); round++) {
+      await Promise.all([...touched].map((id) => queuedQueriesDone(id)));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     for (const id of touched) expect(subscriberCount(id), "a stream outlived its test").toBe(0);
     touched.clear();
   });
