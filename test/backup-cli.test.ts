@@ -105,7 +105,9 @@ describe("enclave backup", { timeout: 180_000 }, () => {
     expect(refused.stderr).toMatch(/signed by key .* not by this master key/);
     expect(fs.existsSync(foreign)).toBe(false);
 
-    const usage = enclave(["backup", "restore", "--from", "../../etc", "--identity", keyFile, "--to", foreign]);
+    // A relative path that climbs out to /etc from wherever this checkout sits.
+    const climbing = path.relative(process.cwd(), "/etc");
+    const usage = enclave(["backup", "restore", "--from", climbing, "--identity", keyFile, "--to", foreign]);
     expect(usage.status).toBe(2);
     expect(usage.stderr).toMatch(/--from: \/etc is not named as a backup set is/);
     const missing = enclave(["backup", "restore", "--from", path.join(root, "nowhere"), "--identity", keyFile, "--to", foreign]);
