@@ -17,6 +17,9 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): C
 export function useTempStore(env: Record<string, string> = {}): { dataDir: () => string } {
   let dataDir = "";
   beforeEach(async () => {
+    // A store a straggler (a stream still closing) reopened after the last test closed its own
+    // would point at another data dir: close it, so this test's getStore() opens its own.
+    await closeStore();
     dataDir = makeTempDir();
     setConfigForTests(testConfig(dataDir, env));
     await getStore().control;
