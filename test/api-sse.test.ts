@@ -79,12 +79,16 @@ function useStoreAndStreams(env: Record<string, string> = {}) {
     // Each round lets a closed stream's queued backlog queries finish. A loaded machine needs more
     // rounds than an idle one, and a stream left open would re-check its access after the store
     // closed (reopening a stray one that breaks every later test), so wait, boundedly, for all to go.
-    for (let round = 0; round < 200 && [...touched].some((id) => subscriberCount(id) > 0); round++) {
-      await Promise.all([...touched].map((id) => queuedQueriesDone(id)));
+    // Bounded by time, not rounds: a stream the abort has not reached yet goes at its next
+    // heartbeat write at the latest (ENCLAVE_SSE_HEARTBEAT_SECONDS, 15 s by default).
+    const ids = [...touched];
+    touched.clear(); // even if the check below fails, the next test must not query this store's workspaces
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && ids.some((id) => subscriberCount(id) > 0)) {
+      await Promise.all(ids.map((id) => queuedQueriesDone(id)));
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    for (const id of touched) expect(subscriberCount(id), "a stream outlived its test").toBe(0);
-    touched.clear();
+    for (const id of ids) expect(subscriberCount(id), "a stream outlived its test").toBe(0);
   });
   return store;
 }
