@@ -76,10 +76,9 @@ function useStoreAndStreams(env: Record<string, string> = {}) {
   const store = useTempStore(env);
   afterEach(async () => {
     for (const aborter of open.splice(0)) aborter.abort();
-    // Each round lets a closed stream's queued backlog queries finish. A loaded machine needs more
-    // rounds than an idle one, and a stream left open would re-check its access after the store
-    // closed (reopening a stray one that breaks every later test), so wait, boundedly, for all to go.
-    // Bounded by time, not rounds: a stream the abort has not reached yet goes at its next
+    // Each round lets a closed stream's queued backlog queries finish; a stream left open would
+    // re-check its access after the store closed. The wait is bounded by time, not rounds (a
+    // loaded machine needs more of them): a stream the abort has not reached yet goes at its next
     // heartbeat write at the latest (ENCLAVE_SSE_HEARTBEAT_SECONDS, 15 s by default).
     const ids = [...touched];
     touched.clear(); // even if the check below fails, the next test must not query this store's workspaces

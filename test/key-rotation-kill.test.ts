@@ -67,8 +67,8 @@ it(`survives ${KILLS} SIGKILLs of enclave key rotate over ${WORKSPACES} workspac
   const landed: string[] = [];
   for (let kill = 0; kill < KILLS; kill += 1) {
     const afterFiles = Math.floor(random() * 3);
-    // Before the first file a run spends its time starting up (0.5-3 s here, the least on an idle
-    // machine with a warm cache: a longer delay let a whole run finish first); after one, a file takes milliseconds.
+    // Before the first file a run spends its time starting up; on an idle machine with a warm cache a
+    // whole run once finished inside a 1.5 s delay, so aim early. After one file, a file takes milliseconds.
     const delayMs = afterFiles === 0 ? Math.floor(random() * 400) : Math.floor(random() * 10);
     const run = await rotate(dataDir, keyFile, { afterFiles, delayMs });
     if (run.signal !== "SIGKILL") {
