@@ -4,7 +4,20 @@ import { sessionCookieName } from "@/lib/auth/cookies";
 import { contentSecurityPolicy } from "@/lib/http/csp";
 
 // Pages anyone may see; every other page needs a session cookie before it is even rendered.
-const PUBLIC_PAGES = new Set(["/sign-in", "/sign-up"]);
+// Links sent by mail or handed on (/invite, /reset-password, /verify-email) carry their secret
+// in the query, which no log line records (server.ts logs the path only).
+const PUBLIC_PAGES = new Set([
+  "/sign-in",
+  "/sign-up",
+  "/request-access",
+  "/forgot-password",
+  "/reset-password",
+  "/verify-email",
+  "/invite",
+  "/security",
+  "/cookies",
+  "/privacy",
+]);
 // An AI client may open the consent page in a popup and wait for its callback with
 // `window.opener`: these pages (and sign-in on the way to one) keep the opener, every other
 // page takes the default Cross-Origin-Opener-Policy: same-origin (lib/http/security-headers.ts).

@@ -1,3 +1,4 @@
+import { createPublicKey } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
 
@@ -67,7 +68,32 @@ const envSchema = z.object({
   /** Browser origins besides ENCLAVE_PUBLIC_URL that may call /mcp (an MCP Inspector, a web client). */
   ENCLAVE_MCP_ALLOWED_ORIGINS: originList,
   ENCLAVE_TRUST_PROXY: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
-  ENCLAVE_AUTH_PROVIDER: z.enum(["local"]).default("local"),
+  /** `clerk` hands sign-in to Clerk (the four CLERK_* variables then required); Enclave still decides every access. */
+  ENCLAVE_AUTH_PROVIDER: z.enum(["local", "clerk"]).default("local"),
+  /** `pk_test_…`/`pk_live_…`: the base64 inside names the Clerk Frontend API host CSP lets in. */
+  CLERK_PUBLISHABLE_KEY: z.string().regex(/^pk_(test|live)_[A-Za-z0-9+/=_-]+$/, "must be a Clerk publishable key (pk_test_… or pk_live_…)").optional(),
+  CLERK_SECRET_KEY: z.string().regex(/^sk_(test|live)_[A-Za-z0-9]+$/, "must be a Clerk secret key (sk_test_… or sk_live_…)").optional(),
+  /** The PEM public key from Clerk's dashboard (API keys → JWT public key): session tokens verify with no network call. */
+  CLERK_JWT_KEY: z.string().optional(),
+  /** `whsec_…` from the Clerk webhook endpoint: svix verifies every delivery with it. */
+  CLERK_WEBHOOK_SIGNING_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "must be a Svix signing secret (whsec_…)").optional(),
+  /** Clerk's Backend API (sign-out ends the Clerk session there); tests point it at a local fake. */
+  CLERK_API_URL: z.url({ protocol: /^https?$/ }).default("https://api.clerk.com"),
+  /** Who may create an account: `open`, `invite` (an invitation link) or `closed`; default open on a loopback URL, invite otherwise. */
+  ENCLAVE_SIGNUP: z.enum(["open", "invite", "closed"]).optional(),
+  /** Cloudflare Turnstile on the request-access form: both keys or neither. */
+  TURNSTILE_SITE_KEY: z.string().min(1).optional(),
+  TURNSTILE_SECRET_KEY: z.string().min(1).optional(),
+  /** Turnstile's siteverify endpoint; tests point it at a local fake. */
+  ENCLAVE_TURNSTILE_VERIFY_URL: z.url({ protocol: /^https?$/ }).default("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
+  /** An SMTP URL (`smtp://host:587`, credentials in its user info, or `smtps://…`): invitations, password resets, verification and security notices go by mail. */
+  ENCLAVE_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  /** The From address of that mail. */
+  ENCLAVE_MAIL_FROM: z.string().min(3).default("Enclave <enclave@localhost>"),
+  /** RFC 9116 Contact for /.well-known/security.txt: a mailto: or https: URL. */
+  ENCLAVE_SECURITY_CONTACT: z.url({ protocol: /^(mailto|https)$/ }).optional(),
+  /** RFC 9116 Policy: where this instance's disclosure policy lives (default: its own /security page). */
+  ENCLAVE_SECURITY_POLICY_URL: z.url({ protocol: /^https?$/ }).optional(),
   // Hosts a client metadata document may be fetched from although private/loopback, and over
   // plain http (lib/oauth/client-metadata-document.ts): for tests and local setups only.
   ENCLAVE_CIMD_ALLOWED_HOSTS: z
@@ -142,13 +168,64 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
-export type Config = Omit<z.infer<typeof envSchema>, "ENCLAVE_DATA_DIR" | "ENCLAVE_BACKUP_DIR"> & {
+export type Config = Omit<z.infer<typeof envSchema>, "ENCLAVE_DATA_DIR" | "ENCLAVE_BACKUP_DIR" | "ENCLAVE_SIGNUP"> & {
   dataDir: string;
+  ENCLAVE_SIGNUP: "open" | "invite" | "closed";
+  /** Clerk mode's keys, all checked at start; null in local mode. */
+  clerk: ClerkConfig | null;
   /** Absolute; outside dataDir. */
   backupDir: string;
   /** Plain-http loopback origins cannot carry `__Host-`/Secure cookies in every browser. */
   secureCookies: boolean;
 };
+
+export type ClerkConfig = {
+  publishableKey: string;
+  secretKey: string;
+  /** PEM, parsed once at start to prove it is an RSA public key. */
+  jwtKey: string;
+  webhookSigningSecret: string;
+  /** `https://<frontend api host>`, decoded from the publishable key. */
+  frontendApi: string;
+  apiUrl: string;
+};
+
+const CLERK_VARIABLES = ["CLERK_PUBLISHABLE_KEY", "CLERK_SECRET_KEY", "CLERK_JWT_KEY", "CLERK_WEBHOOK_SIGNING_SECRET"] as const;
+
+/** The Frontend API host a publishable key carries: base64 of `<host>$`. */
+export function clerkFrontendApiHost(publishableKey: string): string | null {
+  const encoded = publishableKey.replace(/^pk_(test|live)_/, "");
+  const decoded = Buffer.from(encoded, "base64").toString("utf8");
+  if (!decoded.endsWith("$")) return null;
+  const host = decoded.slice(0, -1);
+  return /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(host) ? host.toLowerCase() : null;
+}
+
+function clerkConfig(env: z.infer<typeof envSchema>): ClerkConfig | null {
+  if (env.ENCLAVE_AUTH_PROVIDER !== "clerk") return null;
+  const missing = CLERK_VARIABLES.filter((name) => !env[name]);
+  if (missing.length > 0) throw new ConfigError(`invalid environment: ENCLAVE_AUTH_PROVIDER=clerk needs ${missing.join(", ")}`);
+  const host = clerkFrontendApiHost(env.CLERK_PUBLISHABLE_KEY!);
+  if (!host) throw new ConfigError("invalid environment: CLERK_PUBLISHABLE_KEY: its payload does not name a Clerk Frontend API host");
+  let jwtKey: string;
+  try {
+    // Clerk's dashboard shows the key as PEM; a copy pasted into an env file often has literal \n.
+    const pem = env.CLERK_JWT_KEY!.replace(/\\n/g, "\n");
+    const key = createPublicKey(pem);
+    if (key.asymmetricKeyType !== "rsa") throw new Error("not RSA");
+    jwtKey = pem;
+  } catch {
+    throw new ConfigError("invalid environment: CLERK_JWT_KEY: must be Clerk's PEM RSA public key (-----BEGIN PUBLIC KEY-----)");
+  }
+  return {
+    publishableKey: env.CLERK_PUBLISHABLE_KEY!,
+    secretKey: env.CLERK_SECRET_KEY!,
+    jwtKey,
+    webhookSigningSecret: env.CLERK_WEBHOOK_SIGNING_SECRET!,
+    frontendApi: `https://${host}`,
+    apiUrl: env.CLERK_API_URL.replace(/\/$/, ""),
+  };
+}
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -160,7 +237,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     const lines = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(`invalid environment: ${lines.join("; ")}`);
   }
-  const { ENCLAVE_DATA_DIR, ENCLAVE_BACKUP_DIR, ...rest } = result.data;
+  const { ENCLAVE_DATA_DIR, ENCLAVE_BACKUP_DIR, ENCLAVE_SIGNUP, ...rest } = result.data;
   const dataDir = path.resolve(ENCLAVE_DATA_DIR);
   const backupDir = path.resolve(ENCLAVE_BACKUP_DIR ?? `${dataDir}-backups`);
   // A backup inside the data dir goes wherever the data goes: the same disk failure, the same copy, the same thief.
@@ -172,10 +249,16 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if ((rest.ENCLAVE_BACKUP_S3_ACCESS_KEY_ID === undefined) !== (rest.ENCLAVE_BACKUP_S3_SECRET_ACCESS_KEY === undefined)) {
     throw new ConfigError("invalid environment: ENCLAVE_BACKUP_S3_ACCESS_KEY_ID and ENCLAVE_BACKUP_S3_SECRET_ACCESS_KEY go together: set both or neither");
   }
+  if ((rest.TURNSTILE_SITE_KEY === undefined) !== (rest.TURNSTILE_SECRET_KEY === undefined)) {
+    throw new ConfigError("invalid environment: TURNSTILE_SITE_KEY and TURNSTILE_SECRET_KEY go together: set both or neither");
+  }
+  const clerk = clerkConfig(result.data);
   return {
     ...rest,
     dataDir,
     backupDir,
+    ENCLAVE_SIGNUP: ENCLAVE_SIGNUP ?? (loopbackHosts.has(rest.ENCLAVE_PUBLIC_URL.hostname) ? "open" : "invite"),
+    clerk,
     secureCookies: rest.ENCLAVE_PUBLIC_URL.protocol === "https:",
   };
 }

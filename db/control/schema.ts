@@ -33,8 +33,12 @@ export const users = sqliteTable(
      * sessions, team tokens they issued and OAuth grants are refused on the next request.
      */
     suspendedAt: integer("suspended_at"),
+    /** The Clerk user this account is (Clerk mode): linked on first sight of a verified session or by the user.created webhook. */
+    clerkUserId: text("clerk_user_id"),
+    /** When the person proved they read mail at `email` (a verify link, or Clerk's own verification); null until then. */
+    emailVerifiedAt: integer("email_verified_at"),
   },
-  (t) => [uniqueIndex("users_email_unique").on(t.email)],
+  (t) => [uniqueIndex("users_email_unique").on(t.email), uniqueIndex("users_clerk_user_unique").on(t.clerkUserId)],
 );
 
 export const backupCodes = sqliteTable(
@@ -310,6 +314,114 @@ export const backupDrills = sqliteTable(
   (t) => [index("backup_drills_started").on(t.startedAt)],
 );
 
+/**
+ * Clerk session ids a `session.revoked`/`session.ended`/`session.removed` webhook (or sign-out)
+ * ended: a still-unexpired JWT for one of them is refused at once. Rows go when the longest a
+ * Clerk session token can live has passed (`expiresAt`).
+ */
+export const clerkEndedSessions = sqliteTable(
+  "clerk_ended_sessions",
+  {
+    sessionId: text("session_id").primaryKey(),
+    endedAt: integer("ended_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("clerk_ended_sessions_expires").on(t.expiresAt)],
+);
+
+/**
+ * Signed webhooks already handled, by provider and the provider's own delivery id (svix-id,
+ * X-Razorpay-Event-Id): a replay finds its row and changes nothing.
+ */
+export const webhookReceipts = sqliteTable(
+  "webhook_receipts",
+  {
+    provider: text("provider", { enum: ["clerk", "razorpay"] }).notNull(),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    receivedAt: integer("received_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.eventId] }), index("webhook_receipts_received").on(t.receivedAt)],
+);
+
+/**
+ * Invitations (lib/access/invitations.ts): a single-use link for one email, kept as the
+ * SHA-256 of its secret. `workspaceId` null is an invitation to sign up only (an answered
+ * access request); otherwise accepting it joins that workspace with `role`.
+ */
+export const invitations = sqliteTable(
+  "invitations",
+  {
+    id: text("id").primaryKey(),
+    tokenHash: text("token_hash").notNull(),
+    email: text("email").notNull(),
+    workspaceId: text("workspace_id").references(() => workspaces.id, { onDelete: "cascade" }),
+    role: text("role", { enum: ["viewer", "member", "admin"] }),
+    /** The admin who invited; null when the operator did (an answered access request). */
+    invitedBy: text("invited_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    acceptedAt: integer("accepted_at"),
+    acceptedBy: text("accepted_by").references(() => users.id, { onDelete: "set null" }),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("invitations_token_hash").on(t.tokenHash), index("invitations_workspace").on(t.workspaceId), index("invitations_email").on(t.email)],
+);
+
+/** Requests to join when sign-up is not open (the public /request-access form), answered by the operator. */
+export const accessRequests = sqliteTable(
+  "access_requests",
+  {
+    id: text("id").primaryKey(),
+    email: text("email").notNull(),
+    message: text("message").notNull().default(""),
+    ip: text("ip"),
+    createdAt: integer("created_at").notNull(),
+    status: text("status", { enum: ["pending", "approved", "declined"] }).notNull().default("pending"),
+    answeredAt: integer("answered_at"),
+    /** The sign-up invitation an approval issued. */
+    invitationId: text("invitation_id").references(() => invitations.id, { onDelete: "set null" }),
+  },
+  (t) => [index("access_requests_status").on(t.status, t.createdAt), index("access_requests_email").on(t.email)],
+);
+
+/**
+ * Single-use links sent by email: a password reset (30 minutes) or an email verification.
+ * Only the SHA-256 of the secret is kept.
+ */
+export const emailTokens = sqliteTable(
+  "email_tokens",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    purpose: text("purpose", { enum: ["password_reset", "email_verification"] }).notNull(),
+    tokenHash: text("token_hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [uniqueIndex("email_tokens_hash").on(t.tokenHash), index("email_tokens_user").on(t.userId, t.purpose)],
+);
+
+/**
+ * Devices a person has signed in from (a hash of the user agent family, never the raw string
+ * as a key): a sign-in from one not seen before sends a security notice when SMTP is set.
+ */
+export const knownDevices = sqliteTable(
+  "known_devices",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    deviceHash: text("device_hash").notNull(),
+    firstSeenAt: integer("first_seen_at").notNull(),
+    lastSeenAt: integer("last_seen_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.deviceHash] })],
+);
+
 export const controlSchema = {
   users,
   backupCodes,
@@ -328,6 +440,12 @@ export const controlSchema = {
   jobRuns,
   operatorTokens,
   backupDrills,
+  clerkEndedSessions,
+  webhookReceipts,
+  invitations,
+  accessRequests,
+  emailTokens,
+  knownDevices,
 };
 export type ControlSchema = typeof controlSchema;
 export type User = typeof users.$inferSelect;

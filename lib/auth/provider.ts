@@ -25,6 +25,8 @@ export function getAuthProvider(): AuthProvider {
   switch (getConfig().ENCLAVE_AUTH_PROVIDER) {
     case "local":
       return localProvider;
+    case "clerk":
+      throw new Error("the Clerk provider is not part of this build yet");
   }
 }
 

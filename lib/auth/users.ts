@@ -46,6 +46,8 @@ export async function createUser(credentials: Credentials, actor?: Actor): Promi
       purgeAt: null,
       closedAt: null,
       suspendedAt: null,
+      clerkUserId: null,
+      emailVerifiedAt: null,
     };
     const user: User = { id: existing?.id ?? randomId("usr"), email: credentials.email, ...fresh };
     if (existing) await tx.update(users).set(fresh).where(and(eq(users.id, existing.id), isNotNull(users.closedAt)));
