@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { backupCodes, memberships, oauthGrants, sessions, users, workspaces } from "@/db/control/schema";
+import { accessRequests, backupCodes, emailTokens, invitations, knownDevices, memberships, oauthGrants, sessions, users, workspaces } from "@/db/control/schema";
 import { addMember } from "@/lib/access/members";
 import { controlAuditLog, verifyAuditChain } from "@/lib/audit/audit";
 import { readAccountActivity } from "@/lib/audit/activity";
@@ -90,6 +90,30 @@ describe("purging closed accounts", () => {
 
     expect(await purgeClosedAccounts(now + 32 * DAY_MS)).toEqual({ due: 0, purged: 0 });
     expect(await controlAudit("account.purged")).toHaveLength(1);
+  });
+
+  it("erases the identity rows about the person too: mailed links, known devices, invitations and access requests for the address, the Clerk link", async () => {
+    const now = Date.now();
+    const w = await closedWorld(now);
+    const control = await getControlDb();
+    const email = w.me.user.email;
+    await control.db.update(users).set({ clerkUserId: "user_2purgeme", emailVerifiedAt: now }).where(eq(users.id, w.me.user.id));
+    await control.db.insert(emailTokens).values({ id: "etk_1", userId: w.me.user.id, purpose: "password_reset", tokenHash: "h1", createdAt: now, expiresAt: now + 1 });
+    await control.db.insert(knownDevices).values({ userId: w.me.user.id, deviceHash: "d1", firstSeenAt: now, lastSeenAt: now });
+    await control.db.insert(invitations).values({ id: "inv_1", tokenHash: "h2", email, workspaceId: w.joint, role: "member", invitedBy: w.other.user.id, createdAt: now, expiresAt: now + DAY_MS });
+    // One they sent is the workspace's history, not theirs: it stays.
+    await control.db.insert(invitations).values({ id: "inv_2", tokenHash: "h3", email: "friend@example.com", workspaceId: w.joint, role: "viewer", invitedBy: w.me.user.id, createdAt: now, expiresAt: now + DAY_MS });
+    await control.db.insert(accessRequests).values({ id: "req_1", email, createdAt: now });
+
+    await purgeClosedAccounts(now + 31 * DAY_MS);
+
+    expect(await userRow(w.me.user.id)).toMatchObject({ clerkUserId: null, emailVerifiedAt: null });
+    expect(await control.db.$count(emailTokens)).toBe(0);
+    expect(await control.db.$count(knownDevices)).toBe(0);
+    expect((await control.db.select({ id: invitations.id }).from(invitations)).map((row) => row.id)).toEqual(["inv_2"]);
+    expect(await control.db.$count(accessRequests)).toBe(0);
+    const [purged] = await controlAudit("account.purged");
+    expect(JSON.parse(purged!.details)).toMatchObject({ emailTokens: 1, knownDevices: 1, invitations: 1, accessRequests: 1 });
   });
 
   it("a purged account cannot sign in, and its empty hash never verifies (nor throws)", async () => {

@@ -1,5 +1,5 @@
 import { and, eq, gt, isNotNull, isNull, lte, ne } from "drizzle-orm";
-import { backupCodes, memberships, oauthCodes, oauthGrants, sessions, users, workspaces } from "@/db/control/schema";
+import { accessRequests, backupCodes, emailTokens, invitations, knownDevices, memberships, oauthCodes, oauthGrants, sessions, users, workspaces } from "@/db/control/schema";
 import { roles } from "../access/scopes";
 import { auditControlTx, auditWorkspace, type Actor } from "../audit/audit";
 import { dropWorkspaceFile, getControlDb, type ControlTx } from "../db/store";
@@ -130,7 +130,7 @@ export async function purgeAccount(userId: string, now = Date.now(), actor: Acto
 
   const present = Date.now();
   const outcome = await control.transaction(async (tx) => {
-    const [user] = await tx.select({ id: users.id }).from(users).where(and(eq(users.id, userId), closingAndDue(present)));
+    const [user] = await tx.select({ id: users.id, email: users.email }).from(users).where(and(eq(users.id, userId), closingAndDue(present)));
     if (!user) return null;
     const { handedOver } = await handOverOrDelete(tx, userId, actor, present);
     const counted = async (rows: Promise<unknown[]>) => (await rows).length;
@@ -142,10 +142,16 @@ export async function purgeAccount(userId: string, now = Date.now(), actor: Acto
       backupCodes: await counted(tx.delete(backupCodes).where(eq(backupCodes.userId, userId)).returning({ id: backupCodes.id })),
       grants: await counted(tx.delete(oauthGrants).where(eq(oauthGrants.userId, userId)).returning({ id: oauthGrants.id })),
       codes: await counted(tx.delete(oauthCodes).where(eq(oauthCodes.userId, userId)).returning({ id: oauthCodes.codeHash })),
+      emailTokens: await counted(tx.delete(emailTokens).where(eq(emailTokens.userId, userId)).returning({ id: emailTokens.id })),
+      knownDevices: await counted(tx.delete(knownDevices).where(eq(knownDevices.userId, userId)).returning({ id: knownDevices.deviceHash })),
+      // Invitations and access requests for the address are about the person and go; ones they sent are workspace history and stay, pointing at the tombstone.
+      invitations: await counted(tx.delete(invitations).where(eq(invitations.email, user.email)).returning({ id: invitations.id })),
+      accessRequests: await counted(tx.delete(accessRequests).where(eq(accessRequests.email, user.email)).returning({ id: accessRequests.id })),
     };
+    // The tombstone keeps email, created and closed; the Clerk link goes, so a returning Clerk user starts afresh.
     await tx
       .update(users)
-      .set({ passwordHash: "", totpSecret: null, totpPendingSecret: null, totpLastStep: null, closedAt: present })
+      .set({ passwordHash: "", totpSecret: null, totpPendingSecret: null, totpLastStep: null, clerkUserId: null, emailVerifiedAt: null, closedAt: present })
       .where(eq(users.id, userId));
     await auditControlTx(tx, { actor, action: "account.purged", target: userId, details });
     return details;
