@@ -3,6 +3,7 @@ import { BackupNotConfiguredError } from "../backup/backup";
 import { backupJob } from "../backup/job";
 import { JobNotConfiguredError } from "./runner";
 import { sweepExpiredSessions } from "../auth/sessions";
+import { sweepIdentityRows } from "../auth/identity-sweep";
 import { drillJob } from "../backup/drill";
 import { purgeClosedAccounts, purgeDeletedWorkspaces } from "../lifecycle/purge";
 import { sweepExpiredOAuthRows } from "../oauth/sweep";
@@ -48,6 +49,12 @@ export const jobs: readonly Job[] = [
     description: "delete portal sessions past their idle timeout or lifetime",
     everyMinutes: HOUR,
     run: sweepExpiredSessions,
+  },
+  {
+    name: "identity-sweep",
+    description: "forget spent or expired mailed links, finished invitations and answered access requests after 30 days, webhook receipts after 30 days, ended Clerk sessions once their tokens have expired",
+    everyMinutes: HOUR,
+    run: sweepIdentityRows,
   },
   {
     name: "audit-retention",
