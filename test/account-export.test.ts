@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import { generate } from "otplib";
 import { beforeEach, describe, expect, it } from "vitest";
-import { oauthTokens, sessions, users, workspaces } from "@/db/control/schema";
+import { accessRequests, invitations, knownDevices, oauthTokens, sessions, users, workspaces } from "@/db/control/schema";
 import { controlAuditLog, workspaceAuditLog } from "@/lib/audit/audit";
 import { confirmTotpSetup, normalizeCode, startTotpSetup } from "@/lib/auth/mfa";
 import { createUser } from "@/lib/auth/users";
@@ -224,6 +224,32 @@ describe("GET /api/account/export", () => {
     expect(byNeighbour[0]!.ip).toBeNull();
     // Their own acts keep their own address (the harness's client IP).
     expect(audit.find((row) => row.action === "account.reauth")).toMatchObject({ actorId: p.owner.id, ip: "127.0.0.1" });
+  });
+
+  it("carries the identity rows about the person: verification, known devices, invitations to their address, their access requests; never an invitation's token hash", async () => {
+    const p = await person();
+    const control = await getControlDb();
+    const now = Date.now();
+    await control.db.update(users).set({ emailVerifiedAt: now }).where(eq(users.id, p.owner.id));
+    await control.db.insert(knownDevices).values({ userId: p.owner.id, deviceHash: "device-hash-stays-home", firstSeenAt: now - 1000, lastSeenAt: now });
+    await control.db.insert(invitations).values([
+      { id: "inv_mine", tokenHash: "invitation-hash-stays-home", email: p.owner.email, workspaceId: p.neighbour.workspaceId, role: "viewer", invitedBy: p.neighbour.id, createdAt: now, expiresAt: now + 1000 },
+      { id: "inv_someone_elses", tokenHash: "other-hash", email: "someone@example.com", workspaceId: p.neighbour.workspaceId, role: "viewer", createdAt: now, expiresAt: now + 1000 },
+    ]);
+    await control.db.insert(accessRequests).values({ id: "req_mine", email: p.owner.email, message: "let me in, please", createdAt: now });
+    const files = await download(p.cookie, p.owner.id);
+    const account = JSON.parse(files.get("account.json")!.toString()) as {
+      user: { emailVerifiedAt: number | null; clerkUserId: string | null };
+      knownDevices: unknown[];
+      invitations: { id: string; role: string }[];
+      accessRequests: { id: string; message: string; status: string }[];
+    };
+    expect(account.user).toMatchObject({ emailVerifiedAt: now, clerkUserId: null });
+    expect(account.knownDevices).toEqual([{ firstSeenAt: now - 1000, lastSeenAt: now }]);
+    expect(account.invitations).toEqual([expect.objectContaining({ id: "inv_mine", role: "viewer", workspaceId: p.neighbour.workspaceId })]);
+    expect(account.accessRequests).toEqual([expect.objectContaining({ id: "req_mine", message: "let me in, please", status: "pending" })]);
+    const everything = Buffer.concat([...files.values()]);
+    for (const secret of ["device-hash-stays-home", "invitation-hash-stays-home", "inv_someone_elses"]) expect(everything.includes(Buffer.from(secret)), secret).toBe(false);
   });
 
   it("gives another person's session that person's data only", async () => {

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { and, asc, eq, gt, gte, inArray, isNull, lte, or } from "drizzle-orm";
-import { backupCodes, memberships, oauthGrants, sessions, teamTokens, workspaces } from "@/db/control/schema";
+import { accessRequests, backupCodes, invitations, knownDevices, memberships, oauthGrants, sessions, teamTokens, workspaces } from "@/db/control/schema";
 import type { WorkspaceAccess } from "../access/authorize";
 import { auditControl, auditWorkspace, controlAuditLog, type Actor } from "../audit/audit";
 import { readAuditHead } from "../audit/chain";
@@ -34,8 +34,11 @@ const README_ACCOUNT = `Enclave: your data
 
 This archive holds what this Enclave server keeps about you, as of the time in manifest.json.
 
-  account.json      your profile, sign-in sessions (IP address, browser, times), whether
-                    two-factor authentication is on, and your workspace memberships and roles
+  account.json      your profile (with when your email was verified, and your Clerk user id
+                    if you sign in through Clerk), sign-in sessions (IP address, browser,
+                    times), the devices seen signing in (first and last time), whether
+                    two-factor authentication is on, your workspace memberships and roles,
+                    the invitations sent to your address and the access requests you made
   tokens.json       the team tokens you issued (names, scopes, dates; never the secrets)
   ai-clients.json   the AI clients you connected (OAuth grants: client, workspace, scopes, dates)
   audit.jsonl       the server's audit rows about you: what you did, and what was done to your account
@@ -88,8 +91,40 @@ async function accountFiles(control: ControlDbHandle, signedIn: SignedIn) {
     .orderBy(asc(memberships.workspaceId));
   const unusedBackupCodes = await db.$count(backupCodes, and(eq(backupCodes.userId, userId), isNull(backupCodes.usedAt)));
   const { user } = signedIn;
+  const devices = await db
+    .select({ firstSeenAt: knownDevices.firstSeenAt, lastSeenAt: knownDevices.lastSeenAt })
+    .from(knownDevices)
+    .where(eq(knownDevices.userId, userId))
+    .orderBy(asc(knownDevices.firstSeenAt));
+  // Invitation rows, never their token hashes; who invited is the inviter's own record and stays out, like other actors' data.
+  const invitedAs = await db
+    .select({
+      id: invitations.id,
+      workspaceId: invitations.workspaceId,
+      role: invitations.role,
+      createdAt: invitations.createdAt,
+      expiresAt: invitations.expiresAt,
+      acceptedAt: invitations.acceptedAt,
+      revokedAt: invitations.revokedAt,
+    })
+    .from(invitations)
+    .where(eq(invitations.email, user.email))
+    .orderBy(asc(invitations.createdAt));
+  const requested = await db
+    .select({ id: accessRequests.id, message: accessRequests.message, createdAt: accessRequests.createdAt, status: accessRequests.status, answeredAt: accessRequests.answeredAt })
+    .from(accessRequests)
+    .where(eq(accessRequests.email, user.email))
+    .orderBy(asc(accessRequests.createdAt));
   const account = {
-    user: { id: user.id, email: user.email, createdAt: user.createdAt, closureRequestedAt: user.closureRequestedAt, purgeAt: user.purgeAt },
+    user: {
+      id: user.id,
+      email: user.email,
+      emailVerifiedAt: user.emailVerifiedAt,
+      clerkUserId: user.clerkUserId,
+      createdAt: user.createdAt,
+      closureRequestedAt: user.closureRequestedAt,
+      purgeAt: user.purgeAt,
+    },
     twoFactor: { enabled: isMfaEnabled(user), unusedBackupCodes: isMfaEnabled(user) ? unusedBackupCodes : 0 },
     sessions: ownSessions.map((session) => ({
       current: session.id === signedIn.sessionId,
@@ -100,7 +135,10 @@ async function accountFiles(control: ControlDbHandle, signedIn: SignedIn) {
       ip: session.ip,
       userAgent: session.userAgent,
     })),
+    knownDevices: devices,
     memberships: memberOf,
+    invitations: invitedAs,
+    accessRequests: requested,
   };
 
   const tokens = await db
