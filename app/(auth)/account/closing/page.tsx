@@ -1,4 +1,5 @@
 import { requireClosingUser } from "@/app/_server/auth";
+import { SignOutForm } from "@/app/_components/sign-out-form";
 import { CancelClosureButton } from "@/app/_components/cancel-closure-button";
 import { formatTime } from "@/app/_components/format";
 
@@ -19,11 +20,7 @@ export default async function ClosingPage() {
       </p>
       <p>Cancel the closure to keep your account. Your workspaces come back; the team tokens and AI clients that were revoked stay revoked.</p>
       <CancelClosureButton />
-      <form method="post" action="/api/auth/sign-out">
-        <button type="submit" className="secondary">
-          Sign out
-        </button>
-      </form>
+      <SignOutForm />
     </>
   );
 }

@@ -1,4 +1,5 @@
 import { requireSuspendedUser } from "@/app/_server/auth";
+import { SignOutForm } from "@/app/_components/sign-out-form";
 
 export const metadata = { title: "Your account is suspended · Enclave" };
 
@@ -16,11 +17,7 @@ export default async function SuspendedPage() {
         portal, not the team tokens you issued, not the AI clients you connected.
       </p>
       <p>Nothing was deleted or revoked: once the suspension is lifted, everything works again as it did.</p>
-      <form method="post" action="/api/auth/sign-out">
-        <button type="submit" className="secondary">
-          Sign out
-        </button>
-      </form>
+      <SignOutForm />
     </>
   );
 }
