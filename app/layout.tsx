@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { connection } from "next/server";
 import type { ReactNode } from "react";
+import { ConsentNotice } from "./_components/consent-notice";
 import "./globals.css";
 
 export const metadata: Metadata = { title: "Enclave", description: "Shared context for AI agents, kept by your team." };
@@ -10,7 +11,10 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
   await connection();
   return (
     <html lang="en">
-      <body>{children}</body>
+      <body>
+        {children}
+        <ConsentNotice />
+      </body>
     </html>
   );
 }
