@@ -65,7 +65,8 @@ function storageFacts(state: SecurityState): SecurityFact[] {
           topic: "Encryption at rest",
           kind: "control",
           claim: "Every workspace is its own SQLCipher database file, and so is the control database (accounts, sessions, tokens, audit trail): nothing is written to disk unencrypted.",
-          evidence: `PRAGMA cipher_version on control.db answers ${cipher}`,
+          // The major version only: the exact build is a fingerprint a public page need not give.
+          evidence: `PRAGMA cipher_version on control.db: SQLCipher ${cipher.split(".")[0]}`,
         }
       : {
           id: "encryption-at-rest",
@@ -233,7 +234,8 @@ function backupFacts(config: Config, state: SecurityState): SecurityFact[] {
 function drillFact(state: SecurityState): SecurityFact {
   const drill = state.lastDrill;
   if (!drill) return { id: "restore-drill", topic: "Restore drills", kind: "absent", claim: "No restore drill is on record: restoring a backup has not been tested here.", evidence: "backup_drills: no rows" };
-  const evidence = `backup_drills: started ${new Date(drill.startedAt).toISOString()}, ${drill.outcome}${drill.error ? ` (${drill.error.slice(0, 120)})` : ""}`;
+  // Not the drill's error text: it may name paths and hosts; operators read it with `enclave backup drills`.
+  const evidence = `backup_drills: started ${new Date(drill.startedAt).toISOString()}, ${drill.outcome}`;
   if (drill.outcome === "ok") return { id: "restore-drill", topic: "Restore drills", kind: "control", claim: `The last restore drill, on ${day(drill.startedAt)}, passed: a backup was restored and served, and every primary path was tried on it.`, evidence };
   if (drill.outcome === "running") return { id: "restore-drill", topic: "Restore drills", kind: "alert", claim: `A restore drill started on ${day(drill.startedAt)} has not finished.`, evidence };
   return { id: "restore-drill", topic: "Restore drills", kind: "alert", claim: `The last restore drill, on ${day(drill.startedAt)}, failed.`, evidence };
@@ -271,7 +273,8 @@ export function securityFacts(config: Config, state: SecurityState): SecurityPag
   const doesNot = [...DOES_NOT];
   // Read off the CSP this server sends: no source but 'self' (and keywords) means no third party can load.
   const thirdParties = [...cspDirectives(config).values()].flat().filter((source) => !source.startsWith("'") && source !== "data:");
-  if (thirdParties.length === 0) doesNot.unshift("It loads no third-party script, style, font or frame: its Content Security Policy allows this server alone. It sends no telemetry.");
+  // And only without Clerk or Turnstile, whose scripts may be allowed by a policy other than this one.
+  if (thirdParties.length === 0 && !config.clerk && config.TURNSTILE_SITE_KEY === undefined) doesNot.unshift("It loads no third-party script, style, font or frame: its Content Security Policy allows this server alone. It sends no telemetry.");
   return {
     facts: [...storageFacts(state), ...signInFacts(config), ...browserFacts(config), ...auditFacts(config, state), ...backupFacts(config, state), drillFact(state), ...accessFacts(config)],
     doesNot,
