@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { setConfigForTests } from "@/lib/config";
 import { consentCategoriesFor, consentCookie, hasConsent, parseConsent, readConsent } from "@/lib/http/consent";
 import { CONSENT_COOKIE } from "@/lib/http/cookie-table";
-import { privacyRecords } from "@/lib/trust/privacy-records";
+import { privacyRecipients, privacyRecords } from "@/lib/trust/privacy-records";
 import { securityTxtExpires } from "@/lib/trust/security-txt";
 import { request } from "./harness";
 import { testConfig } from "./store";
@@ -117,5 +117,13 @@ describe("/privacy records", () => {
     const ids = full.map((record) => record.id);
     expect(ids).toEqual(expect.arrayContaining(["access-requests", "email-tokens", "backups"]));
     expect(full.find((record) => record.id === "backups")?.kept).toContain("21 days");
+  });
+
+  it("names who else receives data only when it is configured", () => {
+    expect(privacyRecipients(config())).toEqual([]);
+    const recipients = privacyRecipients(config({ ENCLAVE_SMTP_URL: "smtp://127.0.0.1:2525", TURNSTILE_SITE_KEY: "1x00000000000000000000AA", TURNSTILE_SECRET_KEY: "1x0000000000000000000000000000000AA" }));
+    expect(recipients).toHaveLength(2);
+    expect(recipients.join(" ")).toMatch(/mail server.*Cloudflare.*only if you allow it/);
+    expect(recipients.join(" ")).not.toContain("Clerk");
   });
 });

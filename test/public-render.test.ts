@@ -23,5 +23,6 @@ describe("public pages rendered", () => {
     expect(html).toContain("420 days, then swept.");
     expect(html).toContain('href="/account/data"');
     expect(html).toContain('href="/account/data/close"');
+    expect(html).toContain("shares nothing with anyone");
   });
 });

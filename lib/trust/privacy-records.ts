@@ -76,3 +76,12 @@ export function privacyRecords(config: Config): PrivacyRecord[] {
   ];
   return records.filter((record): record is PrivacyRecord => record !== false);
 }
+
+/** Who else handles a person's data on this instance, as configured; empty means no one. */
+export function privacyRecipients(config: Config): string[] {
+  return [
+    config.clerk && "Clerk, which handles sign-in: your email address, sign-in factors and sessions with it",
+    config.ENCLAVE_SMTP_URL !== undefined && "the mail server this instance sends through, for the messages it sends you",
+    config.TURNSTILE_SITE_KEY !== undefined && "Cloudflare, through the Turnstile check on the request-access form, only if you allow it",
+  ].filter((recipient): recipient is string => typeof recipient === "string");
+}

@@ -1,19 +1,28 @@
 import Link from "next/link";
 import { getConfig } from "@/lib/config";
-import { privacyRecords } from "@/lib/trust/privacy-records";
+import { privacyRecipients, privacyRecords } from "@/lib/trust/privacy-records";
 
 export const metadata = { title: "Privacy · Enclave" };
 
 /** What this instance stores about a person, from lib/trust/privacy-records.ts, and how to take it out. */
 export default function PrivacyPage() {
   const config = getConfig();
+  const recipients = privacyRecipients(config);
   return (
     <>
       <h1>Privacy</h1>
       <p>
-        What this Enclave server stores about you, why, and for how long, as it is configured now. It is run by its operator, not by the Enclave project;
-        it sells nothing and shares nothing with anyone{config.clerk ? " except Clerk, which handles sign-in" : ""}.
+        What this Enclave server stores about you, why, and for how long, as it is configured now. It is run by its operator, not by the Enclave project.
+        It sells nothing and{" "}
+        {recipients.length === 0 ? "shares nothing with anyone: no other service receives your data from it." : "shares your data only with:"}
       </p>
+      {recipients.length > 0 && (
+        <ul className="list">
+          {recipients.map((recipient) => (
+            <li key={recipient}>{recipient}</li>
+          ))}
+        </ul>
+      )}
       <table>
         <thead>
           <tr>
