@@ -57,6 +57,13 @@ describe("backups", () => {
     expect(backups.claim).toContain("a directory outside the data directory");
     expect(allText(page)).not.toContain("/srv/secret-backups");
     expect(fact(page.facts, "last-backup")).toMatchObject({ kind: "control", claim: "The last backup, on 2026-11-30, succeeded." });
+    expect(backups.claim).not.toContain("backup identity");
+  });
+
+  it("says so when this host also holds the backups' age identity", () => {
+    const page = securityFacts(config({ ENCLAVE_BACKUP_RECIPIENTS: RECIPIENT, ENCLAVE_BACKUP_IDENTITY_FILE: "/etc/enclave/drill.key" }), state());
+    expect(fact(page.facts, "backups").claim).toContain("This host also holds a backup identity");
+    expect(allText(page)).not.toContain("/etc/enclave/drill.key");
   });
 
   it("names an S3 bucket as such without its name, and says when the last backup failed or none has run", () => {

@@ -64,7 +64,7 @@ function storageFacts(state: SecurityState): SecurityFact[] {
           id: "encryption-at-rest",
           topic: "Encryption at rest",
           kind: "control",
-          claim: "Every workspace is its own SQLCipher database file, and so is the control database (accounts, sessions, tokens, audit trail): nothing is written to disk unencrypted.",
+          claim: "Every workspace is its own SQLCipher-encrypted database file, and so is the control database (accounts, sessions, tokens, audit trail); backups are snapshots of those encrypted files, encrypted again.",
           // The major version only: the exact build is a fingerprint a public page need not give.
           evidence: `PRAGMA cipher_version on control.db: SQLCipher ${cipher.split(".")[0]}`,
         }
@@ -86,7 +86,7 @@ function storageFacts(state: SecurityState): SecurityFact[] {
       id: "secret-hashing",
       topic: "Secrets",
       kind: "control",
-      claim: `Session ids, team tokens, OAuth tokens, codes and client secrets are shown once and stored only as SHA-256 hashes (${Object.keys(SECRET_PREFIXES).length} kinds, 256 random bits each).`,
+      claim: `Every bearer secret (session ids, team tokens, OAuth codes and tokens, client secrets, the operator token and the like: ${Object.keys(SECRET_PREFIXES).length} kinds, 256 random bits each) is stored only as a SHA-256 hash; those a person handles are shown once.`,
       evidence: `lib/crypto/secrets.ts: prefixes ${Object.values(SECRET_PREFIXES).join(", ")}`,
     },
   ];
@@ -207,12 +207,14 @@ function backupFacts(config: Config, state: SecurityState): SecurityFact[] {
   // Where, but not the path or bucket name: a public page need not map the operator's storage.
   const target = config.ENCLAVE_BACKUP_S3_BUCKET !== undefined ? "an S3-compatible bucket" : "a directory outside the data directory";
   const backupEvery = state.jobEveryMinutes.backup;
+  // A drill host holds an age identity; said, because on the serving host it would sit beside the data it protects.
+  const identity = config.ENCLAVE_BACKUP_IDENTITY_FILE !== undefined ? " This host also holds a backup identity (ENCLAVE_BACKUP_IDENTITY_FILE), so it can decrypt them." : "";
   const facts: SecurityFact[] = [
     {
       id: "backups",
       topic: "Backups",
       kind: "control",
-      claim: `Backups run ${every(backupEvery)}${config.ENCLAVE_JOBS === "off" ? " from the host's timer" : ""}, age-encrypted to ${recipients} recipient key${recipients === 1 ? "" : "s"} whose private halves are not on this server, to ${target}, and are kept ${config.ENCLAVE_BACKUP_RETENTION_DAYS} days. Each set's manifest is signed.`,
+      claim: `Backups run ${every(backupEvery)}${config.ENCLAVE_JOBS === "off" ? " from the host's timer" : ""}, age-encrypted to ${recipients} recipient key${recipients === 1 ? "" : "s"} (only the public half is configured here), to ${target}, and are kept ${config.ENCLAVE_BACKUP_RETENTION_DAYS} days. Each set's manifest is signed.${identity}`,
       evidence: `ENCLAVE_BACKUP_RECIPIENTS (${recipients}); ${config.ENCLAVE_BACKUP_S3_BUCKET !== undefined ? "ENCLAVE_BACKUP_S3_BUCKET" : "ENCLAVE_BACKUP_DIR"}; ENCLAVE_BACKUP_RETENTION_DAYS=${config.ENCLAVE_BACKUP_RETENTION_DAYS}; job backup ${every(backupEvery)}`,
     },
   ];
@@ -253,7 +255,7 @@ function accessFacts(config: Config): SecurityFact[] {
       ? { id: "email", topic: "Email", kind: "control", claim: "This instance sends email: invitations, password resets, address verification and security notices (password changed, second factor turned off, a sign-in from a new device).", evidence: "ENCLAVE_SMTP_URL is set" }
       : { id: "email", topic: "Email", kind: "absent", claim: "This instance sends no email: no security notices, and password resets go through the operator.", evidence: "ENCLAVE_SMTP_URL is unset" },
     config.ENCLAVE_OPERATOR_LOOPBACK_ONLY
-      ? { id: "operator-api", topic: "Operator API", kind: "control", claim: "The operator API answers only requests made on the server itself, with the operator token; from anywhere else it does not exist.", evidence: "ENCLAVE_OPERATOR_LOOPBACK_ONLY=true" }
+      ? { id: "operator-api", topic: "Operator API", kind: "control", claim: "The operator API answers only requests made on the server itself, with the operator token; from anywhere else it answers as if it did not exist.", evidence: "ENCLAVE_OPERATOR_LOOPBACK_ONLY=true" }
       : { id: "operator-api", topic: "Operator API", kind: "absent", claim: "The operator API is reachable from other hosts by whoever holds the operator token.", evidence: "ENCLAVE_OPERATOR_LOOPBACK_ONLY=false" },
   ];
 }
@@ -265,6 +267,7 @@ const DOES_NOT: readonly string[] = [
   "It does not terminate TLS itself: a reverse proxy in front of it does (ops/Caddyfile).",
   "Secret redaction recognises known secret formats before storing; it cannot promise to catch every secret pasted into a workspace.",
   "It does not scan uploaded artifacts for malware.",
+  "Exports (Download my data, `enclave workspace export`) are plain ZIP files: once downloaded, protecting them is up to whoever holds them.",
   "It does not protect against a compromised host, operating system or administrator account.",
   "It holds no certification (SOC 2, ISO 27001 or the like); this page is its own account of itself.",
 ];
