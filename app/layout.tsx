@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import Link from "next/link";
 import { connection } from "next/server";
 import type { ReactNode } from "react";
 import { ConsentNotice } from "./_components/consent-notice";
@@ -13,6 +14,9 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
     <html lang="en">
       <body>
         {children}
+        <footer className="site-footer">
+          <Link href="/security">Security</Link> · <Link href="/privacy">Privacy</Link> · <Link href="/cookies">Cookies</Link>
+        </footer>
         <ConsentNotice />
       </body>
     </html>
