@@ -1,6 +1,8 @@
 import type { Metadata } from "next";
+import Link from "next/link";
 import { connection } from "next/server";
 import type { ReactNode } from "react";
+import { ConsentNotice } from "./_components/consent-notice";
 import "./globals.css";
 
 export const metadata: Metadata = { title: "Enclave", description: "Shared context for AI agents, kept by your team." };
@@ -10,7 +12,13 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
   await connection();
   return (
     <html lang="en">
-      <body>{children}</body>
+      <body>
+        {children}
+        <footer className="site-footer">
+          <Link href="/security">Security</Link> · <Link href="/privacy">Privacy</Link> · <Link href="/cookies">Cookies</Link>
+        </footer>
+        <ConsentNotice />
+      </body>
     </html>
   );
 }

@@ -1,5 +1,6 @@
 import { parse, serialize } from "cookie";
 import { getConfig } from "../config";
+import { SESSION_COOKIE } from "../http/cookie-table";
 
 /**
  * The session cookie is `__Host-enclave_session` (Secure, Path=/, no Domain) whenever the
@@ -9,7 +10,7 @@ import { getConfig } from "../config";
  * on any host but loopback, so this never applies to a reachable server.
  */
 export function sessionCookieName(): string {
-  return getConfig().secureCookies ? "__Host-enclave_session" : "enclave_session";
+  return getConfig().secureCookies ? SESSION_COOKIE.https : SESSION_COOKIE.http;
 }
 
 export function readSessionToken(cookieHeader: string | null | undefined): string | undefined {

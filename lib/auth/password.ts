@@ -2,7 +2,8 @@ import { hash, verify, type Algorithm } from "@node-rs/argon2";
 import { text } from "../http/text";
 
 // OWASP's Argon2id baseline: 19 MiB, 2 passes, 1 lane.
-const ARGON2_OPTIONS = { algorithm: 2 as Algorithm /* Argon2id */, memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 };
+// Exported for /security (lib/trust/security-facts.ts), which states these figures rather than restating them.
+export const ARGON2_OPTIONS = { algorithm: 2 as Algorithm /* Argon2id */, memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 };
 
 export const PASSWORD_MIN_LENGTH = 12;
 // A cap keeps one request from making Argon2 hash megabytes.
