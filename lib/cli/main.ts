@@ -10,7 +10,6 @@ import { EVIDENCE_USAGE, runAuditEvidence } from "./evidence-command";
 import { AUDIT_VERIFY_USAGE, runAuditVerify } from "./audit-verify-command";
 import { readNewPassword } from "./password";
 import { passwordSchema } from "../auth/password";
-import { resetPasswordAsOperator } from "../auth/password-reset";
 import { JOB_USAGE, runJobCommand } from "./job-commands";
 import { runTokenCommand, TOKEN_USAGE } from "./token-commands";
 import { ACCOUNT_USAGE, runAccountCommand } from "./account-commands";
@@ -70,6 +69,8 @@ async function run(argv: string[]): Promise<void> {
     // A closed account's tombstone has no password to set.
     if (!user || user.closedAt !== null) throw new CliUsageError(`--email: no account with email ${email}`);
     const password = parse(passwordSchema, await readNewPassword(flags["password-stdin"] ?? false), "password");
+    // Loaded only when used: it brings the mailer (for the notice), which no other command needs at start.
+    const { resetPasswordAsOperator } = await import("../auth/password-reset");
     const { sessionsEnded } = await resetPasswordAsOperator(user.id, password, CLI_ACTOR);
     console.log(`reset the password of ${user.email}: ${sessionsEnded} sessions ended`);
   } else if (command === "workspace create") {
