@@ -6,6 +6,8 @@ import { controlAuditLog, verifyAuditChain } from "@/lib/audit/audit";
 import { confirmTotpSetup, startTotpSetup } from "@/lib/auth/mfa";
 import { verifyPassword } from "@/lib/auth/password";
 import { getControlDb } from "@/lib/db/store";
+import { closeAccount } from "@/lib/lifecycle/closure";
+import { purgeAccount } from "@/lib/lifecycle/purge";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { ORIGIN, jsonOf, request, sessionCookieFrom, type RequestOptions } from "./harness";
 import { startSmtpServer, type ReceivedMail } from "./smtp-server";
@@ -224,6 +226,19 @@ describe("forgot password", () => {
     expect((await storedUser("bob@example.com")).passwordHash).toBe(bobBefore);
     expect(await verifyPassword((await storedUser("bob@example.com")).passwordHash, PASSWORD)).toBe(true);
     expect(await verifyPassword((await storedUser("ada@example.com")).passwordHash, NEW_PASSWORD)).toBe(true);
+  });
+
+  it("a link from before an account was closed and erased does not open the account signed up next with that email", async () => {
+    const { userId } = await signUp("ada@example.com");
+    const token = await resetLink("ada@example.com");
+    await closeAccount(userId, { type: "system", id: "test" }, { holdDays: 0 });
+    await purgeAccount(userId, Number.MAX_SAFE_INTEGER, { type: "system", id: "test" });
+    const control = await getControlDb();
+    expect([await control.db.$count(emailTokens), await control.db.$count(knownDevices)]).toEqual([0, 0]);
+    const again = await signUp("ada@example.com");
+    expect(again.userId).toBe(userId);
+    expect((await reset(token)).status).toBe(400);
+    expect(await verifyPassword((await storedUser("ada@example.com")).passwordHash, PASSWORD)).toBe(true);
   });
 
   it("keeps MFA on after a reset: the mailbox alone does not sign in", async () => {

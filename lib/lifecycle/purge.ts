@@ -1,5 +1,5 @@
 import { and, eq, gt, isNotNull, isNull, lte, ne } from "drizzle-orm";
-import { backupCodes, memberships, oauthCodes, oauthGrants, sessions, users, workspaces } from "@/db/control/schema";
+import { backupCodes, emailTokens, knownDevices, memberships, oauthCodes, oauthGrants, sessions, users, workspaces } from "@/db/control/schema";
 import { roles } from "../access/scopes";
 import { auditControlTx, auditWorkspace, type Actor } from "../audit/audit";
 import { dropWorkspaceFile, getControlDb, type ControlTx } from "../db/store";
@@ -142,6 +142,9 @@ export async function purgeAccount(userId: string, now = Date.now(), actor: Acto
       backupCodes: await counted(tx.delete(backupCodes).where(eq(backupCodes.userId, userId)).returning({ id: backupCodes.id })),
       grants: await counted(tx.delete(oauthGrants).where(eq(oauthGrants.userId, userId)).returning({ id: oauthGrants.id })),
       codes: await counted(tx.delete(oauthCodes).where(eq(oauthCodes.userId, userId)).returning({ id: oauthCodes.codeHash })),
+      // Mailed links and known devices: neither may outlive the account into whoever signs up with the email next (same row, same id).
+      emailTokens: await counted(tx.delete(emailTokens).where(eq(emailTokens.userId, userId)).returning({ id: emailTokens.id })),
+      knownDevices: await counted(tx.delete(knownDevices).where(eq(knownDevices.userId, userId)).returning({ id: knownDevices.deviceHash })),
     };
     await tx
       .update(users)
