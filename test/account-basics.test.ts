@@ -5,17 +5,19 @@ import { emailTokens, knownDevices, sessions, users } from "@/db/control/schema"
 import { controlAuditLog, verifyAuditChain } from "@/lib/audit/audit";
 import { confirmTotpSetup, startTotpSetup } from "@/lib/auth/mfa";
 import { verifyPassword } from "@/lib/auth/password";
+import { createUser } from "@/lib/auth/users";
+import { setConfigForTests } from "@/lib/config";
 import { getControlDb } from "@/lib/db/store";
 import { closeAccount } from "@/lib/lifecycle/closure";
 import { purgeAccount } from "@/lib/lifecycle/purge";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { ORIGIN, jsonOf, request, sessionCookieFrom, type RequestOptions } from "./harness";
 import { startSmtpServer, type ReceivedMail } from "./smtp-server";
-import { useTempStore } from "./store";
+import { testConfig, useTempStore } from "./store";
 
 // The SMTP server's URL is known only once it listens: useTempStore reads this object at each test's start.
 const env: Record<string, string> = {};
-useTempStore(env);
+const store = useTempStore(env);
 
 let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
 beforeAll(async () => {
@@ -380,6 +382,24 @@ describe("security notices", () => {
     const rows = await control.db.select().from(knownDevices);
     expect(rows).toHaveLength(2);
     expect(JSON.stringify(rows)).not.toMatch(/Chrome|Firefox|Linux|Windows/);
+  });
+
+  it("an account the operator made: its first sign-in is no notice, the next new device is", async () => {
+    await createUser({ email: "ada@example.com", password: PASSWORD }, { type: "system", id: "cli" });
+    await signedIn("ada@example.com", CHROME_WINDOWS);
+    expect(newDeviceMails("ada@example.com")).toHaveLength(0);
+    await signedIn("ada@example.com", FIREFOX_LINUX);
+    expect(newDeviceMails("ada@example.com")).toHaveLength(1);
+  });
+
+  it("a mail server that cannot be reached fails no request", async () => {
+    const { cookie } = await signUp("ada@example.com");
+    setConfigForTests(testConfig(store.dataDir(), { ENCLAVE_SMTP_URL: "smtp://127.0.0.1:1" }));
+    const changed = await changePassword(cookie, { currentPassword: PASSWORD, newPassword: NEW_PASSWORD });
+    expect(changed.status).toBe(200);
+    expect((await signIn("ada@example.com", NEW_PASSWORD, CHROME_WINDOWS)).status).toBe(200);
+    expect((await forgot("ada@example.com")).status).toBe(200);
+    expect(await auditActions("account.password_changed")).toHaveLength(1);
   });
 
   it("a failed sign-in from a new device records nothing and mails nothing", async () => {
