@@ -147,6 +147,16 @@ describe("changing the password", () => {
     expect(notice.text).toMatch(/From address: 127\.0\.0\.1/);
   });
 
+  it("shares sign-in's brake on failures per account: no side door for guessing the password", async () => {
+    const { cookie } = await signUp("ada@example.com");
+    const statuses = [];
+    for (let i = 0; i < 11; i++) statuses.push((await changePassword(cookie, { currentPassword: `guess number ${i}`, newPassword: NEW_PASSWORD })).status);
+    expect(statuses.slice(0, 10).every((status) => status === 401)).toBe(true);
+    expect(statuses[10]).toBe(429);
+    // Sign-in with the right password is braked too, until the window passes.
+    expect((await signIn("ada@example.com")).status).toBe(429);
+  });
+
   it("needs a signed-in session", async () => {
     const response = await portal("/api/account/password", { body: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD } });
     expect(response.status).toBe(401);
