@@ -11,6 +11,8 @@ import { operatorEndpointList } from "@/lib/api/operator-endpoints";
 import { portalEndpointList } from "@/lib/api/portal-endpoints";
 import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
+import { createSession } from "@/lib/auth/sessions";
+import { hashSecret } from "@/lib/crypto/secrets";
 import { createKnowledge } from "@/lib/workspace/knowledge";
 import { putAgentSession } from "@/lib/workspace/agent-sessions";
 import { putArtifact } from "@/lib/workspace/artifacts";
@@ -186,6 +188,7 @@ async function makeFixture() {
       grantId: () => liveGrant(ws, "Fuzz agent"),
       userId: async () => (await userInWorkspace(ws.workspaceId, "viewer")).user.id,
       job: () => Promise.resolve("expired-sessions"),
+      sessionId: () => ownerSessionToEnd(ws.owner.id),
     } as Record<string, () => Promise<string>>,
     hints: {
       from: () => entryId,
@@ -201,6 +204,14 @@ async function makeFixture() {
       content: () => "artifact text",
     } as Hints,
   };
+}
+
+/** Another session of the owner, for the valid "sign out this session" (the fixture's own cookie must live on). */
+async function ownerSessionToEnd(userId: string): Promise<string> {
+  const { token } = await createSession(userId);
+  const control = await getControlDb();
+  const [row] = await control.db.select({ id: sessions.id }).from(sessions).where(eq(sessions.tokenHash, hashSecret(token)));
+  return row!.id;
 }
 
 /** What every file in the data dir is, WAL and shared-memory files aside (they come and go with open handles). */
@@ -367,6 +378,12 @@ const portalBaseStatus: Record<string, number> = {
   restoreWorkspace: 404, // a workspace that is not deleted
   closeAccount: 401, // a password that is not the owner's
   cancelClosure: 409, // an account that is not closing
+  changePassword: 401, // a current password that is not the owner's
+  // The fuzz instance sends no mail, and a made-up token opens nothing.
+  forgotPassword: 409,
+  resendEmailVerification: 409,
+  resetPassword: 400,
+  verifyEmail: 400,
 };
 
 async function send(op: Operation, path: string, body: unknown, query: Record<string, string> = {}): Promise<Response> {

@@ -44,6 +44,8 @@ export type PortalEndpoint = {
   trust: "public" | "user";
   /** `any`: a closing account's session is let through too (Cancel closure); by default it is refused (lib/auth/provider.ts). */
   accountStates?: "any";
+  /** Local sign-in only (passwords, mailed links, local sessions): answers 404 when Clerk signs people in. */
+  localAuthOnly?: true;
   body?: z.ZodType;
   query?: z.ZodType;
 };

@@ -3,6 +3,9 @@ import { credentialsSchema } from "../auth/users";
 import { mfaCodeSchema } from "../auth/mfa-schemas";
 import { reauthSchema } from "../auth/reauth";
 import { signInSchema } from "../auth/sign-in";
+import { changePasswordSchema } from "../auth/password-change";
+import { forgotPasswordSchema, resetPasswordSchema } from "../auth/password-reset";
+import { verifyEmailSchema } from "../auth/email-verification";
 import { transferSchema } from "../lifecycle/transfer";
 import { deleteWorkspaceSchema } from "../lifecycle/workspace-deletion";
 import { consentDecisionSchema } from "../oauth/consent";
@@ -31,6 +34,14 @@ export const portalEndpoints = {
   auditEvidence: endpoint({ operationId: "auditEvidence", method: "GET", path: "/api/workspaces/{workspaceId}/audit/evidence", summary: "A signed evidence bundle (ZIP) of the workspace's audit rows for a period of UTC days", trust: "user", query: evidencePeriodSchema }),
   reauthenticate: endpoint({ operationId: "reauthenticate", method: "POST", path: "/api/account/reauth", summary: "Enter your password (and code) again, for export and closure", trust: "user", body: reauthSchema }),
   exportAccount: endpoint({ operationId: "exportAccount", method: "GET", path: "/api/account/export", summary: "Download your data as a ZIP (needs a re-auth in the last 10 minutes)", trust: "user" }),
+  changePassword: endpoint({ operationId: "changePassword", method: "POST", path: "/api/account/password", summary: "Change your password (current password, and code when MFA is on): every other session ends, this one gets a new id", trust: "user", body: changePasswordSchema, localAuthOnly: true }),
+  forgotPassword: endpoint({ operationId: "forgotPassword", method: "POST", path: "/api/auth/forgot-password", summary: "Mail a single-use reset link (30 minutes); the same answer whether or not the email has an account; 409 when this instance sends no mail", trust: "public", body: forgotPasswordSchema, localAuthOnly: true }),
+  resetPassword: endpoint({ operationId: "resetPassword", method: "POST", path: "/api/auth/reset-password", summary: "Set a new password with a mailed reset link; every session ends", trust: "public", body: resetPasswordSchema, localAuthOnly: true }),
+  verifyEmail: endpoint({ operationId: "verifyEmail", method: "POST", path: "/api/auth/verify-email", summary: "Confirm your email with a mailed verification link", trust: "public", body: verifyEmailSchema, localAuthOnly: true }),
+  resendEmailVerification: endpoint({ operationId: "resendEmailVerification", method: "POST", path: "/api/account/email/verification", summary: "Mail a new verification link (409 when mail is off or the email is confirmed)", trust: "user", localAuthOnly: true }),
+  listAccountSessions: endpoint({ operationId: "listAccountSessions", method: "GET", path: "/api/account/sessions", summary: "Your signed-in sessions: device, IP, last used, which is this one", trust: "user", localAuthOnly: true }),
+  endOtherAccountSessions: endpoint({ operationId: "endOtherAccountSessions", method: "POST", path: "/api/account/sessions/end-others", summary: "Sign out everywhere else: every session but this one", trust: "user", localAuthOnly: true }),
+  endAccountSession: endpoint({ operationId: "endAccountSession", method: "DELETE", path: "/api/account/sessions/{sessionId}", summary: "Sign out one of your sessions (404 for any id that is not yours)", trust: "user", localAuthOnly: true }),
   decideConsent: endpoint({ operationId: "decideConsent", method: "POST", path: "/oauth/authorize/decision", summary: "The consent page's answer", trust: "user", body: consentDecisionSchema }),
 };
 

@@ -9,6 +9,7 @@ import { CLI_ACTOR, CliUsageError, options, parse } from "./args";
 import { EVIDENCE_USAGE, runAuditEvidence } from "./evidence-command";
 import { AUDIT_VERIFY_USAGE, runAuditVerify } from "./audit-verify-command";
 import { readNewPassword } from "./password";
+import { passwordSchema } from "../auth/password";
 import { JOB_USAGE, runJobCommand } from "./job-commands";
 import { runTokenCommand, TOKEN_USAGE } from "./token-commands";
 import { ACCOUNT_USAGE, runAccountCommand } from "./account-commands";
@@ -22,6 +23,8 @@ import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../work
 
 const USAGE = `usage:
   enclave user create --email E [--password-stdin]   (asks for the password, or reads it from stdin)
+  enclave user reset-password --email E [--password-stdin]
+                                                 (a new password, asked or from stdin; every session of the account ends)
   enclave workspace create --owner E --name N     (prints the workspace id last)
   enclave workspace list
   enclave workspace export --workspace ID --out FILE
@@ -40,20 +43,36 @@ ${KEY_USAGE}
 ${BACKUP_USAGE}
 ${OPERATOR_USAGE}`;
 
+function refusePasswordFlag(args: string[]): string[] {
+  if (args.some((arg) => arg === "--password" || arg.startsWith("--password="))) {
+    throw new CliUsageError("--password would put the password in ps and the shell's history: use --password-stdin, or answer the prompt");
+  }
+  return args;
+}
+
 async function run(argv: string[]): Promise<void> {
   const [noun, verb, ...rest] = argv;
   const command = `${noun ?? ""} ${verb ?? ""}`;
   if (command === "user create") {
-    if (rest.some((arg) => arg === "--password" || arg.startsWith("--password="))) {
-      throw new CliUsageError("--password would put the password in ps and the shell's history: use --password-stdin, or answer the prompt");
-    }
-    const { values, flags } = options(rest, ["email"], 0, ["password-stdin"]);
+    const { values, flags } = options(refusePasswordFlag(rest), ["email"], 0, ["password-stdin"]);
     const email = parse(emailSchema, values.email, "--email");
     const credentials = parse(credentialsSchema, { email, password: await readNewPassword(flags["password-stdin"] ?? false) }, "password");
     await getControlDb();
     const user = await createUser(credentials, CLI_ACTOR);
     console.log(`created user ${user.email}`);
     console.log(user.id);
+  } else if (command === "user reset-password") {
+    const { values, flags } = options(refusePasswordFlag(rest), ["email"], 0, ["password-stdin"]);
+    const email = parse(emailSchema, values.email, "--email");
+    await getControlDb();
+    const user = await findUserByEmail(email);
+    // A closed account's tombstone has no password to set.
+    if (!user || user.closedAt !== null) throw new CliUsageError(`--email: no account with email ${email}`);
+    const password = parse(passwordSchema, await readNewPassword(flags["password-stdin"] ?? false), "password");
+    // Loaded only when used: it brings the mailer (for the notice), which no other command needs at start.
+    const { resetPasswordAsOperator } = await import("../auth/password-reset");
+    const { sessionsEnded } = await resetPasswordAsOperator(user.id, password, CLI_ACTOR);
+    console.log(`reset the password of ${user.email}: ${sessionsEnded} sessions ended`);
   } else if (command === "workspace create") {
     const { values } = options(rest, ["owner", "name"]);
     const owner = parse(emailSchema, values.owner, "--owner");

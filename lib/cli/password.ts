@@ -3,7 +3,7 @@ import readline from "node:readline/promises";
 import { CliUsageError } from "./args";
 
 /**
- * Where `enclave user create` takes the password from — never from a flag, which every user
+ * Where `enclave user create` and `enclave user reset-password` take the password from — never from a flag, which every user
  * on the machine can read in `ps` and which the shell keeps in its history:
  *   --password-stdin   the first line of standard input (scripts: `printf %s "$PW" | enclave …`);
  *   a terminal         a prompt that does not echo, asked twice.

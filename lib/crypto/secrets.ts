@@ -26,6 +26,8 @@ import { crc32 } from "node:zlib";
  * | authorizationCode | `enc_ac_` | 60 s, used once                         | oauth_codes.code_hash         | lib/oauth/grants.ts code exchange |
  * | clientSecret      | `enc_cs_` | until the client is deleted             | oauth_clients.secret_hash     | lib/oauth/clients.ts              |
  * | operatorToken     | `enc_op_` | until revoked or replaced (one live)    | operator_tokens.token_hash    | lib/access/operator-token.ts      |
+ * | passwordReset     | `enc_pr_` | 30 min, used once, newest only          | email_tokens.token_hash       | lib/auth/email-tokens.ts          |
+ * | emailVerification | `enc_ev_` | 24 h, used once, newest only            | email_tokens.token_hash       | lib/auth/email-tokens.ts          |
  *
  * Lifetimes live with the code that enforces them (named in the table); this file owns the
  * format, minting and hashing.
@@ -38,6 +40,8 @@ export const SECRET_PREFIXES = {
   authorizationCode: "enc_ac_",
   clientSecret: "enc_cs_",
   operatorToken: "enc_op_",
+  passwordReset: "enc_pr_",
+  emailVerification: "enc_ev_",
 } as const;
 
 export type SecretKind = keyof typeof SECRET_PREFIXES;

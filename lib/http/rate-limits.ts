@@ -24,6 +24,12 @@ function makeLimiters() {
     // Counts failures only; a success clears it.
     signInFailuresPerAccount: new RateLimiterMemory({ keyPrefix: "signin-acct", points: 10, duration: 15 * 60 }),
     signUpPerIp: new RateLimiterMemory({ keyPrefix: "signup-ip", points: 20, duration: 60 * 60 }),
+    // Each "forgot password" may send a mail to someone: a few per address (whether or not it has an account, so the brake tells nothing), a few more per IP.
+    passwordResetRequestPerIp: new RateLimiterMemory({ keyPrefix: "reset-request-ip", points: 10, duration: 60 * 60 }),
+    passwordResetRequestPerEmail: new RateLimiterMemory({ keyPrefix: "reset-request-email", points: 3, duration: 60 * 60 }),
+    // Using a mailed link (reset, verification): the tokens cannot be guessed, but a reset costs an Argon2 hash.
+    emailTokenUsePerIp: new RateLimiterMemory({ keyPrefix: "email-token-ip", points: 30, duration: 15 * 60 }),
+    verificationResendPerUser: new RateLimiterMemory({ keyPrefix: "verify-resend-user", points: 5, duration: 60 * 60 }),
     // Each workspace is a file on disk: a brake on making them, beside the per-person cap.
     workspaceCreatePerUser: new RateLimiterMemory({ keyPrefix: "workspace-user", points: 10, duration: 60 * 60 }),
     workspaceCreatePerIp: new RateLimiterMemory({ keyPrefix: "workspace-ip", points: 30, duration: 60 * 60 }),
@@ -78,6 +84,12 @@ export async function clearSignInFailures(email: string): Promise<void> {
 }
 
 export const limitSignUp = (ip: string) => consume(limiters().signUpPerIp, ip);
+export async function limitPasswordResetRequest(ip: string, email: string): Promise<void> {
+  await consume(limiters().passwordResetRequestPerIp, ip);
+  await consume(limiters().passwordResetRequestPerEmail, email);
+}
+export const limitEmailTokenUse = (ip: string) => consume(limiters().emailTokenUsePerIp, ip);
+export const limitVerificationResend = (userId: string) => consume(limiters().verificationResendPerUser, userId);
 export async function limitWorkspaceCreation(ip: string, userId: string): Promise<void> {
   await consume(limiters().workspaceCreatePerIp, ip);
   await consume(limiters().workspaceCreatePerUser, userId);

@@ -142,6 +142,7 @@ export async function purgeAccount(userId: string, now = Date.now(), actor: Acto
       backupCodes: await counted(tx.delete(backupCodes).where(eq(backupCodes.userId, userId)).returning({ id: backupCodes.id })),
       grants: await counted(tx.delete(oauthGrants).where(eq(oauthGrants.userId, userId)).returning({ id: oauthGrants.id })),
       codes: await counted(tx.delete(oauthCodes).where(eq(oauthCodes.userId, userId)).returning({ id: oauthCodes.codeHash })),
+      // Mailed links and known devices: neither may outlive the account into whoever signs up with the email next (same row, same id).
       emailTokens: await counted(tx.delete(emailTokens).where(eq(emailTokens.userId, userId)).returning({ id: emailTokens.id })),
       knownDevices: await counted(tx.delete(knownDevices).where(eq(knownDevices.userId, userId)).returning({ id: knownDevices.deviceHash })),
       // Invitations and access requests for the address are about the person and go; ones they sent are workspace history and stay, pointing at the tombstone.

@@ -14,6 +14,9 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
       <h1>Sign in</h1>
       <SignInForm returnTo={returnTo} />
       <p>
+        <Link href="/forgot-password">Forgot your password?</Link>
+      </p>
+      <p>
         New here? <Link href="/sign-up">Create an account</Link>
       </p>
     </>

@@ -1,12 +1,14 @@
 import { limitSignUp } from "@/lib/http/rate-limits";
 import { signedInResponse } from "@/lib/auth/responses";
 import { createUser } from "@/lib/auth/users";
+import { sendEmailVerification } from "@/lib/auth/email-verification";
 import { portalEndpoints } from "@/lib/api/portal-endpoints";
 import { otherMethods, portalRoute } from "@/lib/api/route";
 
 export const POST = portalRoute(portalEndpoints.signUp, async ({ body, ip, userAgent }) => {
   await limitSignUp(ip);
   const user = await createUser(body);
+  await sendEmailVerification(user);
   return signedInResponse(user.id, { ip, userAgent }, { user: { id: user.id, email: user.email } }, 201);
 });
 
