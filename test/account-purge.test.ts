@@ -108,8 +108,8 @@ describe("purging closed accounts", () => {
     await purgeClosedAccounts(now + 31 * DAY_MS);
 
     expect(await userRow(w.me.user.id)).toMatchObject({ clerkUserId: null, emailVerifiedAt: null });
-    expect(await control.db.$count(emailTokens)).toBe(0);
-    expect(await control.db.$count(knownDevices)).toBe(0);
+    expect(await control.db.$count(emailTokens, eq(emailTokens.userId, w.me.user.id))).toBe(0);
+    expect(await control.db.$count(knownDevices, eq(knownDevices.userId, w.me.user.id))).toBe(0);
     expect((await control.db.select({ id: invitations.id }).from(invitations)).map((row) => row.id)).toEqual(["inv_2"]);
     expect(await control.db.$count(accessRequests)).toBe(0);
     const [purged] = await controlAudit("account.purged");
