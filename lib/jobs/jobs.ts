@@ -3,6 +3,7 @@ import { BackupNotConfiguredError } from "../backup/backup";
 import { backupJob } from "../backup/job";
 import { JobNotConfiguredError } from "./runner";
 import { sweepExpiredSessions } from "../auth/sessions";
+import { sweepEndedClerkSessions } from "../auth/clerk-sessions";
 import { drillJob } from "../backup/drill";
 import { purgeClosedAccounts, purgeDeletedWorkspaces } from "../lifecycle/purge";
 import { sweepExpiredOAuthRows } from "../oauth/sweep";
@@ -45,9 +46,9 @@ export const jobs: readonly Job[] = [
   },
   {
     name: "expired-sessions",
-    description: "delete portal sessions past their idle timeout or lifetime",
+    description: "delete portal sessions past their idle timeout or lifetime, and ended Clerk session ids past their keep",
     everyMinutes: HOUR,
-    run: sweepExpiredSessions,
+    run: async (now) => ({ ...(await sweepExpiredSessions(now)), ...(await sweepEndedClerkSessions(now)) }),
   },
   {
     name: "audit-retention",

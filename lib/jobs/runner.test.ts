@@ -109,7 +109,7 @@ describe("enclave jobs", () => {
     expect(enclave("jobs", "list").stdout).toMatch(/^oauth-sweep\t60m\t-\tnever run/m);
     const run = enclave("jobs", "run", "expired-sessions");
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^expired-sessions: ok in \d+ ms \{"sessions":0\}$/);
+    expect(run.stdout).toMatch(/^expired-sessions: ok in \d+ ms \{"sessions":0,"clerkEndedSessions":0\}$/);
     const due = enclave("jobs", "run", "--due");
     expect(due.status).toBe(0);
     // expired-sessions just ran, so only the others were due.
