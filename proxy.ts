@@ -45,8 +45,10 @@ export function proxy(request: NextRequest, event: NextFetchEvent) {
   // Built once per config (tests swap configs; a server has one).
   if (clerkProxy?.config !== config) {
     const middleware = clerkMiddleware((_auth, clerkRequest) => frontDoor(clerkRequest, config), {
+      // The secret key is not passed: as an option Clerk would need CLERK_ENCRYPTION_KEY to hand it to
+      // server components, so @clerk/nextjs reads CLERK_SECRET_KEY from the environment, the same
+      // variable config.ts checked at start.
       publishableKey: clerk.publishableKey,
-      secretKey: clerk.secretKey,
       jwtKey: clerk.jwtKey,
       authorizedParties: [config.ENCLAVE_PUBLIC_URL.origin],
       signInUrl: "/sign-in",
