@@ -115,7 +115,7 @@ describe("enclave jobs", () => {
     // expired-sessions just ran, so only the others were due.
     expect(due.stdout).not.toMatch(/expired-sessions/);
     expect(due.stdout).toMatch(/^oauth-sweep: ok/m);
-    expect(enclave("jobs", "list").stdout).toMatch(/^expired-sessions\t60m\t\d{4}-\d\d-\d\dT[^\t]+\tok\t\{"sessions":0\}/m);
+    expect(enclave("jobs", "list").stdout).toMatch(/^expired-sessions\t60m\t\d{4}-\d\d-\d\dT[^\t]+\tok\t\{"sessions":0,"clerkEndedSessions":0\}/m);
     const unknown = enclave("jobs", "run", "backups");
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/no job "backups" \(jobs: oauth-sweep, expired-sessions/);
