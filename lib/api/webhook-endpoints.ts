@@ -3,7 +3,7 @@ import type { HttpMethod } from "./endpoint";
 /**
  * Signed webhooks from third parties: no session, no Origin, no rate limit before the
  * signature (the provider retries), every refusal audited within a budget. The route builds
- * its handler from lib/auth/clerk-webhooks.ts; this table is what documents them beside the
+ * its handler from lib/webhooks/clerk.ts; this table is what documents them beside the
  * other machine endpoints.
  */
 export type WebhookEndpoint = {

@@ -79,7 +79,7 @@ export type AuditAction =
   | "artifact.put"
   | "link.create"
   | "mcp.tool_call"
-  // Clerk mode (lib/auth/clerk-users.ts, lib/auth/clerk-webhooks.ts) and signed webhooks.
+  // Clerk mode (lib/auth/clerk-users.ts, lib/webhooks/clerk.ts) and signed webhooks.
   | "clerk.user_linked"
   | "clerk.user_refused"
   | "clerk.email_changed"

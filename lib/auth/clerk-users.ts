@@ -9,7 +9,7 @@ import { HttpError } from "../http/errors";
 /**
  * A Clerk user becomes (or is linked to) one Enclave account, by the primary email Clerk
  * verified. Two ways in, both through linkClerkUser so the rules are one:
- *   - the user.created webhook (lib/auth/clerk-webhooks.ts), which carries the email;
+ *   - the user.created webhook (lib/webhooks/clerk.ts), which carries the email;
  *   - the first verified session of a Clerk user no row knows yet (the webhook may lag the
  *     first sign-in by seconds, or not be configured): the token carries no email, so the
  *     provider asks Clerk's Backend API once (lib/auth/clerk-api.ts). After that the link is

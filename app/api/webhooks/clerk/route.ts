@@ -1,5 +1,5 @@
 import { handleRequest, otherMethods } from "@/lib/api/route";
-import { receiveClerkWebhook } from "@/lib/auth/clerk-webhooks";
+import { receiveClerkWebhook } from "@/lib/webhooks/clerk";
 
 // Not portalRoute: Clerk's servers send no Origin and no cookie; the svix signature is the only trust.
 export const POST = (request: Request) =>

@@ -11,9 +11,9 @@ import { HttpError, notFound } from "../http/errors";
 import { auditClosedWorkspaces, closeAccountTx, type ClosureSummary } from "../lifecycle/closure";
 import { holdEndsAt } from "../lifecycle/workspace-deletion";
 import { logger } from "../log/logger";
-import { clerkUserSchema, primaryVerifiedEmail } from "./clerk-api";
-import { recordEndedClerkSession } from "./clerk-sessions";
-import { linkClerkUser, SignUpRefusedError } from "./clerk-users";
+import { clerkUserSchema, primaryVerifiedEmail } from "../auth/clerk-api";
+import { recordEndedClerkSession } from "../auth/clerk-sessions";
+import { linkClerkUser, SignUpRefusedError } from "../auth/clerk-users";
 
 /**
  * POST /api/webhooks/clerk. The raw body is verified by svix's own Webhook (HMAC over
