@@ -2,6 +2,7 @@ import Link from "next/link";
 import { requireUser } from "@/app/_server/auth";
 import { MfaPanel } from "@/app/_components/mfa-panel";
 import { isMfaEnabled } from "@/lib/auth/mfa";
+import { getConfig } from "@/lib/config";
 
 export const metadata = { title: "Account · Enclave" };
 
@@ -14,7 +15,12 @@ export default async function AccountPage() {
         Signed in as <strong>{user.email}</strong>
       </p>
       <h2>Two-factor authentication</h2>
-      <MfaPanel enabled={isMfaEnabled(user)} />
+      {getConfig().clerk ? (
+        // Clerk mode: the password and second factor live at Clerk (its account settings); Enclave's own MFA endpoints are off.
+        <p>Your sign-in methods and two-factor authentication are managed by this Enclave&apos;s sign-in provider, Clerk.</p>
+      ) : (
+        <MfaPanel enabled={isMfaEnabled(user)} />
+      )}
       <h2>Connected AI clients</h2>
       <p>
         <Link href="/account/clients">See and revoke the AI clients you connected</Link>
