@@ -162,6 +162,20 @@ describe("ended and refused sessions", () => {
     expect((await listWorkspaces(person.cookie)).status).toBe(401);
   });
 
+  it("sign-out ends the session even when its token expired minutes ago, but not for a forged or foreign one", async () => {
+    const person = await clerkPerson();
+    const past = Math.floor(Date.now() / 1000) - 600;
+    const expired = await mintSessionToken(keys.privateKey, { sub: person.sub, sid: person.sid, iat: past, nbf: past, exp: past + 60 });
+    expect((await request("/api/auth/sign-out", { method: "POST", cookie: sessionCookie(expired) })).status).toBe(204);
+    expect(api.revoked).toEqual([person.sid]);
+    const foreign = await mintSessionToken(keys.privateKey, { sub: person.sub, sid: newId("sess"), azp: "https://other.example.com" });
+    const forged = await mintSessionToken(generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey, { sub: person.sub, sid: newId("sess") });
+    for (const token of [foreign, forged]) expect((await request("/api/auth/sign-out", { method: "POST", cookie: sessionCookie(token) })).status).toBe(204);
+    expect(api.revoked).toEqual([person.sid]);
+    const control = await getControlDb();
+    expect((await control.db.select().from(clerkEndedSessions)).map((row) => row.sessionId)).toEqual([person.sid]);
+  });
+
   it("still refuses the session when Clerk's revoke call fails", async () => {
     const person = await clerkPerson();
     expect((await listWorkspaces(person.cookie)).status).toBe(200);

@@ -32,11 +32,16 @@ const claimsSchema = z.object({
 });
 export type ClerkClaims = z.infer<typeof claimsSchema>;
 
+const END_SKEW_MS = 24 * 60 * 60_000;
+
 /** The verified claims, or null for a token that does not verify (the reason is logged at debug: a stale tab is routine). */
-export async function verifyClerkSessionToken(token: string, clerk: ClerkConfig, publicOrigin: string): Promise<ClerkClaims | null> {
+export async function verifyClerkSessionToken(token: string, clerk: ClerkConfig, publicOrigin: string, options: { toEnd?: boolean } = {}): Promise<ClerkClaims | null> {
   let payload: unknown;
   try {
-    payload = await verifyToken(token, { jwtKey: clerk.jwtKey, authorizedParties: [publicOrigin], issuer: clerk.frontendApi });
+    // Ending a session is all an expired token may still do (sign-out from a tab idle past the
+    // token's minute): signature, azp and iss are checked as ever, the clock is given a day.
+    const clockSkewInMs = options.toEnd ? END_SKEW_MS : undefined;
+    payload = await verifyToken(token, { jwtKey: clerk.jwtKey, authorizedParties: [publicOrigin], issuer: clerk.frontendApi, clockSkewInMs });
   } catch (error) {
     logger.debug({ reason: String(error) }, "Clerk session token refused");
     return null;
@@ -86,7 +91,7 @@ export async function endClerkSession(readCookie: (name: string) => string | und
   const config = getConfig();
   const token = readCookie(CLERK_SESSION_COOKIE);
   if (!config.clerk || !token) return null;
-  const claims = await verifyClerkSessionToken(token, config.clerk, config.ENCLAVE_PUBLIC_URL.origin);
+  const claims = await verifyClerkSessionToken(token, config.clerk, config.ENCLAVE_PUBLIC_URL.origin, { toEnd: true });
   if (!claims) return null;
   await recordEndedClerkSession(claims.sid);
   await revokeClerkSession(config.clerk, claims.sid);
