@@ -26,7 +26,7 @@ import { linkClerkUser, SignUpRefusedError } from "../auth/clerk-users";
  *
  * Order: svix does not promise it. user.updated carries the user's `updated_at`; the newest one
  * applied per Clerk user is kept as a receipt keyed `user:<clerk user id>` whose receivedAt is
- * that version (no column of its own; see the lead's note), and an older one changes nothing.
+ * that version (no column of its own yet: docs/decisions/016-clerk-mode.md), and an older one changes nothing.
  * user.deleted is final whatever came before, and a session ended stays ended.
  */
 export const CLERK_WEBHOOK_MAX_BYTES = 256 * 1024;
