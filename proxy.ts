@@ -1,6 +1,7 @@
-import { NextResponse, type NextRequest } from "next/server";
-import { getConfig } from "@/lib/config";
-import { sessionCookieName } from "@/lib/auth/cookies";
+import { clerkMiddleware } from "@clerk/nextjs/server";
+import { NextResponse, type NextFetchEvent, type NextMiddleware, type NextRequest } from "next/server";
+import { getConfig, type Config } from "@/lib/config";
+import { CLERK_SESSION_COOKIE, sessionCookieName } from "@/lib/auth/cookies";
 import { contentSecurityPolicy } from "@/lib/http/csp";
 
 // Pages anyone may see; every other page needs a session cookie before it is even rendered.
@@ -30,17 +31,47 @@ const MACHINE_PATHS = /^\/(?:api\/|mcp(?:\/|$)|\.well-known\/|oauth\/(?:register
  * The cheap, stateless front door: a fresh CSP nonce per request, and a redirect to sign-in
  * for portal pages without a session cookie. It decides no access: every page and handler
  * checks the session against the database itself.
+ *
+ * In Clerk mode the same door runs inside clerkMiddleware, which keeps Clerk's short-lived
+ * session cookie fresh (its handshake) and verifies it with CLERK_JWT_KEY and the public
+ * origin as the one authorized party; "a session cookie" then means Clerk's `__session`.
+ * Enclave still decides access from the database (lib/auth/clerk.ts), never from Clerk's
+ * auth() here. Local mode never loads or calls Clerk.
  */
-export function proxy(request: NextRequest) {
-  const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
+export function proxy(request: NextRequest, event: NextFetchEvent) {
   const config = getConfig();
+  if (!config.clerk) return frontDoor(request, config);
+  const { clerk } = config;
+  // Built once per config (tests swap configs; a server has one).
+  if (clerkProxy?.config !== config) {
+    const middleware = clerkMiddleware((_auth, clerkRequest) => frontDoor(clerkRequest, config), {
+      // The secret key is not passed: as an option Clerk would need CLERK_ENCRYPTION_KEY to hand it to
+      // server components, so @clerk/nextjs reads CLERK_SECRET_KEY from the environment, the same
+      // variable config.ts checked at start.
+      publishableKey: clerk.publishableKey,
+      jwtKey: clerk.jwtKey,
+      authorizedParties: [config.ENCLAVE_PUBLIC_URL.origin],
+      signInUrl: "/sign-in",
+      signUpUrl: "/sign-up",
+    });
+    clerkProxy = { config, middleware };
+  }
+  return clerkProxy.middleware(request, event);
+}
+
+let clerkProxy: { config: Config; middleware: NextMiddleware } | undefined;
+
+function frontDoor(request: NextRequest, config: Config) {
+  const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
   const csp = contentSecurityPolicy(nonce, {
     dev: process.env.NODE_ENV === "development",
     https: config.secureCookies,
+    clerk: config.clerk,
   });
   const { pathname, search } = request.nextUrl;
   const isPage = !MACHINE_PATHS.test(pathname);
-  if (isPage && !PUBLIC_PAGES.has(pathname) && !request.cookies.has(sessionCookieName())) {
+  const cookieName = config.clerk ? CLERK_SESSION_COOKIE : sessionCookieName();
+  if (isPage && !PUBLIC_PAGES.has(pathname) && !request.cookies.has(cookieName)) {
     const signIn = new URL("/sign-in", config.ENCLAVE_PUBLIC_URL);
     // Back to the consent page after signing in, so an AI client's connection carries on.
     if (pathname === "/oauth/authorize") signIn.searchParams.set("returnTo", `${pathname}${search}`);

@@ -64,6 +64,8 @@ async function openStorage(): Promise<Config> {
 
 /** Swaps a due session id for a fresh one, on the way in (for Next) and on the way out (cookie). */
 async function rotateSession(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  // Clerk rotates its own short-lived session tokens; a local cookie left from before the switch opens nothing there.
+  if (getConfig().ENCLAVE_AUTH_PROVIDER !== "local") return;
   const name = sessionCookieName();
   const token = parse(req.headers.cookie ?? "")[name];
   if (!token) return;

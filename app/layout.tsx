@@ -1,7 +1,10 @@
+import { ClerkProvider } from "@clerk/nextjs";
 import type { Metadata } from "next";
+import { headers } from "next/headers";
 import Link from "next/link";
 import { connection } from "next/server";
 import type { ReactNode } from "react";
+import { getConfig } from "@/lib/config";
 import { ConsentNotice } from "./_components/consent-notice";
 import "./globals.css";
 
@@ -10,7 +13,7 @@ export const metadata: Metadata = { title: "Enclave", description: "Shared conte
 export default async function RootLayout({ children }: { children: ReactNode }) {
   // Every page is rendered per request: each response carries its own CSP nonce.
   await connection();
-  return (
+  const page = (
     <html lang="en">
       <body>
         {children}
@@ -20,5 +23,14 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
         <ConsentNotice />
       </body>
     </html>
+  );
+  const clerk = getConfig().clerk;
+  if (!clerk) return page;
+  // Clerk mode only: clerk-js loads with this response's nonce (lib/http/csp.ts), per request (`dynamic`), telemetry off.
+  const nonce = (await headers()).get("x-nonce") ?? undefined;
+  return (
+    <ClerkProvider publishableKey={clerk.publishableKey} nonce={nonce} dynamic telemetry={false} signInUrl="/sign-in" signUpUrl="/sign-up">
+      {page}
+    </ClerkProvider>
   );
 }

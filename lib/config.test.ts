@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "./config";
 
@@ -107,5 +107,49 @@ describe("other settings fail closed", () => {
 
   it("resolves the data dir to an absolute path", () => {
     expect(parseConfig({ ENCLAVE_DATA_DIR: "relative/dir" }).dataDir).toBe(`${process.cwd()}/relative/dir`);
+  });
+});
+
+describe("Clerk mode needs all four CLERK_* variables, each well-formed", () => {
+  const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const pem = publicKey.export({ type: "spki", format: "pem" }).toString();
+  const good = {
+    ENCLAVE_AUTH_PROVIDER: "clerk",
+    CLERK_PUBLISHABLE_KEY: `pk_test_${Buffer.from("clerk.example.com$").toString("base64")}`,
+    CLERK_SECRET_KEY: "sk_test_abc123DEF456",
+    CLERK_JWT_KEY: pem,
+    CLERK_WEBHOOK_SIGNING_SECRET: `whsec_${randomBytes(24).toString("base64")}`,
+  };
+
+  it("accepts a complete set, decoding the Frontend API from the publishable key and a PEM pasted with literal \\n", () => {
+    const config = parseConfig({ ...good, CLERK_JWT_KEY: pem.replace(/\n/g, "\\n") });
+    expect(config.clerk).toMatchObject({ frontendApi: "https://clerk.example.com", apiUrl: "https://api.clerk.com", secretKey: good.CLERK_SECRET_KEY });
+    expect(config.clerk?.jwtKey).toContain("-----BEGIN PUBLIC KEY-----\n");
+  });
+
+  it.each(["CLERK_PUBLISHABLE_KEY", "CLERK_SECRET_KEY", "CLERK_JWT_KEY", "CLERK_WEBHOOK_SIGNING_SECRET"] as const)("refuses to start without %s, naming it", (name) => {
+    const rest: Record<string, string> = { ...good };
+    delete rest[name];
+    expectRefused(rest, name);
+  });
+
+  const ecKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
+  it.each([
+    ["CLERK_PUBLISHABLE_KEY", "pk_prod_abc"],
+    ["CLERK_PUBLISHABLE_KEY", `pk_test_${Buffer.from("no-dollar.example.com").toString("base64")}`],
+    ["CLERK_PUBLISHABLE_KEY", `pk_live_${Buffer.from("not a host$").toString("base64")}`],
+    ["CLERK_SECRET_KEY", "sk_nope_abc"],
+    ["CLERK_SECRET_KEY", "pk_test_abc"],
+    ["CLERK_JWT_KEY", "not a pem"],
+    ["CLERK_JWT_KEY", ecKey],
+    ["CLERK_WEBHOOK_SIGNING_SECRET", "secret"],
+    ["CLERK_API_URL", "ftp://api.clerk.com"],
+  ] as const)("refuses a malformed %s (%s), naming it", (name, value) => {
+    expectRefused({ ...good, [name]: value }, name);
+  });
+
+  it("needs none of them, and builds no Clerk config, in local mode", () => {
+    expect(parseConfig({}).clerk).toBeNull();
+    expect(parseConfig({ CLERK_JWT_KEY: "ignored in local mode" }).clerk).toBeNull();
   });
 });

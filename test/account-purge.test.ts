@@ -104,6 +104,8 @@ describe("purging closed accounts", () => {
     // One they sent is the workspace's history, not theirs: it stays.
     await control.db.insert(invitations).values({ id: "inv_2", tokenHash: "h3", email: "friend@example.com", workspaceId: w.joint, role: "viewer", invitedBy: w.me.user.id, createdAt: now, expiresAt: now + DAY_MS });
     await control.db.insert(accessRequests).values({ id: "req_1", email, createdAt: now });
+    // Their sign-ins recorded their devices too.
+    const devices = await control.db.$count(knownDevices, eq(knownDevices.userId, w.me.user.id));
 
     await purgeClosedAccounts(now + 31 * DAY_MS);
 
@@ -113,7 +115,7 @@ describe("purging closed accounts", () => {
     expect((await control.db.select({ id: invitations.id }).from(invitations)).map((row) => row.id)).toEqual(["inv_2"]);
     expect(await control.db.$count(accessRequests)).toBe(0);
     const [purged] = await controlAudit("account.purged");
-    expect(JSON.parse(purged!.details)).toMatchObject({ emailTokens: 1, knownDevices: 1, invitations: 1, accessRequests: 1 });
+    expect(JSON.parse(purged!.details)).toMatchObject({ emailTokens: 1, knownDevices: devices, invitations: 1, accessRequests: 1 });
   });
 
   it("a purged account cannot sign in, and its empty hash never verifies (nor throws)", async () => {

@@ -4,6 +4,7 @@ import { notFound, redirect } from "next/navigation";
 import { cache } from "react";
 import { authorize, type WorkspaceAccess } from "@/lib/access/authorize";
 import type { Scope } from "@/lib/access/scopes";
+import { NOT_ADMITTED_PAGE, SignUpRefusedError } from "@/lib/auth/clerk-users";
 import { CLOSING_PAGE, getAuthProvider, isClosingAccount } from "@/lib/auth/provider";
 import type { SignedIn } from "@/lib/auth/sessions";
 import { isSuspended, SUSPENDED_PAGE } from "@/lib/auth/suspension";
@@ -14,7 +15,13 @@ import { getWorkspaceForMember, type WorkspaceSummary } from "@/lib/workspace/wo
 /** The session's person in whatever state their account is; looked up once per request however many components ask. */
 const getSession = cache(async (): Promise<SignedIn | null> => {
   const jar = await cookies();
-  const signedIn = await getAuthProvider().signedIn((name) => jar.get(name)?.value);
+  const signedIn = await getAuthProvider()
+    .signedIn((name) => jar.get(name)?.value)
+    .catch((error: unknown) => {
+      // Clerk mode: signed in with Clerk, but not admitted here (ENCLAVE_SIGNUP): one page says why.
+      if (error instanceof SignUpRefusedError) redirect(`${NOT_ADMITTED_PAGE}?reason=${error.reason}`);
+      throw error;
+    });
   if (signedIn) noteActor(`user:${signedIn.user.id}`);
   return signedIn;
 });

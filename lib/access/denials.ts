@@ -92,3 +92,18 @@ export function recordOperatorAuthRefusal(problem: "missing" | "malformed" | "in
     auditControl,
   );
 }
+
+/**
+ * A webhook delivery refused before its signature verified (bad or missing signature headers,
+ * a stale timestamp, a body over the cap): `webhook.rejected` in control.db's chain, budgeted
+ * per provider and client IP so a flood of forgeries cannot fill the audit log. Never the body
+ * or the presented signature.
+ */
+export function recordWebhookRejection(provider: "clerk" | "razorpay", ip: string, reason: string): Promise<void> {
+  return record(
+    "control",
+    `webhook:${provider}:${ip}`,
+    (before) => ({ actor: { type: "anonymous" }, action: "webhook.rejected", target: provider, details: { reason, ip, ...extra(undefined, before) } }),
+    auditControl,
+  );
+}

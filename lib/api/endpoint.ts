@@ -44,7 +44,11 @@ export type PortalEndpoint = {
   trust: "public" | "user";
   /** `any`: a closing account's session is let through too (Cancel closure); by default it is refused (lib/auth/provider.ts). */
   accountStates?: "any";
-  /** Local sign-in only (passwords, mailed links, local sessions): answers 404 when Clerk signs people in. */
+  /**
+   * Local sign-in only (passwords, TOTP, local sign-up, mailed links, local sessions): in Clerk mode the
+   * endpoint does not exist and answers 404 before anything else (lib/api/route.ts), since
+   * Clerk owns those there.
+   */
   localAuthOnly?: true;
   body?: z.ZodType;
   query?: z.ZodType;

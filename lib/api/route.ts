@@ -5,7 +5,8 @@ import { resolvePrincipal, restSurface } from "../access/principal";
 import { sessionFromCookies } from "../auth/provider";
 import type { SignedIn } from "../auth/sessions";
 import { parseInput, readJson } from "../http/body";
-import { errorResponse, HttpError } from "../http/errors";
+import { getConfig } from "../config";
+import { errorResponse, HttpError, notFound } from "../http/errors";
 import { storageFault } from "../db/storage-health";
 import { assertSameOrigin, changesState } from "../http/origin";
 import { limitApiCall } from "../http/rate-limits";
@@ -70,6 +71,7 @@ export type PortalCtx<E extends PortalEndpoint> = BaseCtx & { body: Infer<E["bod
 export function portalRoute<const E extends PortalEndpoint>(endpoint: E, fn: (ctx: PortalCtx<E>) => Promise<Response>) {
   return (request: Request, routeContext?: RouteContext): Promise<Response> =>
     handleRequest(request, routeContext, async (base) => {
+      if (endpoint.localAuthOnly && getConfig().ENCLAVE_AUTH_PROVIDER !== "local") throw notFound("There is no such endpoint: this Enclave signs people in with Clerk.");
       if (changesState(request)) assertSameOrigin(request);
       let auth = {};
       if (endpoint.trust === "user") {

@@ -86,7 +86,14 @@ export type AuditAction =
   | "event.publish"
   | "artifact.put"
   | "link.create"
-  | "mcp.tool_call";
+  | "mcp.tool_call"
+  // Clerk mode (lib/auth/clerk-users.ts, lib/webhooks/clerk.ts) and signed webhooks.
+  | "clerk.user_linked"
+  | "clerk.user_refused"
+  | "clerk.email_changed"
+  | "clerk.email_conflict"
+  | "clerk.session_ended"
+  | "webhook.rejected";
 
 export type Actor = { type: "user" | "system" | "token" | "oauth" | "anonymous"; id?: string | null };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { accessRequests, clerkEndedSessions, emailTokens, invitations, users, webhookReceipts } from "@/db/control/schema";
+import { accessRequests, emailTokens, invitations, users, webhookReceipts } from "@/db/control/schema";
 import { getControlDb } from "@/lib/db/store";
 import { useTempStore } from "@/test/store";
 import { KEEP_FINISHED_MS, KEEP_RECEIPTS_MS, sweepIdentityRows } from "./identity-sweep";
@@ -32,20 +32,15 @@ describe("identity sweep", () => {
       { provider: "clerk", eventId: "msg_old", eventType: "user.created", receivedAt: now - KEEP_RECEIPTS_MS - 1 },
       { provider: "clerk", eventId: "msg_new", eventType: "user.created", receivedAt: now },
     ]);
-    await control.db.insert(clerkEndedSessions).values([
-      { sessionId: "sess_gone", endedAt: now - 120_000, expiresAt: now - 1 },
-      { sessionId: "sess_live", endedAt: now, expiresAt: now + 60_000 },
-    ]);
 
-    expect(await sweepIdentityRows(now)).toEqual({ emailTokens: 2, invitations: 2, accessRequests: 1, webhookReceipts: 1, clerkEndedSessions: 1 });
+    expect(await sweepIdentityRows(now)).toEqual({ emailTokens: 2, invitations: 2, accessRequests: 1, webhookReceipts: 1 });
 
     const ids = async <T,>(rows: Promise<T[]>, pick: (row: T) => string) => (await rows).map(pick).sort();
     expect(await ids(control.db.select().from(emailTokens), (row) => row.id)).toEqual(["etk_live"]);
     expect(await ids(control.db.select().from(invitations), (row) => row.id)).toEqual(["inv_pending", "inv_recently_expired"]);
     expect(await ids(control.db.select().from(accessRequests), (row) => row.id)).toEqual(["req_new_answered", "req_old_pending"]);
     expect(await ids(control.db.select().from(webhookReceipts), (row) => row.eventId)).toEqual(["msg_new"]);
-    expect(await ids(control.db.select().from(clerkEndedSessions), (row) => row.sessionId)).toEqual(["sess_live"]);
     // A second run finds nothing more: the job is idempotent.
-    expect(await sweepIdentityRows(now)).toEqual({ emailTokens: 0, invitations: 0, accessRequests: 0, webhookReceipts: 0, clerkEndedSessions: 0 });
+    expect(await sweepIdentityRows(now)).toEqual({ emailTokens: 0, invitations: 0, accessRequests: 0, webhookReceipts: 0 });
   });
 });

@@ -1,5 +1,5 @@
 import { and, isNotNull, lt, ne, or } from "drizzle-orm";
-import { accessRequests, clerkEndedSessions, emailTokens, invitations, webhookReceipts } from "@/db/control/schema";
+import { accessRequests, emailTokens, invitations, webhookReceipts } from "@/db/control/schema";
 import { getControlDb } from "../db/store";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -12,7 +12,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const KEEP_RECEIPTS_MS = 30 * DAY_MS;
 export const KEEP_FINISHED_MS = 30 * DAY_MS;
 
-/** The identity job: forgets mailed links, invitations, answered access requests, receipts and ended Clerk sessions past their use. */
+/** The identity job: forgets mailed links, invitations, answered access requests and receipts past their use (ended Clerk sessions go with expired-sessions). */
 export async function sweepIdentityRows(now = Date.now()): Promise<Record<string, number>> {
   const control = await getControlDb();
   const finishedBefore = now - KEEP_FINISHED_MS;
@@ -34,7 +34,5 @@ export async function sweepIdentityRows(now = Date.now()): Promise<Record<string
         .returning({ id: accessRequests.id }),
     ),
     webhookReceipts: await count(tx.delete(webhookReceipts).where(lt(webhookReceipts.receivedAt, now - KEEP_RECEIPTS_MS)).returning({ id: webhookReceipts.eventId })),
-    // Past the longest a Clerk session token for it could live, the token is refused as expired anyway.
-    clerkEndedSessions: await count(tx.delete(clerkEndedSessions).where(lt(clerkEndedSessions.expiresAt, now)).returning({ id: clerkEndedSessions.sessionId })),
   }));
 }

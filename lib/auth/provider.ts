@@ -2,6 +2,7 @@ import { parse } from "cookie";
 import type { User } from "@/db/control/schema";
 import { getConfig } from "../config";
 import { HttpError } from "../http/errors";
+import { clerkSignedIn } from "./clerk";
 import { sessionCookieName } from "./cookies";
 import { resolveSession, type SignedIn } from "./sessions";
 import { AccountSuspendedError, isSuspended } from "./suspension";
@@ -12,7 +13,7 @@ import { AccountSuspendedError, isSuspended } from "./suspension";
  * here, not touching pages.
  */
 export interface AuthProvider {
-  readonly id: "local";
+  readonly id: "local" | "clerk";
   signedIn(readCookie: (name: string) => string | undefined): Promise<SignedIn | null>;
 }
 
@@ -21,12 +22,15 @@ const localProvider: AuthProvider = {
   signedIn: (readCookie) => resolveSession(readCookie(sessionCookieName())),
 };
 
+// Same SignedIn shape, so the one Principal model (lib/access/principal.ts) is unchanged.
+const clerkProvider: AuthProvider = { id: "clerk", signedIn: clerkSignedIn };
+
 export function getAuthProvider(): AuthProvider {
   switch (getConfig().ENCLAVE_AUTH_PROVIDER) {
     case "local":
       return localProvider;
     case "clerk":
-      throw new Error("the Clerk provider is not part of this build yet");
+      return clerkProvider;
   }
 }
 

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { sessions } from "@/db/control/schema";
 import { auditControl } from "../audit/audit";
+import { getConfig } from "../config";
 import { getControlDb } from "../db/store";
 import { HttpError } from "../http/errors";
 import { clearSignInFailures, limitSignInAttempt, recordSignInFailure } from "../http/rate-limits";
@@ -18,6 +19,16 @@ import type { SignedIn } from "./sessions";
  */
 export const REAUTH_WINDOW_MS = 10 * 60_000;
 
+/*
+ * Clerk mode holds no password or TOTP secret to ask for again. There, re-authentication is
+ * Clerk's own word that the person verified their first factor within the window: the
+ * session token's `fva` claim (SignedIn.firstFactorAt, lib/auth/clerk.ts). Older than that, or
+ * a token without `fva`, and they are asked to sign out and sign in again; the password
+ * endpoint (reauthenticate) is local-only and answers 404.
+ */
+const clerkMode = () => getConfig().ENCLAVE_AUTH_PROVIDER === "clerk";
+const clerkReauthFresh = (signedIn: SignedIn, now: number) => signedIn.firstFactorAt !== undefined && now - signedIn.firstFactorAt < REAUTH_WINDOW_MS;
+
 export const reauthSchema = z.object({
   password: text(1024).min(1, "Enter your password."),
   code: text(64).trim().optional(),
@@ -26,6 +37,7 @@ export type ReauthInput = z.infer<typeof reauthSchema>;
 
 /** Checks the password (and code) for the signed-in person and, when right, stamps the session. */
 export async function confirmReauth(signedIn: SignedIn, input: ReauthInput, ip: string, now = Date.now()): Promise<void> {
+  if (clerkMode()) return requireRecentReauth(signedIn, now);
   const { user } = signedIn;
   await limitSignInAttempt(ip, user.email);
   const fail = async (reason: string, error: HttpError): Promise<never> => {
@@ -50,6 +62,7 @@ export async function confirmReauth(signedIn: SignedIn, input: ReauthInput, ip: 
 
 /** Whether this session re-authenticated within the window. */
 export async function hasRecentReauth(signedIn: SignedIn, now = Date.now()): Promise<boolean> {
+  if (clerkMode()) return clerkReauthFresh(signedIn, now);
   const control = await getControlDb();
   const [row] = await control.db.select({ reauthAt: sessions.reauthAt }).from(sessions).where(eq(sessions.id, signedIn.sessionId)).limit(1);
   return row?.reauthAt != null && now - row.reauthAt < REAUTH_WINDOW_MS;
@@ -57,6 +70,7 @@ export async function hasRecentReauth(signedIn: SignedIn, now = Date.now()): Pro
 
 export async function requireRecentReauth(signedIn: SignedIn, now = Date.now()): Promise<void> {
   if (!(await hasRecentReauth(signedIn, now))) {
+    if (clerkMode()) throw new HttpError(401, "reauth_required", "Sign out and sign in again (within the last 10 minutes) to continue.");
     throw new HttpError(401, "reauth_required", "Enter your password again (and your code, when MFA is on) to continue.");
   }
 }

@@ -18,7 +18,12 @@ export const ROTATION_GRACE_MS = 60_000;
 // last_seen_at is written at most this often: a page view should not be a write every time.
 const TOUCH_INTERVAL_MS = 60_000;
 
-export type SignedIn = { user: User; sessionId: string };
+/**
+ * A signed-in person, whichever provider: `sessionId` is the local session's row id, or the
+ * Clerk session's `sid`. `firstFactorAt` only in Clerk mode: when Clerk last checked their
+ * first factor (lib/auth/clerk.ts), which is what re-authentication means there.
+ */
+export type SignedIn = { user: User; sessionId: string; firstFactorAt?: number };
 
 function limits(now: number) {
   const config = getConfig();

@@ -4,6 +4,7 @@ import { backupJob } from "../backup/job";
 import { JobNotConfiguredError } from "./runner";
 import { sweepExpiredSessions } from "../auth/sessions";
 import { sweepIdentityRows } from "../auth/identity-sweep";
+import { sweepEndedClerkSessions } from "../auth/clerk-sessions";
 import { drillJob } from "../backup/drill";
 import { purgeClosedAccounts, purgeDeletedWorkspaces } from "../lifecycle/purge";
 import { sweepExpiredOAuthRows } from "../oauth/sweep";
@@ -46,13 +47,13 @@ export const jobs: readonly Job[] = [
   },
   {
     name: "expired-sessions",
-    description: "delete portal sessions past their idle timeout or lifetime",
+    description: "delete portal sessions past their idle timeout or lifetime, and ended Clerk session ids past their keep",
     everyMinutes: HOUR,
-    run: sweepExpiredSessions,
+    run: async (now) => ({ ...(await sweepExpiredSessions(now)), ...(await sweepEndedClerkSessions(now)) }),
   },
   {
     name: "identity-sweep",
-    description: "forget spent or expired mailed links, finished invitations and answered access requests after 30 days, webhook receipts after 30 days, ended Clerk sessions once their tokens have expired",
+    description: "forget spent or expired mailed links, finished invitations and answered access requests after 30 days, webhook receipts after 30 days",
     everyMinutes: HOUR,
     run: sweepIdentityRows,
   },

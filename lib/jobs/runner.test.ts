@@ -109,13 +109,13 @@ describe("enclave jobs", () => {
     expect(enclave("jobs", "list").stdout).toMatch(/^oauth-sweep\t60m\t-\tnever run/m);
     const run = enclave("jobs", "run", "expired-sessions");
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^expired-sessions: ok in \d+ ms \{"sessions":0\}$/);
+    expect(run.stdout).toMatch(/^expired-sessions: ok in \d+ ms \{"sessions":0,"clerkEndedSessions":0\}$/);
     const due = enclave("jobs", "run", "--due");
     expect(due.status).toBe(0);
     // expired-sessions just ran, so only the others were due.
     expect(due.stdout).not.toMatch(/expired-sessions/);
     expect(due.stdout).toMatch(/^oauth-sweep: ok/m);
-    expect(enclave("jobs", "list").stdout).toMatch(/^expired-sessions\t60m\t\d{4}-\d\d-\d\dT[^\t]+\tok\t\{"sessions":0\}/m);
+    expect(enclave("jobs", "list").stdout).toMatch(/^expired-sessions\t60m\t\d{4}-\d\d-\d\dT[^\t]+\tok\t\{"sessions":0,"clerkEndedSessions":0\}/m);
     const unknown = enclave("jobs", "run", "backups");
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/no job "backups" \(jobs: oauth-sweep, expired-sessions/);

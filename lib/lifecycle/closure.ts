@@ -5,7 +5,7 @@ import { isClosingAccount } from "../auth/provider";
 import { confirmReauth, type ReauthInput } from "../auth/reauth";
 import type { SignedIn } from "../auth/sessions";
 import { bumpAccessEpoch } from "../db/access-epoch";
-import { getControlDb } from "../db/store";
+import { getControlDb, type ControlTx } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { ownedWorkspaces, type OwnedWorkspace } from "./owners";
 import { auditRestoredWorkspaces, holdEndsAt, markWorkspaceDeletedTx, restoreWorkspacesTx } from "./workspace-deletion";
@@ -60,40 +60,48 @@ export async function closeAccount(userId: string, actor: Actor, options: { now?
   const now = options.now ?? Date.now();
   const purgeAt = holdEndsAt(now, options.holdDays);
   const control = await getControlDb();
-  const summary = await control.transaction(async (tx): Promise<ClosureSummary> => {
-    const [user] = await tx.select().from(users).where(eq(users.id, userId));
-    if (!user || user.closedAt !== null) throw notFound("No such account.");
-    if (isClosingAccount(user)) throw new HttpError(409, "already_closing", "This account is already closing.");
-    await tx.update(users).set({ closureRequestedAt: now, purgeAt }).where(eq(users.id, userId));
-    const ended = await tx.delete(sessions).where(eq(sessions.userId, userId)).returning({ id: sessions.id });
-    const tokens = await tx
-      .update(teamTokens)
-      .set({ revokedAt: now })
-      .where(and(eq(teamTokens.issuerType, "user"), eq(teamTokens.issuedBy, userId), isNull(teamTokens.revokedAt)))
-      .returning({ id: teamTokens.id });
-    const grants = await tx
-      .update(oauthGrants)
-      .set({ revokedAt: now, revokedReason: "account_closure" })
-      .where(and(eq(oauthGrants.userId, userId), isNull(oauthGrants.revokedAt)))
-      .returning({ id: oauthGrants.id });
-    await tx.delete(oauthCodes).where(eq(oauthCodes.userId, userId));
-    const deleted = (await ownedWorkspaces(tx, userId)).filter((workspace) => workspace.owners === 1);
-    let tokensRevoked = tokens.length;
-    let grantsRevoked = grants.length;
-    for (const workspace of deleted) {
-      const stopped = await markWorkspaceDeletedTx(tx, workspace.id, { actor, deletedBy: userId, deletedWith: "account_closure", now, purgeAt });
-      tokensRevoked += stopped.tokensRevoked;
-      grantsRevoked += stopped.grantsRevoked;
-    }
-    await bumpAccessEpoch(tx);
-    const result = { purgeAt, sessionsEnded: ended.length, tokensRevoked, grantsRevoked, workspacesDeleted: deleted.map((workspace) => workspace.id) };
-    await auditControlTx(tx, { actor, action: "account.closure_requested", target: userId, details: result });
-    return result;
-  });
-  for (const workspaceId of summary.workspacesDeleted) {
-    await auditWorkspace(workspaceId, { actor, action: "workspace.delete", target: workspaceId, details: { deletedWith: "account_closure", purgeAt } });
-  }
+  const summary = await control.transaction((tx) => closeAccountTx(tx, userId, actor, now, purgeAt));
+  await auditClosedWorkspaces(summary, actor);
   return summary;
+}
+
+/** Writes the deleted workspaces' own audit rows, after closeAccountTx's transaction committed (each is another database). */
+export async function auditClosedWorkspaces(summary: ClosureSummary, actor: Actor): Promise<void> {
+  for (const workspaceId of summary.workspacesDeleted) {
+    await auditWorkspace(workspaceId, { actor, action: "workspace.delete", target: workspaceId, details: { deletedWith: "account_closure", purgeAt: summary.purgeAt } });
+  }
+}
+
+/** closeAccount's change, inside the caller's control transaction (the Clerk user.deleted webhook writes its receipt in the same one). */
+export async function closeAccountTx(tx: ControlTx, userId: string, actor: Actor, now: number, purgeAt: number): Promise<ClosureSummary> {
+  const [user] = await tx.select().from(users).where(eq(users.id, userId));
+  if (!user || user.closedAt !== null) throw notFound("No such account.");
+  if (isClosingAccount(user)) throw new HttpError(409, "already_closing", "This account is already closing.");
+  await tx.update(users).set({ closureRequestedAt: now, purgeAt }).where(eq(users.id, userId));
+  const ended = await tx.delete(sessions).where(eq(sessions.userId, userId)).returning({ id: sessions.id });
+  const tokens = await tx
+    .update(teamTokens)
+    .set({ revokedAt: now })
+    .where(and(eq(teamTokens.issuerType, "user"), eq(teamTokens.issuedBy, userId), isNull(teamTokens.revokedAt)))
+    .returning({ id: teamTokens.id });
+  const grants = await tx
+    .update(oauthGrants)
+    .set({ revokedAt: now, revokedReason: "account_closure" })
+    .where(and(eq(oauthGrants.userId, userId), isNull(oauthGrants.revokedAt)))
+    .returning({ id: oauthGrants.id });
+  await tx.delete(oauthCodes).where(eq(oauthCodes.userId, userId));
+  const deleted = (await ownedWorkspaces(tx, userId)).filter((workspace) => workspace.owners === 1);
+  let tokensRevoked = tokens.length;
+  let grantsRevoked = grants.length;
+  for (const workspace of deleted) {
+    const stopped = await markWorkspaceDeletedTx(tx, workspace.id, { actor, deletedBy: userId, deletedWith: "account_closure", now, purgeAt });
+    tokensRevoked += stopped.tokensRevoked;
+    grantsRevoked += stopped.grantsRevoked;
+  }
+  await bumpAccessEpoch(tx);
+  const result = { purgeAt, sessionsEnded: ended.length, tokensRevoked, grantsRevoked, workspacesDeleted: deleted.map((workspace) => workspace.id) };
+  await auditControlTx(tx, { actor, action: "account.closure_requested", target: userId, details: result });
+  return result;
 }
 
 /** The person closes their own account: re-authenticated in the same request (password, and code when MFA is on). */

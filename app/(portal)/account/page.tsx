@@ -34,7 +34,10 @@ export default async function AccountPage() {
         </>
       ) : null}
       <h2>Two-factor authentication</h2>
-      <MfaPanel enabled={isMfaEnabled(user)} />
+      {local ? <MfaPanel enabled={isMfaEnabled(user)} /> : (
+        // Clerk mode: the password and second factor live at Clerk (its account settings); Enclave's own MFA endpoints are off.
+        <p>Your sign-in methods and two-factor authentication are managed by this Enclave&apos;s sign-in provider, Clerk.</p>
+      )}
       {local ? (
         <>
           <h2>Sessions</h2>

@@ -3,6 +3,7 @@ import { ReauthForm } from "@/app/_components/reauth-form";
 import { requireUser } from "@/app/_server/auth";
 import { isMfaEnabled } from "@/lib/auth/mfa";
 import { hasRecentReauth } from "@/lib/auth/reauth";
+import { getConfig } from "@/lib/config";
 
 export const metadata = { title: "Your data · Enclave" };
 
@@ -30,6 +31,12 @@ export default async function AccountDataPage() {
         <form method="get" action="/api/account/export" aria-label="Download my data">
           <p className="muted">Your password is confirmed for ten minutes in this session.</p>
           <button type="submit">Download my data</button>
+        </form>
+      ) : getConfig().clerk ? (
+        // Clerk mode: a sign-in within the last ten minutes is the confirmation (lib/auth/reauth.ts).
+        <form method="post" action="/api/auth/sign-out" aria-label="Sign in again">
+          <p className="muted">To download your data, sign out and sign in again: a sign-in in the last ten minutes confirms it is you.</p>
+          <button type="submit">Sign out to sign in again</button>
         </form>
       ) : (
         <ReauthForm mfa={isMfaEnabled(signedIn.user)} action="download your data" />

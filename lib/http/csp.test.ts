@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { contentSecurityPolicy } from "./csp";
+
+const directives = (csp: string) => new Map(csp.split("; ").map((directive) => [directive.split(" ")[0]!, directive.split(" ").slice(1)]));
+
+describe("the CSP lets Clerk in only in Clerk mode", () => {
+  const local = directives(contentSecurityPolicy("n0nce", { dev: false, https: true }));
+  const clerk = directives(contentSecurityPolicy("n0nce", { dev: false, https: true, clerk: { frontendApi: "https://clerk.example.com" } }));
+
+  it("local mode names no third-party origin at all, and no frame or worker source", () => {
+    for (const [name, sources] of local) {
+      for (const source of sources) expect(source.startsWith("https://") || source === "blob:", `${name} ${source}`).toBe(false);
+    }
+    expect(local.has("frame-src")).toBe(false);
+    expect(local.has("worker-src")).toBe(false);
+  });
+
+  it("Clerk mode adds the Frontend API, Clerk's image host, Turnstile and blob: workers where Clerk documents them", () => {
+    expect(clerk.get("script-src")).toEqual(expect.arrayContaining(["'nonce-n0nce'", "'strict-dynamic'", "https://clerk.example.com", "https://challenges.cloudflare.com"]));
+    expect(clerk.get("connect-src")).toEqual(expect.arrayContaining(["'self'", "https://clerk.example.com"]));
+    expect(clerk.get("img-src")).toEqual(expect.arrayContaining(["https://clerk.example.com", "https://img.clerk.com"]));
+    expect(clerk.get("frame-src")).toEqual(expect.arrayContaining(["https://clerk.example.com", "https://challenges.cloudflare.com"]));
+    expect(clerk.get("worker-src")).toEqual(["'self'", "blob:"]);
+  });
+
+  it("Clerk mode loosens nothing else: no 'unsafe-inline', no wildcard scheme, framing and plugins still off", () => {
+    const all = [...clerk.values()].flat();
+    expect(all).not.toContain("'unsafe-inline'");
+    expect(all).not.toContain("https:");
+    expect(all).not.toContain("*");
+    expect(clerk.get("style-src")).toEqual(local.get("style-src"));
+    expect(clerk.get("frame-ancestors")).toEqual(["'none'"]);
+    expect(clerk.get("object-src")).toEqual(["'none'"]);
+    expect(clerk.get("default-src")).toEqual(["'self'"]);
+  });
+});
