@@ -2,8 +2,9 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { sessions } from "@/db/control/schema";
+import { accessRequests, sessions } from "@/db/control/schema";
 import { authorize } from "@/lib/access/authorize";
+import { createInvitation } from "@/lib/access/invitations";
 import { issueTeamToken } from "@/lib/access/tokens";
 import { issueOperatorToken } from "@/lib/access/operator-token";
 import { oauthEndpointList } from "@/lib/api/oauth-endpoints";
@@ -172,6 +173,7 @@ async function makeFixture() {
   // The account export asks for a password re-entered in this session within ten minutes.
   await (await getControlDb()).db.update(sessions).set({ reauthAt: Date.now() }).where(eq(sessions.userId, ws.owner.id));
   const tokens = await authorize(owner, ws.workspaceId, "tokens");
+  const members = await authorize(owner, ws.workspaceId, "members");
   const operator = await issueOperatorToken({ type: "system", id: "cli" });
   return {
     ...ws,
@@ -186,6 +188,12 @@ async function makeFixture() {
       grantId: () => liveGrant(ws, "Fuzz agent"),
       userId: async () => (await userInWorkspace(ws.workspaceId, "viewer")).user.id,
       job: () => Promise.resolve("expired-sessions"),
+      invitationId: async () => (await createInvitation(members, `${unique("invitee")}@example.com`, "viewer")).invitation.id,
+      requestId: async () => {
+        const id = unique("acr");
+        await (await getControlDb()).db.insert(accessRequests).values({ id, email: `${id}@example.com`, createdAt: Date.now() });
+        return id;
+      },
     } as Record<string, () => Promise<string>>,
     hints: {
       from: () => entryId,

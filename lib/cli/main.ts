@@ -18,6 +18,7 @@ import { RotationError } from "../backup/rotation-journal";
 import { LeaseHeldError } from "../db/lease";
 import { BACKUP_USAGE, runBackupCommand } from "./backup-commands";
 import { OPERATOR_USAGE, runOperatorCommand } from "./operator-commands";
+import { ACCESS_REQUEST_USAGE, runAccessRequestCommand } from "./access-request-commands";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
 const USAGE = `usage:
@@ -38,7 +39,8 @@ ${JOB_USAGE}
 ${SCAN_USAGE}
 ${KEY_USAGE}
 ${BACKUP_USAGE}
-${OPERATOR_USAGE}`;
+${OPERATOR_USAGE}
+${ACCESS_REQUEST_USAGE}`;
 
 async function run(argv: string[]): Promise<void> {
   const [noun, verb, ...rest] = argv;
@@ -101,6 +103,8 @@ async function run(argv: string[]): Promise<void> {
     await runBackupCommand(verb, rest);
   } else if (noun === "operator") {
     await runOperatorCommand(verb, rest);
+  } else if (noun === "access-requests") {
+    await runAccessRequestCommand(verb, rest);
   } else {
     throw new CliUsageError(`unknown command "${argv.join(" ")}"`);
   }

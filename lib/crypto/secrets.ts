@@ -26,6 +26,7 @@ import { crc32 } from "node:zlib";
  * | authorizationCode | `enc_ac_` | 60 s, used once                         | oauth_codes.code_hash         | lib/oauth/grants.ts code exchange |
  * | clientSecret      | `enc_cs_` | until the client is deleted             | oauth_clients.secret_hash     | lib/oauth/clients.ts              |
  * | operatorToken     | `enc_op_` | until revoked or replaced (one live)    | operator_tokens.token_hash    | lib/access/operator-token.ts      |
+ * | invitation        | `enc_inv_`| 7 days, used once, revocable            | invitations.token_hash        | lib/access/invitations.ts         |
  *
  * Lifetimes live with the code that enforces them (named in the table); this file owns the
  * format, minting and hashing.
@@ -38,6 +39,7 @@ export const SECRET_PREFIXES = {
   authorizationCode: "enc_ac_",
   clientSecret: "enc_cs_",
   operatorToken: "enc_op_",
+  invitation: "enc_inv_",
 } as const;
 
 export type SecretKind = keyof typeof SECRET_PREFIXES;

@@ -1,13 +1,13 @@
 import { limitSignUp } from "@/lib/http/rate-limits";
 import { signedInResponse } from "@/lib/auth/responses";
-import { createUser } from "@/lib/auth/users";
+import { signUp } from "@/lib/access/sign-up";
 import { portalEndpoints } from "@/lib/api/portal-endpoints";
 import { otherMethods, portalRoute } from "@/lib/api/route";
 
 export const POST = portalRoute(portalEndpoints.signUp, async ({ body, ip, userAgent }) => {
   await limitSignUp(ip);
-  const user = await createUser(body);
-  return signedInResponse(user.id, { ip, userAgent }, { user: { id: user.id, email: user.email } }, 201);
+  const { user, invitation } = await signUp(body);
+  return signedInResponse(user.id, { ip, userAgent }, { user: { id: user.id, email: user.email }, ...(invitation ? { invitation } : {}) }, 201);
 });
 
 export const { GET, PUT, PATCH, DELETE } = otherMethods("POST");
