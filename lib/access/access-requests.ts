@@ -1,6 +1,6 @@
 import { and, asc, eq } from "drizzle-orm";
 import { z } from "zod";
-import { accessRequests, users } from "@/db/control/schema";
+import { accessRequests, invitations, users } from "@/db/control/schema";
 import { auditControlTx, type Actor } from "../audit/audit";
 import { emailSchema } from "../auth/users";
 import { signUpMode } from "../auth/signup-policy";
@@ -82,18 +82,27 @@ export const accessRequestAnswerSchema = z.object({
   invitation: z.object({ id: z.string(), expiresAt: z.number() }).nullable(),
   mailed: z.boolean(),
   link: z.string().nullable().describe("the sign-up link, shown only this once, when it was not mailed: pass it on"),
+  changed: z.boolean().describe("false when it already was so (no new link is made)"),
 });
 export type AccessRequestAnswer = z.infer<typeof accessRequestAnswerSchema>;
 
 /**
  * Approves (a sign-up pass for the email, mailed or returned once) or declines a pending
- * request, audited in the same transaction. An unknown id is a 404, an answered one a 409.
+ * request, audited in the same transaction. Idempotent: the same answer again changes nothing;
+ * the other answer to an answered request is a 409, an unknown id a 404.
  */
 export async function answerAccessRequest(id: string, approve: boolean, actor: Actor, now = Date.now()): Promise<AccessRequestAnswer> {
   const control = await getControlDb();
-  const { email, issued } = await control.transaction(async (tx) => {
+  const { email, issued, unchanged } = await control.transaction(async (tx) => {
     const [row] = await tx.select().from(accessRequests).where(eq(accessRequests.id, id));
     if (!row) throw notFound("No such access request.");
+    const status = approve ? "approved" : "declined";
+    if (row.status === status) {
+      // Answered so already: nothing changes, and no new link is made (the first one stands).
+      await auditControlTx(tx, { actor, action: approve ? "access_request.approved" : "access_request.declined", target: id, details: { changed: false } });
+      const [invitation] = row.invitationId ? await tx.select({ id: invitations.id, expiresAt: invitations.expiresAt }).from(invitations).where(eq(invitations.id, row.invitationId)) : [];
+      return { email: row.email, issued: null, unchanged: invitation ?? null };
+    }
     if (row.status !== "pending") throw new HttpError(409, "already_answered", `This request was already ${row.status}.`);
     let issued: { invitation: Invitation; token: string } | null = null;
     if (approve) issued = await issueInvitationTx(tx, { email: row.email, workspaceId: null, role: null, invitedBy: null, actor }, now);
@@ -102,13 +111,9 @@ export async function answerAccessRequest(id: string, approve: boolean, actor: A
       .set({ status: approve ? "approved" : "declined", answeredAt: now, invitationId: issued?.invitation.id ?? null })
       .where(and(eq(accessRequests.id, id), eq(accessRequests.status, "pending")));
     await auditControlTx(tx, { actor, action: approve ? "access_request.approved" : "access_request.declined", target: id, details: issued ? { invitationId: issued.invitation.id } : {} });
-    return { email: row.email, issued };
+    return { email: row.email, issued, unchanged: undefined };
   });
   const delivery = issued ? await deliverInvitation(email, issued.token, { workspaceName: null, role: null }) : { mailed: false, link: null };
-  return {
-    id,
-    status: approve ? "approved" : "declined",
-    invitation: issued ? { id: issued.invitation.id, expiresAt: issued.invitation.expiresAt } : null,
-    ...delivery,
-  };
+  const invitation = issued ? { id: issued.invitation.id, expiresAt: issued.invitation.expiresAt } : (unchanged ?? null);
+  return { id, status: approve ? "approved" : "declined", invitation, ...delivery, changed: unchanged === undefined };
 }
