@@ -375,6 +375,8 @@ const portalBaseStatus: Record<string, number> = {
   restoreWorkspace: 404, // a workspace that is not deleted
   closeAccount: 401, // a password that is not the owner's
   cancelClosure: 409, // an account that is not closing
+  acceptInvitation: 404, // a token that names no invitation
+  requestAccess: 409, // sign-up is open in this run (loopback), so there is nothing to request
 };
 
 async function send(op: Operation, path: string, body: unknown, query: Record<string, string> = {}): Promise<Response> {
