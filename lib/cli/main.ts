@@ -18,7 +18,7 @@ import { RotationError } from "../backup/rotation-journal";
 import { LeaseHeldError } from "../db/lease";
 import { BACKUP_USAGE, runBackupCommand } from "./backup-commands";
 import { OPERATOR_USAGE, runOperatorCommand } from "./operator-commands";
-import { ACCESS_REQUEST_USAGE, runAccessRequestCommand } from "./access-request-commands";
+import { ACCESS_REQUEST_USAGE } from "./access-request-usage";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
 const USAGE = `usage:
@@ -104,6 +104,8 @@ async function run(argv: string[]): Promise<void> {
   } else if (noun === "operator") {
     await runOperatorCommand(verb, rest);
   } else if (noun === "access-requests") {
+    // Loaded only when used: it brings the mailer, which no other command needs at start.
+    const { runAccessRequestCommand } = await import("./access-request-commands");
     await runAccessRequestCommand(verb, rest);
   } else {
     throw new CliUsageError(`unknown command "${argv.join(" ")}"`);
