@@ -83,9 +83,11 @@ describe("request access", () => {
     expect(perEmail).toEqual([202, 202, 202, 429, 429]);
   });
 
-  it("bad input is a 400 and stores nothing: a message over 500 characters, a bad email", async () => {
+  it("bad input is a 400 and stores nothing: a message over 500 characters or with control characters, a bad email", async () => {
     expect((await ask({ email: "long@example.com", message: "x".repeat(501) })).status).toBe(400);
     expect((await ask({ email: "not an email" })).status).toBe(400);
+    // A terminal escape in what the operator's CLI prints is refused.
+    expect((await ask({ email: "esc@example.com", message: "hi \u001b[2J there" })).status).toBe(400);
     expect((await ask({ email: "ok@example.com", message: "x".repeat(500) })).status).toBe(202);
     expect((await stored()).map((row) => row.email)).toEqual(["ok@example.com"]);
   });

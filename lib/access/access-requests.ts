@@ -9,6 +9,7 @@ import { randomId } from "../crypto/ids";
 import { getControlDb } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { limitAccessRequest } from "../http/rate-limits";
+import { storedText, text } from "../http/text";
 import { deliverInvitation } from "./invitation-delivery";
 import { issueInvitationTx, type Invitation } from "./invitations";
 
@@ -26,11 +27,12 @@ export const ACCESS_REQUEST_MESSAGE_MAX = 500;
 
 export const accessRequestSchema = z.object({
   email: emailSchema,
-  message: z.string().trim().max(ACCESS_REQUEST_MESSAGE_MAX, `At most ${ACCESS_REQUEST_MESSAGE_MAX} characters.`).default(""),
+  // Shown to the operator in a terminal: stored-text rules keep escape sequences out.
+  message: z.string().trim().pipe(storedText(ACCESS_REQUEST_MESSAGE_MAX)).default(""),
   /** The honeypot: a field people never see, so never fill. */
-  website: z.string().max(1000).optional(),
+  website: text(1000).optional(),
   /** The Turnstile widget's token (`cf-turnstile-response`), when Turnstile is on. */
-  turnstileToken: z.string().max(4096).optional(),
+  turnstileToken: text(4096).optional(),
 });
 export type AccessRequestInput = z.infer<typeof accessRequestSchema>;
 
