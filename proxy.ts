@@ -7,6 +7,8 @@ import { contentSecurityPolicy } from "@/lib/http/csp";
 // Pages anyone may see; every other page needs a session cookie before it is even rendered.
 // Links sent by mail or handed on (/invite, /reset-password, /verify-email) carry their secret
 // in the query, which no log line records (server.ts logs the path only).
+// The one page that shows Cloudflare Turnstile (after consent), and so the one whose CSP names it.
+const TURNSTILE_PAGE = "/request-access";
 const PUBLIC_PAGES = new Set([
   "/sign-in",
   "/sign-up",
@@ -63,12 +65,13 @@ let clerkProxy: { config: Config; middleware: NextMiddleware } | undefined;
 
 function frontDoor(request: NextRequest, config: Config) {
   const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
+  const { pathname, search } = request.nextUrl;
   const csp = contentSecurityPolicy(nonce, {
     dev: process.env.NODE_ENV === "development",
     https: config.secureCookies,
     clerk: config.clerk,
+    turnstile: config.TURNSTILE_SITE_KEY !== undefined && pathname === TURNSTILE_PAGE,
   });
-  const { pathname, search } = request.nextUrl;
   const isPage = !MACHINE_PATHS.test(pathname);
   const cookieName = config.clerk ? CLERK_SESSION_COOKIE : sessionCookieName();
   if (isPage && !PUBLIC_PAGES.has(pathname) && !request.cookies.has(cookieName)) {

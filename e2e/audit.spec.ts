@@ -22,6 +22,10 @@ test("an admin reads the audit trail: chain status, a filter by action, pages an
   const memberEmail = await signedInAccount(member, "audit-member");
   const added = await page.request.post(`/api/v1/workspaces/${workspaceId}/members`, { data: { email: memberEmail, role: "member" } });
   expect(added.status()).toBe(201);
+  // Adding invites: the member accepts the link, signed in with the invited email.
+  const { link } = (await added.json()) as { link: string };
+  const accepted = await member.request.post("/api/invitations/accept", { data: { token: new URL(link).searchParams.get("token") } });
+  expect(accepted.status()).toBe(200);
 
   await page.goto(href);
   await workspaceNav(page).getByRole("link", { name: "Audit" }).click();

@@ -19,6 +19,11 @@ test("the owner hands a workspace to a member and stays on as admin", async ({ p
   const add = page.getByRole("form", { name: "Add a member" });
   await add.getByLabel("Email").fill(memberEmail);
   await add.getByRole("button", { name: "Add member" }).click();
+  // Adding invites: the heir opens the link, signed in with the invited email, and accepts.
+  await otherPage.goto(await add.getByLabel("Invitation link").inputValue());
+  await otherPage.getByRole("button", { name: "Accept invitation" }).click();
+  await expect(otherPage.getByRole("heading", { level: 1, name: "Handover" })).toBeVisible();
+  await page.reload();
   await expect(page.getByRole("table", { name: "Members" })).toContainText(memberEmail);
 
   await page.goto(`${href}/settings`);

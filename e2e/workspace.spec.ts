@@ -255,14 +255,25 @@ test("members: a viewer sees no admin links, gets the scope page for tokens, and
   await expect(me.getByRole("alert")).toHaveText("A workspace needs an owner: make someone else owner first.");
   await expect(me.getByRole("combobox")).toHaveValue("owner");
 
+  // Adding by email invites, and answers the same whether or not the address has an account.
   const add = page.getByRole("form", { name: "Add a member" });
-  await add.getByLabel("Email").fill(uniqueEmail("nobody"));
+  const nobody = uniqueEmail("nobody");
+  await add.getByLabel("Email").fill(nobody);
   await add.getByLabel("Role").selectOption("viewer");
   await add.getByRole("button", { name: "Add member" }).click();
-  await expect(add.getByRole("alert")).toHaveText("No Enclave account uses that email. Ask them to sign up first.");
+  await expect(add.getByText(`Invited ${nobody} as viewer.`, { exact: false })).toBeVisible();
   await add.getByLabel("Email").fill(viewerEmail);
+  await add.getByLabel("Role").selectOption("viewer");
   await add.getByRole("button", { name: "Add member" }).click();
-  await expect(add.getByText(`Added ${viewerEmail} as viewer.`)).toBeVisible();
+  await expect(add.getByText(`Invited ${viewerEmail} as viewer.`, { exact: false })).toBeVisible();
+  const link = await add.getByLabel("Invitation link").inputValue();
+  await expect(page.getByRole("table", { name: "Pending invitations" })).toContainText(viewerEmail);
+  // The invited person opens the link signed in with that email and accepts.
+  await viewer.goto(link);
+  await expect(viewer.getByText("You are invited to the workspace Team space as viewer.")).toBeVisible();
+  await viewer.getByRole("button", { name: "Accept invitation" }).click();
+  await expect(viewer.getByRole("heading", { level: 1, name: "Team space" })).toBeVisible();
+  await page.reload();
   const viewerRow = members.getByRole("row", { name: new RegExp(viewerEmail.replace(/[.+]/g, "\\$&")) });
   await expect(viewerRow.getByRole("combobox", { name: `Role for ${viewerEmail}` })).toHaveValue("viewer");
 

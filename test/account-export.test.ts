@@ -17,6 +17,7 @@ import { createLink } from "@/lib/workspace/links";
 import { createWorkspace } from "@/lib/workspace/workspaces";
 import { jsonOf, liveGrant, ownerAccess, sessionCookieForUser, workspaceWithTokens } from "./api";
 import { request, workspacePath } from "./harness";
+import { acceptFromAnswer } from "./invitations";
 import { useTempStore } from "./store";
 import { jsonLinesOf, readZip } from "./zip";
 
@@ -84,8 +85,11 @@ async function person() {
   const theirs = await createWorkspace({ type: "user", userId: neighbour.id }, "Neighbour's farm");
   await createKnowledge(await ownerAccess({ owner: neighbour, workspaceId: theirs.id }, "knowledge"), { title: "Harvest", body: NEIGHBOUR_NOTE, tags: [] });
   const neighbourCookie = await sessionCookieForUser(neighbour.id);
-  const added = await request(workspacePath(theirs.id, "/members"), { cookie: neighbourCookie, ip: NEIGHBOUR_IP, body: { email: owner.email, role: "member" } });
-  expect(added.status).toBe(201);
+  // Invited, accepted by the person, then promoted by the neighbour: the neighbour's act on the person.
+  const added = await request(workspacePath(theirs.id, "/members"), { cookie: neighbourCookie, ip: NEIGHBOUR_IP, body: { email: owner.email, role: "viewer" } });
+  await acceptFromAnswer(added, await sessionCookieForUser(owner.id));
+  const promoted = await request(workspacePath(theirs.id, `/members/${owner.id}`), { cookie: neighbourCookie, ip: NEIGHBOUR_IP, method: "PATCH", body: { role: "member" } });
+  expect(promoted.status).toBe(200);
 
   // Re-authenticated the way the portal does it, so the person's own audit rows carry their address.
   const cookie = await sessionCookieForUser(owner.id);
@@ -220,7 +224,7 @@ describe("GET /api/account/export", () => {
     // The neighbour's act on the person is theirs to know, but not where it came from.
     const audit = jsonLinesOf<{ action: string; actorId: string; ip: string | null }>(files.get("audit.jsonl"));
     const byNeighbour = audit.filter((row) => row.actorId === p.neighbour.id);
-    expect(byNeighbour.map((row) => row.action)).toEqual(["member.add"]);
+    expect(byNeighbour.map((row) => row.action)).toEqual(["member.role_change"]);
     expect(byNeighbour[0]!.ip).toBeNull();
     // Their own acts keep their own address (the harness's client IP).
     expect(audit.find((row) => row.action === "account.reauth")).toMatchObject({ actorId: p.owner.id, ip: "127.0.0.1" });

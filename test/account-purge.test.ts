@@ -130,10 +130,10 @@ describe("purging closed accounts", () => {
     const now = Date.now();
     const w = await closedWorld(now);
     await purgeClosedAccounts(now + 31 * DAY_MS);
-    // A tombstone is nobody: it cannot be added to a workspace.
-    await expect(addMember(await ownerAccess({ owner: w.other.user, workspaceId: w.joint }, "members"), { email: w.me.user.email, role: "member" })).rejects.toMatchObject({
-      status: 404,
-    });
+    // A tombstone is nobody: adding its email only invites the address (as for any address), and nobody joins.
+    const invited = await addMember(await ownerAccess({ owner: w.other.user, workspaceId: w.joint }, "members"), { email: w.me.user.email, role: "member" });
+    expect(invited).toMatchObject({ invitation: { email: w.me.user.email, workspaceId: w.joint, role: "member" }, mailed: false });
+    expect(await roleIn(w.joint, w.me.user.id)).toBeNull();
 
     const signedUp = await signUp(w.me.user.email, "a brand new passphrase");
     expect(signedUp.status).toBe(201);

@@ -2,6 +2,7 @@ import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { authorizeWithin, workspaceGrant } from "@/lib/access/authorize";
 import type { Scope } from "@/lib/access/scopes";
+import { createInvitation } from "@/lib/access/invitations";
 import { issueTeamToken, revokeTeamToken } from "@/lib/access/tokens";
 import type { Endpoint } from "@/lib/api/endpoint";
 import { endpointList, endpoints } from "@/lib/api/endpoints";
@@ -63,6 +64,8 @@ const matrix: Record<OperationId, Row> = {
   addMember:             [no,     no,     201,     no,     no,     201],
   changeMemberRole:      [no,     no,     200,     no,     no,     200],
   removeMember:          [no,     no,     204,     no,     no,     204],
+  listInvitations:       [no,     no,     200,     no,     no,     200],
+  revokeInvitation:      [no,     no,     204,     no,     no,     204],
   getRedactionSettings:  [no,     no,     200,     no,     no,     200],
   putRedactionSettings:  [no,     no,     200,     no,     no,     200],
   listAudit:             [no,     no,     200,     no,     no,     200],
@@ -146,6 +149,8 @@ const requests: Record<OperationId, (fx: Fixture) => Promise<Spec> | Spec> = {
   addMember: async (fx) => ({ body: { email: (await userInWorkspace(fx.workspaceId, null)).user.email, role: "viewer" } }),
   changeMemberRole: async (fx) => ({ params: { userId: (await userInWorkspace(fx.workspaceId, "viewer")).user.id }, body: { role: "member" } }),
   removeMember: async (fx) => ({ params: { userId: (await userInWorkspace(fx.workspaceId, "viewer")).user.id } }),
+  listInvitations: () => ({}),
+  revokeInvitation: async (fx) => ({ params: { invitationId: (await createInvitation(fx.asOwner("members"), `${unique("invitee")}@example.com`, "viewer")).invitation.id } }),
   getRedactionSettings: () => ({}),
   putRedactionSettings: () => ({ body: { level: "strict", customPatterns: [] } }),
   listAudit: () => ({ query: { action: "knowledge.*", limit: "10" } }),

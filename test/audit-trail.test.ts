@@ -7,7 +7,8 @@ import { readAccountActivity } from "@/lib/audit/activity";
 import { auditQuerySchema } from "@/lib/audit/trail";
 import { getControlDb, withWorkspace } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
-import { auditHeads, refusalRows, teamTokenId, userInWorkspace, workspaceWithTokens } from "./api";
+import { auditHeads, refusalRows, sessionCookieForUser, teamTokenId, userInWorkspace, workspaceWithTokens } from "./api";
+import { acceptFromAnswer } from "./invitations";
 import { LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 import { appFetch, jsonOf, request, workspacePath } from "./harness";
 import { MCP_URL, mcpRequest, toolCall } from "./mcp-client";
@@ -362,13 +363,15 @@ describe("Account › Activity", () => {
     expect((await signIn(other.owner.email, "correct horse battery", "192.0.2.44")).status).toBe(200);
     // The other person adds our owner to their workspace: a row about our owner, written by someone else.
     const otherCookie = (await userInWorkspace(other.workspaceId, "admin")).cookie;
-    expect((await request(workspacePath(other.workspaceId, "/members"), { cookie: otherCookie, body: { email: fx.owner.email, role: "viewer" }, ip: "192.0.2.99" })).status).toBe(201);
+    // Invited (the owner accepts), then promoted by the other person: a row about our owner, written by someone else.
+    await acceptFromAnswer(await request(workspacePath(other.workspaceId, "/members"), { cookie: otherCookie, body: { email: fx.owner.email, role: "viewer" }, ip: "192.0.2.99" }), await sessionCookieForUser(fx.owner.id));
+    expect((await request(workspacePath(other.workspaceId, `/members/${fx.owner.id}`), { cookie: otherCookie, method: "PATCH", body: { role: "member" }, ip: "192.0.2.99" })).status).toBe(200);
 
     const { items } = await readAccountActivity(fx.owner, auditQuerySchema.parse({ limit: 200 }));
     const seen = items.map((row) => [row.action, row.ip]);
     expect(seen).toContainEqual(["user.sign_in", "203.0.113.7"]);
     expect(seen).toContainEqual(["user.sign_in_failed", "198.51.100.9"]);
-    expect(seen).toContainEqual(["member.add", null]);
+    expect(seen).toContainEqual(["member.role_change", null]);
     expect(JSON.stringify(items)).not.toContain("192.0.2.");
     expect(items.every((row) => (row.actorType === "user" && row.actorId === fx.owner.id) || row.target === fx.owner.id)).toBe(true);
     expect(items.some((row) => row.actorId === other.owner.id)).toBe(false);

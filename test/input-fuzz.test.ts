@@ -2,8 +2,9 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { sessions } from "@/db/control/schema";
+import { accessRequests, sessions } from "@/db/control/schema";
 import { authorize } from "@/lib/access/authorize";
+import { createInvitation } from "@/lib/access/invitations";
 import { issueTeamToken } from "@/lib/access/tokens";
 import { issueOperatorToken } from "@/lib/access/operator-token";
 import { oauthEndpointList } from "@/lib/api/oauth-endpoints";
@@ -175,6 +176,7 @@ async function makeFixture() {
   // The account export asks for a password re-entered in this session within ten minutes.
   await (await getControlDb()).db.update(sessions).set({ reauthAt: Date.now() }).where(eq(sessions.userId, ws.owner.id));
   const tokens = await authorize(owner, ws.workspaceId, "tokens");
+  const members = await authorize(owner, ws.workspaceId, "members");
   const operator = await issueOperatorToken({ type: "system", id: "cli" });
   return {
     ...ws,
@@ -190,6 +192,12 @@ async function makeFixture() {
       userId: async () => (await userInWorkspace(ws.workspaceId, "viewer")).user.id,
       job: () => Promise.resolve("expired-sessions"),
       sessionId: () => ownerSessionToEnd(ws.owner.id),
+      invitationId: async () => (await createInvitation(members, `${unique("invitee")}@example.com`, "viewer")).invitation.id,
+      requestId: async () => {
+        const id = unique("acr");
+        await (await getControlDb()).db.insert(accessRequests).values({ id, email: `${id}@example.com`, createdAt: Date.now() });
+        return id;
+      },
     } as Record<string, () => Promise<string>>,
     hints: {
       from: () => entryId,
@@ -385,6 +393,8 @@ const portalBaseStatus: Record<string, number> = {
   resendEmailVerification: 409,
   resetPassword: 400,
   verifyEmail: 400,
+  acceptInvitation: 404, // a token that names no invitation
+  requestAccess: 409, // sign-up is open in this run (loopback), so there is nothing to request
 };
 
 async function send(op: Operation, path: string, body: unknown, query: Record<string, string> = {}): Promise<Response> {

@@ -11,6 +11,7 @@ import { closeStore, getControlDb, getStore } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { decryptedSqlcipherPages, sessionCookieForUser, snapshotWorkspace, userInWorkspace, workspaceWithTokens } from "./api";
 import { jsonOf, request, workspacePath } from "./harness";
+import { acceptFromAnswer } from "./invitations";
 import { useTempStore } from "./store";
 
 const store = useTempStore();
@@ -76,26 +77,29 @@ describe("members", () => {
     expect((await fx.setRole({ cookie: fx.adminUser.cookie }, fx.viewerUser.user.id, "admin")).status).toBe(200);
   });
 
-  it("adds only existing accounts: an unknown email is 404 no_such_account, a member again is 409", async () => {
+  it("adding by email invites: an unknown email gets the same answer as an account; a member again is 409; bad input 400", async () => {
     const fx = await setup();
     const before = await snapshotWorkspace(fx.workspaceId);
-    await expectRefused(await fx.add({ cookie: fx.adminUser.cookie }, "nobody@example.com", "viewer"), 404, "no_such_account");
     await expectRefused(await fx.add({ cookie: fx.adminUser.cookie }, fx.viewerUser.user.email, "member"), 409, "already_member");
     await expectRefused(await fx.add({ cookie: fx.adminUser.cookie }, ` ${fx.viewerUser.user.email.toUpperCase()} `, "member"), 409, "already_member");
     await expectRefused(await fx.add({ cookie: fx.adminUser.cookie }, "not an email", "viewer"), 400, "invalid_request");
+    await expectRefused(await fx.add({ cookie: fx.ownerCookie }, "someone@example.com", "owner"), 400, "owner_not_invitable");
     expect(await snapshotWorkspace(fx.workspaceId)).toBe(before);
 
     const newcomer = await userInWorkspace(fx.workspaceId, null);
     const added = await fx.add({ token: fx.admin }, newcomer.user.email, "member");
     expect(added.status).toBe(201);
-    expect(await jsonOf(added)).toMatchObject({ userId: newcomer.user.id, role: "member" });
+    const body = await jsonOf<{ invitation: { email: string; role: string }; mailed: boolean; link: string }>(added);
+    expect(body).toMatchObject({ invitation: { email: newcomer.user.email, role: "member" }, mailed: false });
+    // Invited, not yet a member: nobody joins a workspace without accepting.
+    expect((await fx.list()).some((m) => m.userId === newcomer.user.id)).toBe(false);
     await expectRefused(await fx.remove({ cookie: fx.adminUser.cookie }, "usr_" + "0".repeat(32)), 404, "not_found");
   });
 
   it("audits every membership change in control.db, and the chain stays valid", async () => {
     const fx = await setup();
     const newcomer = await userInWorkspace(fx.workspaceId, null);
-    await fx.add({ cookie: fx.adminUser.cookie }, newcomer.user.email, "viewer");
+    await acceptFromAnswer(await fx.add({ cookie: fx.adminUser.cookie }, newcomer.user.email, "viewer"), newcomer.cookie);
     await fx.setRole({ cookie: fx.adminUser.cookie }, newcomer.user.id, "member");
     await fx.remove({ token: fx.admin }, newcomer.user.id);
     const control = await getControlDb();

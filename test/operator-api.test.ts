@@ -3,7 +3,7 @@ import path from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { desc, eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
-import { auditLog, backupDrills, jobRuns, operatorTokens } from "@/db/control/schema";
+import { accessRequests, auditLog, backupDrills, jobRuns, operatorTokens } from "@/db/control/schema";
 import { issueOperatorToken, revokeOperatorToken } from "@/lib/access/operator-token";
 import { operatorEndpointList } from "@/lib/api/operator-endpoints";
 import type { AuditVerifyReport } from "@/lib/operator/audit-verify";
@@ -27,10 +27,18 @@ const CLI = { type: "system" as const, id: "cli" };
 /** One valid request per endpoint, with what it needs made afresh. */
 async function validCalls(): Promise<{ label: string; path: string; method: string }[]> {
   const { user } = await userInWorkspace("", null);
-  return operatorEndpointList.map((endpoint) => ({
+  const control = await getControlDb();
+  const requestIds = await Promise.all(
+    operatorEndpointList.map(async () => {
+      const id = `acr_${Math.random().toString(16).slice(2)}`;
+      await control.db.insert(accessRequests).values({ id, email: `${id}@example.com`, createdAt: Date.now() });
+      return id;
+    }),
+  );
+  return operatorEndpointList.map((endpoint, index) => ({
     label: endpoint.operationId,
     method: endpoint.method,
-    path: endpoint.path.replace("{userId}", user.id).replace("{job}", "expired-sessions"),
+    path: endpoint.path.replace("{userId}", user.id).replace("{job}", "expired-sessions").replace("{requestId}", requestIds[index]!),
   }));
 }
 

@@ -4,14 +4,24 @@ import type { FormEvent } from "react";
 import { Field, FormError } from "./field";
 import { useApiCall } from "./use-api-call";
 
-export function SignUpForm() {
+/** `invitation` is the token of the /invite link the person came from, sent along so the sign-up policy can let them in and they join. */
+export function SignUpForm({ invitation }: { invitation?: string }) {
   const { error, pending, ready, call } = useApiCall();
 
   async function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const signedUp = await call("POST", "/api/auth/sign-up", { email: form.get("email"), password: form.get("password") });
-    if (signedUp !== undefined) window.location.assign("/workspaces");
+    const signedUp = await call<{ invitation?: { workspaceId: string | null; joined: boolean } }>("POST", "/api/auth/sign-up", {
+      email: form.get("email"),
+      password: form.get("password"),
+      ...(invitation ? { invitation } : {}),
+    });
+    if (signedUp === undefined) return;
+    const joined = signedUp.invitation;
+    if (joined?.workspaceId && joined.joined) window.location.assign(`/w/${encodeURIComponent(joined.workspaceId)}`);
+    // Not joined yet (the address needs verifying first): the same link accepts afterwards.
+    else if (joined?.workspaceId && invitation) window.location.assign(`/invite?token=${encodeURIComponent(invitation)}`);
+    else window.location.assign("/workspaces");
   }
 
   return (

@@ -1,12 +1,14 @@
 import { and, asc, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
-import { memberships, users, type Role } from "@/db/control/schema";
+import { memberships, users, workspaces, type Role } from "@/db/control/schema";
 import { auditControlTx } from "../audit/audit";
 import { emailSchema } from "../auth/users";
 import { bumpAccessEpoch } from "../db/access-epoch";
 import { getControlDb, type ControlDb, type ControlTx } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import type { WorkspaceAccess } from "./authorize";
+import { deliverInvitation } from "./invitation-delivery";
+import { createInvitation, invitationSchema } from "./invitations";
 import { roleAtLeast, roleSchema } from "./scopes";
 
 /**
@@ -14,8 +16,10 @@ import { roleAtLeast, roleSchema } from "./scopes";
  *  - nobody grants a role above their own, or changes/removes someone whose role is above theirs
  *    (an admin token counts as an admin);
  *  - the last owner can be neither removed nor demoted, so a workspace always has an owner;
- *  - only existing accounts can be added: local sign-up has no email verification, so a pending
- *    invitation for an unknown address could be claimed by whoever registers it first.
+ *  - nobody is added directly: adding by email issues an invitation (lib/access/invitations.ts)
+ *    that the person accepts signed in with that email. The answer is the same whether or not an
+ *    account uses the address, so the form cannot be used to learn who has one. Only an address
+ *    already in this workspace's member list (which the inviter can read anyway) is a 409.
  */
 export const addMemberSchema = z.object({ email: emailSchema, role: roleSchema });
 export const changeRoleSchema = z.object({ role: roleSchema });
@@ -42,23 +46,28 @@ export async function listMembers(access: WorkspaceAccess<"members">): Promise<M
     .orderBy(asc(users.email));
 }
 
-export async function addMember(access: WorkspaceAccess<"members">, input: z.infer<typeof addMemberSchema>): Promise<Member> {
+/** What adding a member answers, the same for an address with or without an account. */
+export const memberInvitedSchema = z.object({
+  invitation: invitationSchema,
+  mailed: z.boolean().describe("true when the link went to the address by mail"),
+  link: z.string().nullable().describe("the single-use link, shown only this once, when it was not mailed: pass it on"),
+});
+export type MemberInvited = z.infer<typeof memberInvitedSchema>;
+
+export async function addMember(access: WorkspaceAccess<"members">, input: z.infer<typeof addMemberSchema>): Promise<MemberInvited> {
   assertMayGrant(access, input.role);
+  if (input.role === "owner") throw new HttpError(400, "owner_not_invitable", "Invite them as admin, then transfer ownership to them.");
   const control = await getControlDb();
-  return control.transaction(async (tx) => {
-    // A closed account's tombstone is no account: it cannot sign in to use the membership.
-    const [user] = await tx.select({ id: users.id, email: users.email }).from(users).where(and(eq(users.email, input.email), isNull(users.closedAt)));
-    if (!user) throw new HttpError(404, "no_such_account", "No Enclave account uses that email. Ask them to sign up first.");
-    const [existing] = await tx
-      .select({ role: memberships.role })
-      .from(memberships)
-      .where(and(eq(memberships.workspaceId, access.workspaceId), eq(memberships.userId, user.id)));
-    if (existing) throw new HttpError(409, "already_member", `They are already a member (${existing.role}).`);
-    const member: Member = { userId: user.id, email: user.email, role: input.role, createdAt: Date.now() };
-    await tx.insert(memberships).values({ workspaceId: access.workspaceId, userId: user.id, role: input.role, createdAt: member.createdAt });
-    await auditControlTx(tx, { actor: access.actor, action: "member.add", target: user.id, details: { workspaceId: access.workspaceId, role: input.role } });
-    return member;
-  });
+  const [existing] = await control.db
+    .select({ role: memberships.role })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.workspaceId, access.workspaceId), eq(users.email, input.email), isNull(users.closedAt)));
+  if (existing) throw new HttpError(409, "already_member", `They are already a member (${existing.role}).`);
+  const { invitation, token } = await createInvitation(access, input.email, input.role);
+  const [workspace] = await control.db.select({ name: workspaces.name }).from(workspaces).where(eq(workspaces.id, access.workspaceId));
+  const delivery = await deliverInvitation(input.email, token, { workspaceName: workspace?.name ?? null, role: input.role });
+  return { invitation, ...delivery };
 }
 
 async function targetMembership(tx: ControlTx, access: WorkspaceAccess, userId: string): Promise<Role> {

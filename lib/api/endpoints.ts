@@ -1,4 +1,5 @@
-import { addMemberSchema, changeRoleSchema } from "../access/members";
+import { invitationListSchema } from "../access/invitations";
+import { addMemberSchema, changeRoleSchema, memberInvitedSchema } from "../access/members";
 import { issueTokenSchema } from "../access/tokens";
 import { putSessionSchema } from "../workspace/agent-sessions";
 import { auditQuerySchema } from "../workspace/audit-trail";
@@ -38,7 +39,9 @@ export const endpoints = {
   listClients: endpoint({ operationId: "listClients", method: "GET", path: `${ws}/clients`, summary: "List connected AI clients (OAuth grants) in this workspace", scope: "clients", limit: "admin", response: out.connectedClientListSchema }),
   revokeClient: endpoint({ operationId: "revokeClient", method: "DELETE", path: `${ws}/clients/{grantId}`, summary: "Revoke a connected AI client; its tokens stop working on their next request", scope: "clients", limit: "admin", response: null, status: 204 }),
   listMembers: endpoint({ operationId: "listMembers", method: "GET", path: `${ws}/members`, summary: "List members and roles", scope: "members", limit: "admin", response: out.memberListSchema }),
-  addMember: endpoint({ operationId: "addMember", method: "POST", path: `${ws}/members`, summary: "Add an existing account by email with a role", scope: "members", limit: "admin", body: addMemberSchema, response: out.memberSchema, status: 201 }),
+  addMember: endpoint({ operationId: "addMember", method: "POST", path: `${ws}/members`, summary: "Invite an email with a role (owner only by transfer): the same answer whether or not an account uses it; the single-use link is mailed, or returned once to pass on", scope: "members", limit: "admin", body: addMemberSchema, response: memberInvitedSchema, status: 201 }),
+  listInvitations: endpoint({ operationId: "listInvitations", method: "GET", path: `${ws}/invitations`, summary: "Pending invitations to this workspace", scope: "members", limit: "admin", response: invitationListSchema }),
+  revokeInvitation: endpoint({ operationId: "revokeInvitation", method: "DELETE", path: `${ws}/invitations/{invitationId}`, summary: "Withdraw a pending invitation: its link stops working", scope: "members", limit: "admin", response: null, status: 204 }),
   changeMemberRole: endpoint({ operationId: "changeMemberRole", method: "PATCH", path: `${ws}/members/{userId}`, summary: "Change a member's role (the last owner stays owner)", scope: "members", limit: "admin", body: changeRoleSchema, response: out.memberSchema }),
   removeMember: endpoint({ operationId: "removeMember", method: "DELETE", path: `${ws}/members/{userId}`, summary: "Remove a member (not the last owner)", scope: "members", limit: "admin", response: null, status: 204 }),
   getRedactionSettings: endpoint({ operationId: "getRedactionSettings", method: "GET", path: `${ws}/settings/redaction`, summary: "Redaction level and custom patterns", scope: "settings", limit: "admin", response: redactionSettingsSchema }),

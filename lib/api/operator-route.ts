@@ -56,7 +56,7 @@ export function operatorRoute<const E extends OperatorEndpoint>(endpoint: E, fn:
       noteActor(principalLabel(principal));
       const actor = actorOf(principal);
       // What the call was about, if it looks like an id or a job name: a junk path param is not worth a row's bytes.
-      const named = params.userId ?? params.job;
+      const named = params.userId ?? params.job ?? params.requestId;
       const target = named !== undefined && /^[A-Za-z0-9_-]{1,64}$/.test(named) ? named : null;
       const details: Record<string, unknown> = {};
       try {

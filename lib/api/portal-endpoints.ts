@@ -1,5 +1,7 @@
 import { evidencePeriodSchema } from "../audit/evidence-period";
-import { credentialsSchema } from "../auth/users";
+import { acceptInvitationSchema } from "../access/invitations";
+import { accessRequestSchema } from "../access/access-requests";
+import { signUpSchema } from "../access/sign-up";
 import { mfaCodeSchema } from "../auth/mfa-schemas";
 import { reauthSchema } from "../auth/reauth";
 import { signInSchema } from "../auth/sign-in";
@@ -16,7 +18,9 @@ import { definePortalEndpoint as endpoint } from "./endpoint";
 export const portalEndpoints = {
   health: endpoint({ operationId: "health", method: "GET", path: "/api/health", summary: "Liveness: 200 once control.db is open; status degraded (still 200) with reasons while the disk is full or low, or a file is damaged", trust: "public" }),
   openApi: endpoint({ operationId: "openApi", method: "GET", path: "/api/v1/openapi.json", summary: "The OpenAPI document of /api/v1", trust: "public" }),
-  signUp: endpoint({ operationId: "signUp", method: "POST", path: "/api/auth/sign-up", summary: "Create an account and sign in", trust: "public", localAuthOnly: true, body: credentialsSchema }),
+  signUp: endpoint({ operationId: "signUp", method: "POST", path: "/api/auth/sign-up", summary: "Create an account and sign in, as ENCLAVE_SIGNUP allows (open; invite: with `invitation`; closed: only with an operator's sign-up pass)", trust: "public", localAuthOnly: true, body: signUpSchema }),
+  acceptInvitation: endpoint({ operationId: "acceptInvitation", method: "POST", path: "/api/invitations/accept", summary: "Accept an invitation sent to your (verified, when mail is on) email: join its workspace with its role", trust: "user", body: acceptInvitationSchema }),
+  requestAccess: endpoint({ operationId: "requestAccess", method: "POST", path: "/api/access-requests", summary: "Ask the operator for access when sign-up is not open: the same answer whatever the email", trust: "public", body: accessRequestSchema }),
   signIn: endpoint({ operationId: "signIn", method: "POST", path: "/api/auth/sign-in", summary: "Sign in with email, password and (when on) a second factor", trust: "public", localAuthOnly: true, body: signInSchema }),
   signOut: endpoint({ operationId: "signOut", method: "POST", path: "/api/auth/sign-out", summary: "End this session", trust: "public" }),
   listWorkspaces: endpoint({ operationId: "listWorkspaces", method: "GET", path: "/api/workspaces", summary: "The workspaces you belong to, and apart the deleted ones you own (restorable until purged)", trust: "user" }),

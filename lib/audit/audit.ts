@@ -28,6 +28,13 @@ export type AuditAction =
   | "member.add"
   | "member.role_change"
   | "member.remove"
+  // Who may join (lib/access/invitations.ts, lib/access/access-requests.ts).
+  | "invitation.created"
+  | "invitation.revoked"
+  | "invitation.accepted"
+  | "access_request.approved"
+  | "access_request.declined"
+  | "operator.access_requests_list"
   | "knowledge.delete"
   | "artifact.delete"
   | "redaction.applied"

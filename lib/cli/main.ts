@@ -19,6 +19,7 @@ import { RotationError } from "../backup/rotation-journal";
 import { LeaseHeldError } from "../db/lease";
 import { BACKUP_USAGE, runBackupCommand } from "./backup-commands";
 import { OPERATOR_USAGE, runOperatorCommand } from "./operator-commands";
+import { ACCESS_REQUEST_USAGE } from "./access-request-usage";
 import { createWorkspace, listAllWorkspaces, workspaceNameSchema } from "../workspace/workspaces";
 
 const USAGE = `usage:
@@ -41,7 +42,8 @@ ${JOB_USAGE}
 ${SCAN_USAGE}
 ${KEY_USAGE}
 ${BACKUP_USAGE}
-${OPERATOR_USAGE}`;
+${OPERATOR_USAGE}
+${ACCESS_REQUEST_USAGE}`;
 
 function refusePasswordFlag(args: string[]): string[] {
   if (args.some((arg) => arg === "--password" || arg.startsWith("--password="))) {
@@ -120,6 +122,10 @@ async function run(argv: string[]): Promise<void> {
     await runBackupCommand(verb, rest);
   } else if (noun === "operator") {
     await runOperatorCommand(verb, rest);
+  } else if (noun === "access-requests") {
+    // Loaded only when used: it brings the mailer, which no other command needs at start.
+    const { runAccessRequestCommand } = await import("./access-request-commands");
+    await runAccessRequestCommand(verb, rest);
   } else {
     throw new CliUsageError(`unknown command "${argv.join(" ")}"`);
   }

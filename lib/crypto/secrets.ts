@@ -28,6 +28,7 @@ import { crc32 } from "node:zlib";
  * | operatorToken     | `enc_op_` | until revoked or replaced (one live)    | operator_tokens.token_hash    | lib/access/operator-token.ts      |
  * | passwordReset     | `enc_pr_` | 30 min, used once, newest only          | email_tokens.token_hash       | lib/auth/email-tokens.ts          |
  * | emailVerification | `enc_ev_` | 24 h, used once, newest only            | email_tokens.token_hash       | lib/auth/email-tokens.ts          |
+ * | invitation        | `enc_inv_`| 7 days, used once, revocable            | invitations.token_hash        | lib/access/invitations.ts         |
  *
  * Lifetimes live with the code that enforces them (named in the table); this file owns the
  * format, minting and hashing.
@@ -42,6 +43,7 @@ export const SECRET_PREFIXES = {
   operatorToken: "enc_op_",
   passwordReset: "enc_pr_",
   emailVerification: "enc_ev_",
+  invitation: "enc_inv_",
 } as const;
 
 export type SecretKind = keyof typeof SECRET_PREFIXES;

@@ -34,3 +34,15 @@ describe("the CSP lets Clerk in only in Clerk mode", () => {
     expect(clerk.get("default-src")).toEqual(["'self'"]);
   });
 });
+
+describe("Turnstile in local mode", () => {
+  const without = directives(contentSecurityPolicy("n0nce", { dev: false, https: true }));
+  const withTurnstile = directives(contentSecurityPolicy("n0nce", { dev: false, https: true, turnstile: true }));
+
+  it("adds challenges.cloudflare.com to script-src and frame-src, and nothing else", () => {
+    expect(withTurnstile.get("script-src")).toEqual([...without.get("script-src")!, "https://challenges.cloudflare.com"]);
+    expect(withTurnstile.get("frame-src")).toEqual(["https://challenges.cloudflare.com"]);
+    for (const [name, sources] of withTurnstile) if (name !== "script-src" && name !== "frame-src") expect(sources, name).toEqual(without.get(name));
+    expect(withTurnstile.size).toBe(without.size + 1);
+  });
+});

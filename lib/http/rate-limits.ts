@@ -45,6 +45,9 @@ function makeLimiters() {
     // An export reads everything a person owns: a few a day is what anyone needs, and each one is work.
     accountExportPerUser: new RateLimiterMemory({ keyPrefix: "export-user", points: 3, duration: 60 * 60 }),
     accountExportPerIp: new RateLimiterMemory({ keyPrefix: "export-ip", points: 3, duration: 60 * 60 }),
+    // The public request-access form: a person asks once or twice; a flood stops here before anything is stored.
+    accessRequestPerIp: new RateLimiterMemory({ keyPrefix: "access-request-ip", points: 5, duration: 60 * 60 }),
+    accessRequestPerEmail: new RateLimiterMemory({ keyPrefix: "access-request-email", points: 3, duration: 24 * 60 * 60 }),
     // The operator API: room for a monitor polling status and a person at a shell, not a flood.
     operatorCallsPerIp: new RateLimiterMemory({ keyPrefix: "operator-ip", points: 60, duration: 60 }),
     // Counts refused operator credentials only: a few typos, then a lockout long enough to make guessing pointless.
@@ -97,6 +100,10 @@ export async function limitWorkspaceCreation(ip: string, userId: string): Promis
 export async function limitAccountExport(ip: string, userId: string): Promise<void> {
   await consume(limiters().accountExportPerIp, ip);
   await consume(limiters().accountExportPerUser, userId);
+}
+export async function limitAccessRequest(ip: string, email: string): Promise<void> {
+  await consume(limiters().accessRequestPerIp, ip);
+  await consume(limiters().accessRequestPerEmail, email);
 }
 export const limitClientRegistration = (ip: string) => consume(limiters().clientRegistrationPerIp, ip);
 export const limitClientDocumentFetch = (ip: string) => consume(limiters().clientDocumentPerIp, ip);

@@ -1,7 +1,9 @@
 import { AddMemberForm } from "@/app/_components/add-member-form";
+import { InvitationRow } from "@/app/_components/invitation-row";
 import { MemberRow } from "@/app/_components/member-row";
 import { ScopeRequired } from "@/app/_components/scope-required";
 import { requireWorkspaceAccess } from "@/app/_server/auth";
+import { listInvitations } from "@/lib/access/invitations";
 import { listMembers } from "@/lib/access/members";
 import { roleAtLeast, roles } from "@/lib/access/scopes";
 
@@ -12,6 +14,7 @@ export default async function MembersPage({ params }: { params: Promise<{ worksp
   const gate = await requireWorkspaceAccess(workspaceId, "members");
   if (!gate.ok) return <ScopeRequired workspaceId={workspaceId} missing={gate} />;
   const members = await listMembers(gate.access);
+  const pending = await listInvitations(gate.access);
   const myRole = gate.access.role ?? "admin";
   // Nobody grants a role above their own (the API enforces it; this only trims the choices).
   const grantable = roles.filter((role) => roleAtLeast(myRole, role));
@@ -35,9 +38,34 @@ export default async function MembersPage({ params }: { params: Promise<{ worksp
           ))}
         </tbody>
       </table>
+      {pending.length > 0 && (
+        <>
+          <h2>Pending invitations</h2>
+          <table aria-label="Pending invitations">
+            <thead>
+              <tr>
+                <th scope="col">Email</th>
+                <th scope="col">Role</th>
+                <th scope="col">Expires</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {pending.map((invitation) => (
+                <InvitationRow key={invitation.id} workspaceId={workspaceId} invitation={invitation} />
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
       <h2>Add a member</h2>
-      <p className="muted">They need an Enclave account first: ask them to sign up, then add the email they used.</p>
-      <AddMemberForm workspaceId={workspaceId} roles={grantable} />
+      <p className="muted">
+        Adding an email invites it: they join when they open the link signed in with that email (signing up first if they have no account). Owners are made by
+        transferring ownership.
+      </p>
+      <AddMemberForm workspaceId={workspaceId} roles={grantable.filter((role) => role !== "owner")} />
     </>
   );
 }
