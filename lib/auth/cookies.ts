@@ -40,15 +40,19 @@ export function clearedSessionCookie(): string {
 
 /** The cookie Clerk keeps the session token in (`__session`; a `_<suffix>` copy per instance on a shared domain). */
 export const CLERK_SESSION_COOKIE = "__session";
-const CLERK_COOKIE = /^(__session|__client_uat|__clerk_db_jwt|__refresh)(_[A-Za-z0-9_-]+)?$/;
+/** The Clerk cookies sign-out clears on this site: named in the one cookie table (lib/http/cookie-table.ts). */
+export const CLERK_CLEARED_COOKIES = ["__session", "__client_uat", "__clerk_db_jwt", "__refresh"] as const;
+const CLERK_COOKIE = new RegExp(`^(${CLERK_CLEARED_COOKIES.join("|")})(_[A-Za-z0-9_-]+)?$`);
 
 /**
- * Set-Cookie lines that clear every Clerk cookie the request carried (and the two Clerk always
- * sets), so this browser is signed out here even before Clerk's own script notices.
+ * Clears every Clerk cookie the request carried (and the two Clerk always sets), so this
+ * browser is signed out here even before Clerk's own script notices.
  */
-export function clearedClerkCookies(cookieHeader: string | null): string[] {
+export function appendClearedClerkCookies(headers: Headers, cookieHeader: string | null): void {
   const names = new Set([CLERK_SESSION_COOKIE, "__client_uat", ...Object.keys(parse(cookieHeader ?? "")).filter((name) => CLERK_COOKIE.test(name))]);
-  return [...names].map((name) =>
-    serialize(name, name.startsWith("__client_uat") ? "0" : "", { path: "/", sameSite: "lax", secure: getConfig().secureCookies, maxAge: 0 }),
-  );
+  for (const name of names) headers.append("set-cookie", clearedClerkCookie(name));
+}
+
+function clearedClerkCookie(name: string): string {
+  return serialize(name, name.startsWith("__client_uat") ? "0" : "", { path: "/", sameSite: "lax", secure: getConfig().secureCookies, maxAge: 0 });
 }

@@ -1,7 +1,7 @@
 import { parse } from "cookie";
 import { auditControl } from "@/lib/audit/audit";
 import { endClerkSession } from "@/lib/auth/clerk";
-import { clearedClerkCookies, clearedSessionCookie, readSessionToken } from "@/lib/auth/cookies";
+import { appendClearedClerkCookies, clearedSessionCookie, readSessionToken } from "@/lib/auth/cookies";
 import { deleteSession } from "@/lib/auth/sessions";
 import { portalEndpoints } from "@/lib/api/portal-endpoints";
 import { otherMethods, portalRoute } from "@/lib/api/route";
@@ -20,7 +20,7 @@ export const POST = portalRoute(portalEndpoints.signOut, async ({ request }) => 
     const cookies = parse(cookieHeader ?? "");
     const ended = await endClerkSession((name) => cookies[name]);
     userId = ended?.userId ?? userId;
-    for (const line of clearedClerkCookies(cookieHeader)) headers.append("set-cookie", line);
+    appendClearedClerkCookies(headers, cookieHeader);
   }
   if (userId) await auditControl({ actor: { type: "user", id: userId }, action: "user.sign_out", target: userId });
   if ((request.headers.get("accept") ?? "").includes("text/html")) {
