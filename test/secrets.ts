@@ -398,7 +398,7 @@ export const nearMisses: string[] = [
   `GOOGLE_CLIENT_ID=${digits(12)}-${randomFrom(LOWER + DIGITS, 32)}.apps.googleusercontent.com`,
   `The map loads with the public token pk.${base64url(JSON.stringify({ u: "acme", a: randomFrom(BASE64URL, 25) }))}.${randomFrom(BASE64URL, 22)} in the browser.`,
   `SUPABASE_PUBLISHABLE_KEY=sb_publishable_${randomFrom(BASE64URL, 31)}`,
-  // Random bytes but never a `:`, so it cannot decode to user:password by chance (about 1 run in 300 did).
+  // Random bytes but never a `:`, so it cannot decode to user:password by chance (by estimate about 1 run in 300 did).
   `{"auth": "${Buffer.from(randomBytes(24).map((byte) => (byte === 0x3a ? 0x3b : byte))).toString("base64")}"}`,
   // Prose and code that talk about secrets without holding one.
   "Rotate the Stripe key, the GitHub token and the npm token before Friday.",
