@@ -206,6 +206,19 @@ describe("re-authentication in Clerk mode is Clerk's recent first-factor check",
     expect(refused.status).toBe(401);
     expect(await jsonOf(refused)).toMatchObject({ error: "reauth_required" });
   });
+
+  it("closes an account with no password (Enclave holds none) after a recent sign-in, and refuses an older one, changing nothing", async () => {
+    const person = await clerkPerson(undefined, { fva: [45, -1] });
+    const close = (cookie: string) => request("/api/account/close", { cookie, body: {}, headers: { origin: ORIGIN } });
+    const refused = await close(person.cookie);
+    expect(refused.status).toBe(401);
+    expect(await jsonOf(refused)).toMatchObject({ error: "reauth_required" });
+    expect(await userRow(person.sub)).toMatchObject({ closureRequestedAt: null });
+
+    const fresh = await mintSessionToken(keys.privateKey, { sub: person.sub, sid: newId("sess"), fva: [1, -1] });
+    expect((await close(sessionCookie(fresh))).status).toBe(200);
+    expect((await userRow(person.sub))?.closureRequestedAt).toEqual(expect.any(Number));
+  });
 });
 
 describe("local password, TOTP and sign-up routes do not exist in Clerk mode", () => {

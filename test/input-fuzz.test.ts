@@ -419,6 +419,8 @@ function baseBody(op: Operation): unknown {
   const generated = example(op.bodySchema, "", fx.hints, openApi.components.schemas) as Json;
   if (op.path === "/api/auth/sign-in") return { email: fx.ownerEmail, password: "correct horse battery" };
   if (op.path === "/api/account/reauth") return { password: "correct horse battery" };
+  // Optional in the schema (Clerk mode confirms by a recent sign-in), required in local mode: a wrong one is the base.
+  if (op.path === "/api/account/close") return { ...(generated as object), password: "not the owner's password" };
   if (op.path.endsWith("/members") && op.method === "POST") return { ...generated, email: memberToAdd };
   return { ...generated, ...op.base };
 }

@@ -29,8 +29,10 @@ export const REAUTH_WINDOW_MS = 10 * 60_000;
 const clerkMode = () => getConfig().ENCLAVE_AUTH_PROVIDER === "clerk";
 const clerkReauthFresh = (signedIn: SignedIn, now: number) => signedIn.firstFactorAt !== undefined && now - signedIn.firstFactorAt < REAUTH_WINDOW_MS;
 
+// The password is optional in the schema only because Clerk mode confirms by a recent sign-in
+// instead (no password is Enclave's there); local mode refuses a missing one in confirmReauth.
 export const reauthSchema = z.object({
-  password: text(1024).min(1, "Enter your password."),
+  password: text(1024).min(1, "Enter your password.").optional(),
   code: text(64).trim().optional(),
 });
 export type ReauthInput = z.infer<typeof reauthSchema>;
@@ -39,6 +41,7 @@ export type ReauthInput = z.infer<typeof reauthSchema>;
 export async function confirmReauth(signedIn: SignedIn, input: ReauthInput, ip: string, now = Date.now()): Promise<void> {
   if (clerkMode()) return requireRecentReauth(signedIn, now);
   const { user } = signedIn;
+  if (input.password === undefined) throw new HttpError(400, "invalid_request", "Enter your password.", {}, { password: ["Enter your password."] });
   await limitSignInAttempt(ip, user.email);
   const fail = async (reason: string, error: HttpError): Promise<never> => {
     await recordSignInFailure(user.email);

@@ -67,7 +67,7 @@ export default async function CloseAccountPage() {
         </section>
       ) : null}
       <h2>Confirm it is you</h2>
-      <CloseAccountForm mfa={isMfaEnabled(user)} />
+      <CloseAccountForm mfa={isMfaEnabled(user)} confirmBy={getConfig().clerk ? "recent-sign-in" : "password"} />
     </>
   );
 }
