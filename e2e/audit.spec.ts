@@ -71,7 +71,7 @@ test("an admin reads the audit trail: chain status, a filter by action, pages an
   await expect(bodyRows(page)).toHaveCount(1);
   await expect(bodyRows(page).first()).toContainText(memberEmail);
 
-  // Account › Activity: the admin's own control rows (the CLI made the account, the page signed in), not the member's.
+  // Account › Activity: the admin's own control rows (the CLI made the account, the page signed in, the invitation), not the member's.
   await page.goto("/account");
   await page.getByRole("link", { name: /Your sign-ins/ }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Activity" })).toBeVisible();
@@ -79,6 +79,8 @@ test("an admin reads the audit trail: chain status, a filter by action, pages an
   await expect(activity).toContainText("workspace.create");
   await expect(activity).toContainText("user.create");
   await expect(activity).toContainText("user.sign_in");
-  await expect(activity).toContainText("member.add");
+  // Adding the member was an invitation by the admin; the member.add row is the member's own, when they accepted.
+  await expect(activity).toContainText("invitation.created");
+  await expect(activity).not.toContainText("member.add");
   await expect(activity).not.toContainText(memberEmail);
 });
