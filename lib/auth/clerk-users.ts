@@ -2,9 +2,9 @@ import { and, eq, gt, isNull } from "drizzle-orm";
 import { invitations, users, type User } from "@/db/control/schema";
 import { auditControlTx } from "../audit/audit";
 import { getConfig } from "../config";
-import { randomId } from "../crypto/ids";
 import { getControlDb, type ControlTx } from "../db/store";
 import { HttpError } from "../http/errors";
+import { insertFreshAccount } from "./users";
 
 /**
  * A Clerk user becomes (or is linked to) one Enclave account, by the primary email Clerk
@@ -77,24 +77,8 @@ export async function linkClerkUser(identity: ClerkIdentity, options: { tx?: Con
     }
     await assertMayJoin(tx, email, now);
     // As local sign-up: a purged account's tombstone with this email comes back as a fresh account (lib/auth/users.ts).
-    const fresh = {
-      email,
-      // No password: Clerk signs this person in. "" never verifies, at the cost of a real hash (lib/auth/password.ts).
-      passwordHash: "",
-      createdAt: now,
-      totpSecret: null,
-      totpPendingSecret: null,
-      totpLastStep: null,
-      closureRequestedAt: null,
-      purgeAt: null,
-      closedAt: null,
-      suspendedAt: null,
-      clerkUserId: identity.clerkUserId,
-      emailVerifiedAt: identity.verifiedAt,
-    };
-    const user: User = { id: existing?.id ?? randomId("usr"), ...fresh };
-    if (existing) await tx.update(users).set(fresh).where(eq(users.id, existing.id));
-    else await tx.insert(users).values(user);
+    // No password: Clerk signs this person in. "" never verifies, at the cost of a real hash (lib/auth/password.ts).
+    const user = await insertFreshAccount(tx, { email, passwordHash: "", tombstoneId: existing?.id, clerkUserId: identity.clerkUserId, emailVerifiedAt: identity.verifiedAt, now });
     await auditControlTx(tx, {
       actor,
       action: "user.sign_up",
