@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { eq } from "drizzle-orm";
@@ -14,6 +13,7 @@ import { jsonOf, ORIGIN, request } from "./harness";
 import { tokenOfLink } from "./invitations";
 import { startSmtpServer } from "./smtp-server";
 import { testConfig, useTempStore } from "./store";
+import { runEnclave } from "./cli-helpers";
 
 const store = useTempStore();
 beforeEach(() => {
@@ -188,14 +188,7 @@ describe("operators answer access requests", () => {
     await ask({ email: "cli-yes@example.com" });
     await ask({ email: "cli-no@example.com" }, "198.51.100.41");
     await closeStore();
-    const enclave = (...args: string[]) => {
-      const result = spawnSync(process.execPath, ["bin/enclave.mjs", ...args], {
-        env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: store.dataDir(), ENCLAVE_SIGNUP: "invite" },
-        encoding: "utf8",
-        timeout: 30_000,
-      });
-      return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
-    };
+    const enclave = (...args: string[]) => runEnclave(store.dataDir(), args, { env: { ENCLAVE_SIGNUP: "invite" } });
     const list = enclave("access-requests", "list");
     expect(list.status).toBe(0);
     const lines = list.stdout.split("\n");

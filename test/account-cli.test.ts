@@ -1,21 +1,13 @@
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeTempDir } from "./store";
+import { runEnclave } from "./cli-helpers";
 
 const dataDir = makeTempDir();
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-function enclave(...args: string[]) {
-  const result = spawnSync(process.execPath, ["bin/enclave.mjs", ...args], {
-    env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: dataDir },
-    encoding: "utf8",
-    input: args[0] === "user" ? "a long passphrase\n" : "",
-    timeout: 30_000,
-  });
-  return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
-}
+const enclave = (...args: string[]) => runEnclave(dataDir, args, { input: args[0] === "user" ? "a long passphrase\n" : "" });
 
 describe("enclave account", () => {
   it("closes an account, lists it as closing, cancels the closure, then erases it at once with --now", { timeout: 120_000 }, () => {

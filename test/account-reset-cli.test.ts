@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { sessions, users } from "@/db/control/schema";
@@ -10,6 +9,7 @@ import { getControlDb } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { ORIGIN, jsonOf, request, sessionCookieFrom } from "./harness";
 import { useTempStore } from "./store";
+import { runEnclave } from "./cli-helpers";
 
 // No ENCLAVE_SMTP_URL: the embedded default, where a reset is the operator's job.
 const store = useTempStore();
@@ -18,15 +18,7 @@ beforeEach(() => resetRateLimits());
 const PASSWORD = "correct horse battery";
 
 /** The real `enclave` command on this test's data dir, the new password on stdin. */
-function enclave(args: string[], input = "") {
-  const result = spawnSync(process.execPath, ["bin/enclave.mjs", ...args], {
-    env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: store.dataDir() },
-    encoding: "utf8",
-    input,
-    timeout: 60_000,
-  });
-  return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
-}
+const enclave = (args: string[], input = "") => runEnclave(store.dataDir(), args, { input });
 
 async function storedUser(email: string) {
   const control = await getControlDb();

@@ -1,9 +1,9 @@
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runVerifier } from "./evidence-bundle";
 import { makeTempDir } from "./store";
+import { runEnclave } from "./cli-helpers";
 
 const dataDir = makeTempDir();
 const outDir = makeTempDir();
@@ -12,15 +12,7 @@ afterAll(() => {
   fs.rmSync(outDir, { recursive: true, force: true });
 });
 
-function enclave(args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, ["bin/enclave.mjs", ...args], {
-    env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: dataDir, ...env },
-    encoding: "utf8",
-    input: "a long passphrase\n",
-    timeout: 30_000,
-  });
-  return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
-}
+const enclave = (args: string[], env: Record<string, string> = {}) => runEnclave(dataDir, args, { env, input: "a long passphrase\n" });
 
 const today = new Date().toISOString().slice(0, 10);
 const tomorrow = new Date(Date.now() + 24 * 60 * 60 * 1000).toISOString().slice(0, 10);

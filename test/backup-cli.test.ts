@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { deriveControlKey, deriveWorkspaceKey } from "@/lib/crypto/keys";
 import { Connection } from "@/lib/db/connection";
 import { makeTempDir } from "./store";
+import { runEnclave } from "./cli-helpers";
 
 /**
  * The backup commands end to end, as an operator runs them: the real CLI in a child process,
@@ -19,15 +20,8 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 const keygen = spawnSync("age-keygen", ["-o", keyFile], { encoding: "utf8" });
 const recipient = /age1[0-9a-z]+/.exec(keygen.stderr)?.[0] ?? "";
 
-function enclave(args: string[], env: Record<string, string> = {}, input = "") {
-  const result = spawnSync(process.execPath, ["bin/enclave.mjs", ...args], {
-    env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: dataDir, ENCLAVE_BACKUP_DIR: backupDir, ENCLAVE_BACKUP_RECIPIENTS: recipient, ...env },
-    encoding: "utf8",
-    input,
-    timeout: 60_000,
-  });
-  return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
-}
+const enclave = (args: string[], env: Record<string, string> = {}, input = "") =>
+  runEnclave(dataDir, args, { env: { ENCLAVE_BACKUP_DIR: backupDir, ENCLAVE_BACKUP_RECIPIENTS: recipient, ...env }, input });
 
 function allFiles(dir: string): string[] {
   return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name));

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startS3Server, type TestS3Server } from "./s3-server";
 import { makeTempDir } from "./store";
+import { runEnclave } from "./cli-helpers";
 
 /**
  * `enclave backup run|list|restore` with ENCLAVE_BACKUP_S3_* set, as an operator runs them: the
@@ -26,15 +27,8 @@ afterAll(async () => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-function enclave(args: string[], env: Record<string, string> = {}, input = "") {
-  const result = spawnSync(process.execPath, ["bin/enclave.mjs", ...args], {
-    env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: dataDir, ENCLAVE_BACKUP_RECIPIENTS: recipient, ...s3.env("cli-backups", "site-a/"), ...env },
-    encoding: "utf8",
-    input,
-    timeout: 90_000,
-  });
-  return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
-}
+const enclave = (args: string[], env: Record<string, string> = {}, input = "") =>
+  runEnclave(dataDir, args, { env: { ENCLAVE_BACKUP_RECIPIENTS: recipient, ...s3.env("cli-backups", "site-a/"), ...env }, input, timeoutMs: 90_000 });
 
 // Every CLI call starts tsx: seconds each on a busy machine.
 describe("enclave backup with an S3 bucket", { timeout: 240_000 }, () => {

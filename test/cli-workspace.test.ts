@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -11,6 +10,7 @@ import { createKnowledge } from "@/lib/workspace/knowledge";
 import { makeTempDir, testConfig } from "./store";
 import { zipOf } from "./portability";
 import { readZip } from "./zip";
+import { runEnclave } from "./cli-helpers";
 
 const dataDir = makeTempDir();
 const outDir = makeTempDir();
@@ -22,16 +22,7 @@ afterAll(() => {
 const BIN = path.resolve("bin/enclave.mjs");
 
 /** The CLI, run from `cwd` (the project root unless told), on its own data dir. */
-function enclave(args: string[], options: { input?: string; cwd?: string } = {}) {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: dataDir },
-    encoding: "utf8",
-    input: options.input ?? "",
-    cwd: options.cwd,
-    timeout: 60_000,
-  });
-  return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
-}
+const enclave = (args: string[], options: { input?: string; cwd?: string } = {}) => runEnclave(dataDir, args, { ...options, bin: BIN });
 const lastLine = (text: string) => text.split("\n").at(-1)!;
 /** The workspaces `workspace list` prints (a loaded machine may add log lines about slow queries). */
 const listedWorkspaces = () => enclave(["workspace", "list"]).stdout.split("\n").filter((line) => line.startsWith("ws_"));

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
@@ -11,6 +10,7 @@ import { verifyPassword } from "@/lib/auth/password";
 import { findUserByEmail } from "@/lib/auth/users";
 import { closeStore, getControlDb, withWorkspace } from "@/lib/db/store";
 import { makeTempDir, testConfig } from "./store";
+import { runEnclave } from "./cli-helpers";
 
 const dataDir = makeTempDir();
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
@@ -20,15 +20,7 @@ function enclave(...args: string[]) {
 }
 
 /** The CLI with `input` on its standard input (not a terminal). */
-function enclaveWithInput(input: string, ...args: string[]) {
-  const result = spawnSync(process.execPath, ["bin/enclave.mjs", ...args], {
-    env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: dataDir },
-    encoding: "utf8",
-    input,
-    timeout: 30_000,
-  });
-  return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
-}
+const enclaveWithInput = (input: string, ...args: string[]) => runEnclave(dataDir, args, { input });
 
 describe("enclave CLI", () => {
   it("creates a user and a workspace, printing the id last, and lists it", () => {

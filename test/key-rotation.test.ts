@@ -15,6 +15,7 @@ import { Connection } from "@/lib/db/connection";
 import { acquireLease, LEASE_FILE, LeaseHeldError, liveLeaseHolder, processStartOf } from "@/lib/db/lease";
 import { closeStore, getControlDb, getStore } from "@/lib/db/store";
 import { searchKnowledge } from "@/lib/workspace/search";
+import { runEnclave } from "./cli-helpers";
 import { digestDataDir, openWith, seedRotationStore } from "./rotation-fixtures";
 import { makeTempDir, testConfig, useTempStore } from "./store";
 
@@ -35,14 +36,7 @@ async function rotationRows() {
   return control.db.select().from(controlAuditLog).where(eq(controlAuditLog.action, "key.rotate"));
 }
 
-function cli(dataDir: string, ...args: string[]) {
-  const result = spawnSync(process.execPath, ["bin/enclave.mjs", ...args], {
-    env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: dataDir, LOG_LEVEL: "error" },
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const cli = (dataDir: string, ...args: string[]) => runEnclave(dataDir, args, { env: { LOG_LEVEL: "error" } });
 
 describe("enclave key rotate", () => {
   it("re-keys every file of a populated store (deleted-but-held included): new keys open them, old ones do not, nothing changes, search and every chain work", async () => {

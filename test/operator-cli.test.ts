@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { operatorTokens } from "@/db/control/schema";
@@ -7,18 +6,12 @@ import { setConfigForTests } from "@/lib/config";
 import { hashSecret } from "@/lib/crypto/secrets";
 import { closeStore, getControlDb } from "@/lib/db/store";
 import { makeTempDir, testConfig } from "./store";
+import { runEnclave } from "./cli-helpers";
 
 const dataDir = makeTempDir();
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-function enclave(...args: string[]) {
-  const result = spawnSync(process.execPath, ["bin/enclave.mjs", ...args], {
-    env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: dataDir },
-    encoding: "utf8",
-    timeout: 30_000,
-  });
-  return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
-}
+const enclave = (...args: string[]) => runEnclave(dataDir, args);
 
 /** What the CLI left in control.db, read in this process once the CLI has exited. */
 async function withControl<T>(fn: (control: Awaited<ReturnType<typeof getControlDb>>) => Promise<T>): Promise<T> {

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { closeStore, getStore } from "@/lib/db/store";
@@ -10,6 +9,7 @@ import { workspaceWithTokens } from "./api";
 import { jsonOf, ORIGIN, request, workspacePath } from "./harness";
 import { mcpRequest } from "./mcp-client";
 import { useTempStore } from "./store";
+import { runEnclave } from "./cli-helpers";
 
 /**
  * A damaged workspace file: a copy of a real one with bytes flipped in its pages, put in place
@@ -150,14 +150,7 @@ describe("a workspace file damaged in its first page", () => {
 });
 
 describe("enclave audit verify on a damaged file", () => {
-  const enclave = (...args: string[]) => {
-    const result = spawnSync(process.execPath, ["bin/enclave.mjs", ...args], {
-      env: { PATH: process.env.PATH, NODE_ENV: "test", ENCLAVE_DATA_DIR: store.dataDir(), LOG_LEVEL: "silent" },
-      encoding: "utf8",
-      timeout: 60_000,
-    });
-    return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
-  };
+  const enclave = (...args: string[]) => runEnclave(store.dataDir(), args, { env: { LOG_LEVEL: "silent" } });
 
   it("--all reports DAMAGED with the reason and goes on to the next file, exit 1; --workspace prints the same line, no stack", async () => {
     const first = await workspaceWithTokens();
