@@ -6,7 +6,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /**
  * How long a finished row is kept. Webhook receipts outlive any provider's retries by far (Svix
  * retries for about 3 days and refuses a timestamp over 5 minutes old anyway; Razorpay retries for
- * 24 hours), so a replay always finds its receipt. Invitations and answered requests stay a month
+ * 24 hours), so a replay always finds its receipt. The same holds for the `user:<clerk id>` rows
+ * lib/webhooks/clerk.ts keeps to order user.updated: a version 30 days old can no longer arrive
+ * late, so forgetting it lets no older update through. Invitations and answered requests stay a month
  * for the admin's and operator's lists; the audit trail keeps the history beyond that.
  */
 export const KEEP_RECEIPTS_MS = 30 * DAY_MS;
