@@ -53,3 +53,15 @@ describe("the proxy in each mode", () => {
     expect((await front("/workspaces", clerk, "enclave_session=enc_ss_x")).status).toBe(307);
   });
 });
+
+describe("Turnstile in the CSP, local mode", () => {
+  const turnstile = { TURNSTILE_SITE_KEY: "0x4AAAAAAAtestsitekey", TURNSTILE_SECRET_KEY: "0x4AAAAAAAtestsecret" };
+
+  it("only the request-access page names challenges.cloudflare.com, and only when a site key is set", async () => {
+    const csp = async (pathname: string, env: Record<string, string>) => (await front(pathname, env)).headers.get("content-security-policy") ?? "";
+    expect(await csp("/request-access", turnstile)).toContain("frame-src https://challenges.cloudflare.com");
+    for (const pathname of ["/sign-in", "/sign-up", "/security", "/cookies"]) expect(await csp(pathname, turnstile), pathname).not.toContain("cloudflare");
+    expect(await csp("/request-access", {})).not.toContain("cloudflare");
+  });
+});
+
