@@ -1,12 +1,11 @@
 import { and, desc, eq, ne } from "drizzle-orm";
 import { sessions } from "@/db/control/schema";
 import { auditControlTx, type Actor } from "../audit/audit";
-import { getConfig } from "../config";
 import { mintSecret } from "../crypto/secrets";
 import { bumpAccessEpoch } from "../db/access-epoch";
 import { getControlDb, type ControlTx } from "../db/store";
 import { HttpError } from "../http/errors";
-import type { SignedIn } from "./sessions";
+import { isLiveSession, type SignedIn } from "./sessions";
 import { describeUserAgent } from "./user-agent";
 
 /**
@@ -29,9 +28,8 @@ export async function listAccountSessions(signedIn: SignedIn, now = Date.now()):
   const control = await getControlDb();
   const rows = await control.db.select().from(sessions).where(eq(sessions.userId, signedIn.user.id)).orderBy(desc(sessions.lastSeenAt));
   // Expired and idle rows wait for the sweep; they sign nobody in, so they are not listed.
-  const idleCutoff = now - getConfig().ENCLAVE_SESSION_IDLE_MINUTES * 60_000;
   return rows
-    .filter((row) => row.expiresAt > now && row.lastSeenAt > idleCutoff)
+    .filter((row) => isLiveSession(row, now))
     .map((row) => ({
       id: row.id,
       device: describeUserAgent(row.userAgent).label,

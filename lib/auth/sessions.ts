@@ -23,6 +23,11 @@ const TOUCH_INTERVAL_MS = 60_000;
  * Clerk session's `sid`. `firstFactorAt` only in Clerk mode: when Clerk last checked their
  * first factor (lib/auth/clerk.ts), which is what re-authentication means there.
  */
+/** Whether a session row still signs anyone in: within its lifetime and not idle past the timeout (the one rule; the sweep deletes the rest). */
+export function isLiveSession(row: Pick<typeof sessions.$inferSelect, "expiresAt" | "lastSeenAt">, now = Date.now()): boolean {
+  return row.expiresAt > now && row.lastSeenAt > limits(now).idleCutoff;
+}
+
 export type SignedIn = { user: User; sessionId: string; firstFactorAt?: number };
 
 function limits(now: number) {
@@ -75,8 +80,7 @@ export async function resolveSession(token: string | undefined): Promise<SignedI
     )
     .limit(1);
   if (!row) return null;
-  const { idleCutoff } = limits(now);
-  if (row.session.expiresAt <= now || row.session.lastSeenAt <= idleCutoff) {
+  if (!isLiveSession(row.session, now)) {
     await control.db.delete(sessions).where(eq(sessions.id, row.session.id));
     return null;
   }
