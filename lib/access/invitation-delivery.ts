@@ -1,5 +1,4 @@
-import { getConfig } from "../config";
-import { mailEnabled, sendMail } from "../mail/mailer";
+import { linkWithToken, mailEnabled, sendMail } from "../mail/mailer";
 import { INVITATION_DAYS } from "./invitations";
 
 /**
@@ -9,11 +8,7 @@ import { INVITATION_DAYS } from "./invitations";
  */
 export type Delivery = { mailed: boolean; link: string | null };
 
-export const invitationLink = (token: string): string => {
-  const url = new URL("/invite", getConfig().ENCLAVE_PUBLIC_URL);
-  url.searchParams.set("token", token);
-  return url.toString();
-};
+export const invitationLink = (token: string): string => linkWithToken("/invite", token);
 
 export async function deliverInvitation(email: string, token: string, what: { workspaceName: string | null; role: string | null }): Promise<Delivery> {
   const link = invitationLink(token);

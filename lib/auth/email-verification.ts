@@ -2,12 +2,11 @@ import { and, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { users, type User } from "@/db/control/schema";
 import { auditControlTx } from "../audit/audit";
-import { getConfig } from "../config";
 import { getControlDb } from "../db/store";
 import { HttpError } from "../http/errors";
 import { limitEmailTokenUse, limitVerificationResend } from "../http/rate-limits";
 import { text } from "../http/text";
-import { mailEnabled, sendMail } from "../mail/mailer";
+import { linkWithToken, mailEnabled, sendMail } from "../mail/mailer";
 import { consumeEmailToken, EMAIL_TOKEN_LIFETIME_MS, issueEmailTokenTx } from "./email-tokens";
 import { MailDisabledError } from "./password-reset";
 
@@ -20,12 +19,11 @@ import { MailDisabledError } from "./password-reset";
 export const verifyEmailSchema = z.object({ token: text(256).min(1, "The link has no token.") });
 
 function verificationMail(token: string): { subject: string; text: string } {
-  const base = getConfig().ENCLAVE_PUBLIC_URL.origin;
   return {
     subject: "Confirm your email for Enclave",
     text: [
       "Confirm that this address is yours by opening this link (it works once, within 24 hours):",
-      `${base}/verify-email?token=${token}`,
+      linkWithToken("/verify-email", token),
       "",
       "If you did not create an Enclave account, ignore this mail.",
     ].join("\n"),

@@ -2,12 +2,11 @@ import { and, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { users } from "@/db/control/schema";
 import { auditControlTx, type Actor } from "../audit/audit";
-import { getConfig } from "../config";
 import { getControlDb } from "../db/store";
 import { HttpError } from "../http/errors";
 import { clearSignInFailures, limitEmailTokenUse, limitPasswordResetRequest } from "../http/rate-limits";
 import { text } from "../http/text";
-import { sendMail } from "../mail/mailer";
+import { linkWithToken, mailEnabled, sendMail } from "../mail/mailer";
 import { endSessionsTx } from "./account-sessions";
 import { consumeEmailToken, EMAIL_TOKEN_LIFETIME_MS, issueEmailTokenTx, isWellFormedEmailToken } from "./email-tokens";
 import { hashPassword, passwordSchema } from "./password";
@@ -41,7 +40,6 @@ export class MailDisabledError extends HttpError {
 const invalidLink = () => new HttpError(400, "invalid_token", "This link is not valid: it was used, it expired, or a newer one was sent. Ask for a new one.");
 
 function resetMail(token: string): { subject: string; text: string } {
-  const base = getConfig().ENCLAVE_PUBLIC_URL.origin;
   const minutes = EMAIL_TOKEN_LIFETIME_MS.password_reset / 60_000;
   return {
     subject: "Reset your Enclave password",
@@ -49,7 +47,7 @@ function resetMail(token: string): { subject: string; text: string } {
       "Someone (hopefully you) asked to reset the password of your Enclave account.",
       "",
       `Open this link within ${minutes} minutes to choose a new one. It works once:`,
-      `${base}/reset-password?token=${token}`,
+      linkWithToken("/reset-password", token),
       "",
       "If you did not ask, ignore this mail: your password stays as it is.",
     ].join("\n"),
@@ -57,7 +55,7 @@ function resetMail(token: string): { subject: string; text: string } {
 }
 
 export async function requestPasswordReset(email: string, ip: string): Promise<void> {
-  if (!getConfig().ENCLAVE_SMTP_URL) throw new MailDisabledError();
+  if (!mailEnabled()) throw new MailDisabledError();
   await limitPasswordResetRequest(ip, email);
   const control = await getControlDb();
   const token = await control.transaction(async (tx) => {

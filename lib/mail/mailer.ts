@@ -14,6 +14,16 @@ const globalForMail = globalThis as unknown as { enclaveMailer?: { url: string; 
 
 export const mailEnabled = (): boolean => getConfig().ENCLAVE_SMTP_URL !== undefined;
 
+/**
+ * A link on this instance carrying a single-use secret (an invitation, a reset or verification
+ * link), mailed or handed on. The secret goes in the query: server.ts logs only the path.
+ */
+export function linkWithToken(pathname: string, token: string): string {
+  const url = new URL(pathname, getConfig().ENCLAVE_PUBLIC_URL);
+  url.searchParams.set("token", token);
+  return url.toString();
+}
+
 function transporter(url: string): Transporter {
   if (globalForMail.enclaveMailer?.url !== url) {
     globalForMail.enclaveMailer?.transporter.close();
