@@ -35,7 +35,7 @@ const SIGN_UP_REFUSALS = {
   email_taken: "Another account already uses this email address.",
 } as const;
 
-/** A pending invitation for `email`: not accepted, not revoked, not expired (the table helper B's invitations write). */
+/** A pending invitation for `email`: not accepted, not revoked, not expired. Read here, not through lib/access/invitations.ts, which lib/auth cannot import (architecture.test.ts: no folder cycles). */
 async function hasPendingInvitation(tx: ControlTx, email: string, now: number): Promise<boolean> {
   const [row] = await tx
     .select({ id: invitations.id })
