@@ -4,11 +4,11 @@ import { getConfig, type Config } from "@/lib/config";
 import { CLERK_SESSION_COOKIE, sessionCookieName } from "@/lib/auth/cookies";
 import { contentSecurityPolicy } from "@/lib/http/csp";
 
+// The one page that shows Cloudflare Turnstile (after consent), and so the one whose CSP names it.
+const TURNSTILE_PAGE = "/request-access";
 // Pages anyone may see; every other page needs a session cookie before it is even rendered.
 // Links sent by mail or handed on (/invite, /reset-password, /verify-email) carry their secret
 // in the query, which no log line records (server.ts logs the path only).
-// The one page that shows Cloudflare Turnstile (after consent), and so the one whose CSP names it.
-const TURNSTILE_PAGE = "/request-access";
 const PUBLIC_PAGES = new Set([
   "/sign-in",
   "/sign-up",
@@ -38,7 +38,7 @@ const MACHINE_PATHS = /^\/(?:api\/|mcp(?:\/|$)|\.well-known\/|oauth\/(?:register
  * session cookie fresh (its handshake) and verifies it with CLERK_JWT_KEY and the public
  * origin as the one authorized party; "a session cookie" then means Clerk's `__session`.
  * Enclave still decides access from the database (lib/auth/clerk.ts), never from Clerk's
- * auth() here. Local mode never loads or calls Clerk.
+ * auth() here. Local mode never calls Clerk: no middleware is built and no request goes there.
  */
 export function proxy(request: NextRequest, event: NextFetchEvent) {
   const config = getConfig();
