@@ -9,7 +9,7 @@ import { CONSENT_COOKIE } from "./cookie-table";
  * would load one asks here first, on the server, and renders nothing of it otherwise.
  *
  * The choice is one first-party cookie, `enclave_consent`, written by the banner in the
- * browser (consent-banner.tsx; no inline script, so the CSP stays as it is) and read by the
+ * browser (app/_components/consent-choice.tsx; no inline script, so the CSP stays as it is) and read by the
  * server. Its value is `v1:` and the allowed categories joined by `+`, or `v1:none`. Anything
  * else — a forged, truncated or older-format value — counts as no choice: the visitor is asked
  * again and nothing optional loads meanwhile.
