@@ -44,9 +44,12 @@ function every(minutes: number | undefined): string {
   return `every ${minutes} minutes`;
 }
 
-/** The directives of the CSP this server sends, parsed from lib/http/csp.ts's own output. */
+/**
+ * The directives of the CSP this server sends on its pages, parsed from lib/http/csp.ts's own
+ * output with the options proxy.ts gives it (Turnstile is added on one page only, /request-access).
+ */
 function cspDirectives(config: Config): Map<string, string[]> {
-  const policy = contentSecurityPolicy("NONCE", { dev: false, https: config.secureCookies });
+  const policy = contentSecurityPolicy("NONCE", { dev: false, https: config.secureCookies, clerk: config.clerk });
   return new Map(
     policy
       .split(";")
@@ -137,8 +140,7 @@ function signInFacts(config: Config): SecurityFact[] {
   ];
 }
 
-function browserFacts(config: Config): SecurityFact[] {
-  const csp = cspDirectives(config);
+function browserFacts(config: Config, csp: Map<string, string[]>): SecurityFact[] {
   const scripts = csp.get("script-src") ?? [];
   const facts: SecurityFact[] = [];
   if (scripts.some((value) => value.startsWith("'nonce-")) && scripts.includes("'strict-dynamic'") && !scripts.includes("'unsafe-inline'")) {
@@ -275,11 +277,12 @@ const DOES_NOT: readonly string[] = [
 export function securityFacts(config: Config, state: SecurityState): SecurityPage {
   const doesNot = [...DOES_NOT];
   // Read off the CSP this server sends: no source but 'self' (and keywords) means no third party can load.
-  const thirdParties = [...cspDirectives(config).values()].flat().filter((source) => !source.startsWith("'") && source !== "data:");
-  // And only without Clerk or Turnstile, whose scripts may be allowed by a policy other than this one.
-  if (thirdParties.length === 0 && !config.clerk && config.TURNSTILE_SITE_KEY === undefined) doesNot.unshift("It loads no third-party script, style, font or frame: its Content Security Policy allows this server alone. It sends no telemetry.");
+  const csp = cspDirectives(config);
+  const thirdParties = [...csp.values()].flat().filter((source) => !source.startsWith("'") && source !== "data:");
+  // And only without Turnstile, which the request-access page's own policy lets in.
+  if (thirdParties.length === 0 && config.TURNSTILE_SITE_KEY === undefined) doesNot.unshift("It loads no third-party script, style, font or frame: its Content Security Policy allows this server alone. It sends no telemetry.");
   return {
-    facts: [...storageFacts(state), ...signInFacts(config), ...browserFacts(config), ...auditFacts(config, state), ...backupFacts(config, state), drillFact(state), ...accessFacts(config)],
+    facts: [...storageFacts(state), ...signInFacts(config), ...browserFacts(config, csp), ...auditFacts(config, state), ...backupFacts(config, state), drillFact(state), ...accessFacts(config)],
     doesNot,
   };
 }
