@@ -36,7 +36,7 @@ test("Account: the sessions list shows the other browser, changing the password 
 
   await signOut(page);
   await signIn(page, email);
-  await expect(page.getByRole("alert")).toBeVisible();
+  await expect(page.getByRole("form", { name: "Sign in" }).getByRole("alert")).toHaveText("Email or password is incorrect.");
   await expect(page.getByRole("heading", { name: "Workspaces", level: 1 })).toHaveCount(0);
   await signIn(page, email, NEW_PASSWORD);
   await expect(page.getByRole("heading", { name: "Workspaces", level: 1 })).toBeVisible();
