@@ -8,7 +8,7 @@
 const nextConfig = {
   poweredByHeader: false,
   // Native and worker-thread modules stay out of the bundle and load from node_modules.
-  serverExternalPackages: ["@journeyapps/sqlcipher", "@node-rs/argon2", "pino"],
+  serverExternalPackages: ["@journeyapps/sqlcipher", "@node-rs/argon2", "pino", "razorpay"],
 };
 
 export default nextConfig;

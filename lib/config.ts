@@ -1,6 +1,7 @@
 import { createPublicKey } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
+import { loadPlansFile, type Plan } from "./billing/plans";
 
 /**
  * The whole environment, validated once. Every variable the server reads is listed here,
@@ -165,6 +166,16 @@ const envSchema = z.object({
   ENCLAVE_OPERATOR_LOOPBACK_ONLY: z.enum(["true", "false"]).default("true").transform((v) => v === "true"),
   /** Below this much free space on the data disk, /api/health says degraded (low_disk_space) before a write fails. */
   ENCLAVE_LOW_DISK_MB: positiveInt(256),
+  /** Razorpay billing: the three together (or none: billing off, every workspace free and unlimited). */
+  RAZORPAY_KEY_ID: z.string().regex(/^rzp_(test|live)_[A-Za-z0-9]+$/, "must be a Razorpay key id (rzp_test_… or rzp_live_…)").optional(),
+  RAZORPAY_KEY_SECRET: z.string().min(8).optional(),
+  /** The secret set on the Razorpay webhook: X-Razorpay-Signature is the HMAC-SHA256 of each body with it. */
+  RAZORPAY_WEBHOOK_SECRET: z.string().min(8).optional(),
+  /** The plans and their limits (JSON, ops/plans.example.json): required with the Razorpay keys, refused without them. */
+  ENCLAVE_PLANS_FILE: z.string().min(1).optional(),
+  /** Razorpay's API and Checkout script; tests point them at a local fake. */
+  RAZORPAY_API_URL: z.url({ protocol: /^https?$/ }).default("https://api.razorpay.com"),
+  RAZORPAY_CHECKOUT_URL: z.url({ protocol: /^https?$/ }).default("https://checkout.razorpay.com/v1/checkout.js"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -173,6 +184,8 @@ export type Config = Omit<z.infer<typeof envSchema>, "ENCLAVE_DATA_DIR" | "ENCLA
   ENCLAVE_SIGNUP: "open" | "invite" | "closed";
   /** Clerk mode's keys, all checked at start; null in local mode. */
   clerk: ClerkConfig | null;
+  /** Razorpay keys and the plans, all checked at start; null when billing is off. */
+  billing: BillingConfig | null;
   /** Absolute; outside dataDir. */
   backupDir: string;
   /** Plain-http loopback origins cannot carry `__Host-`/Secure cookies in every browser. */
@@ -189,6 +202,44 @@ export type ClerkConfig = {
   frontendApi: string;
   apiUrl: string;
 };
+
+export type BillingConfig = {
+  keyId: string;
+  keySecret: string;
+  webhookSecret: string;
+  apiUrl: string;
+  /** The Checkout script's URL and its origin (what the billing page's CSP names). */
+  checkoutScript: string;
+  checkoutOrigin: string;
+  plans: Plan[];
+};
+
+const RAZORPAY_VARIABLES = ["RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET", "RAZORPAY_WEBHOOK_SECRET"] as const;
+
+function billingConfig(env: z.infer<typeof envSchema>): BillingConfig | null {
+  const missing = RAZORPAY_VARIABLES.filter((name) => !env[name]);
+  if (missing.length === RAZORPAY_VARIABLES.length) {
+    if (env.ENCLAVE_PLANS_FILE) throw new ConfigError("invalid environment: ENCLAVE_PLANS_FILE is set but billing is off: set RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET and RAZORPAY_WEBHOOK_SECRET, or unset it");
+    return null;
+  }
+  if (missing.length > 0) throw new ConfigError(`invalid environment: the Razorpay keys go together: ${missing.join(", ")} missing`);
+  if (!env.ENCLAVE_PLANS_FILE) throw new ConfigError("invalid environment: billing needs ENCLAVE_PLANS_FILE (the plans and their limits; see ops/plans.example.json)");
+  let plans: Plan[];
+  try {
+    plans = loadPlansFile(path.resolve(env.ENCLAVE_PLANS_FILE));
+  } catch (error) {
+    throw new ConfigError(`invalid environment: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return {
+    keyId: env.RAZORPAY_KEY_ID!,
+    keySecret: env.RAZORPAY_KEY_SECRET!,
+    webhookSecret: env.RAZORPAY_WEBHOOK_SECRET!,
+    apiUrl: env.RAZORPAY_API_URL.replace(/\/$/, ""),
+    checkoutScript: env.RAZORPAY_CHECKOUT_URL,
+    checkoutOrigin: new URL(env.RAZORPAY_CHECKOUT_URL).origin,
+    plans,
+  };
+}
 
 const CLERK_VARIABLES = ["CLERK_PUBLISHABLE_KEY", "CLERK_SECRET_KEY", "CLERK_JWT_KEY", "CLERK_WEBHOOK_SIGNING_SECRET"] as const;
 
@@ -253,12 +304,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError("invalid environment: TURNSTILE_SITE_KEY and TURNSTILE_SECRET_KEY go together: set both or neither");
   }
   const clerk = clerkConfig(result.data);
+  const billing = billingConfig(result.data);
   return {
     ...rest,
     dataDir,
     backupDir,
     ENCLAVE_SIGNUP: ENCLAVE_SIGNUP ?? (loopbackHosts.has(rest.ENCLAVE_PUBLIC_URL.hostname) ? "open" : "invite"),
     clerk,
+    billing,
     secureCookies: rest.ENCLAVE_PUBLIC_URL.protocol === "https:",
   };
 }

@@ -422,6 +422,68 @@ export const knownDevices = sqliteTable(
   (t) => [primaryKey({ columns: [t.userId, t.deviceHash] })],
 );
 
+/**
+ * Billing (lib/billing/), only when Razorpay keys are set. One row per Razorpay subscription we
+ * created: the workspace it pays for is ours, fixed at creation, never taken from a webhook's
+ * notes. `status` is Razorpay's; `eventAt` is the `created_at` (ms) of the newest webhook
+ * applied, so an older delivery arriving late changes nothing. No foreign keys: the row (like
+ * the payments) outlives the workspace's purge, as the record of what was sold.
+ */
+export const subscriptions = sqliteTable(
+  "subscriptions",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    /** The owner who subscribed: the account the payments belong to. */
+    userId: text("user_id").notNull(),
+    planId: text("plan_id").notNull(),
+    status: text("status", {
+      enum: ["created", "authenticated", "active", "pending", "halted", "cancelled", "completed", "expired", "paused"],
+    }).notNull(),
+    currentEnd: integer("current_end"),
+    /** Cancel at the end of the period was asked (and not resumed). */
+    cancelAtPeriodEnd: integer("cancel_at_period_end", { mode: "boolean" }).notNull().default(false),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    eventAt: integer("event_at").notNull().default(0),
+    /**
+     * An immediate cancellation owed to Razorpay because the workspace is deleted or its owner's
+     * account closed: set in the same transaction, cleared when the SDK call succeeds; the
+     * billing-cancellations job retries it, and the operator status shows what is still owed.
+     */
+    cancelOwedSince: integer("cancel_owed_since"),
+    cancelAttempts: integer("cancel_attempts").notNull().default(0),
+    cancelError: text("cancel_error"),
+  },
+  (t) => [index("subscriptions_workspace").on(t.workspaceId, t.createdAt), index("subscriptions_cancel_owed").on(t.cancelOwedSince)],
+);
+
+/**
+ * Payment history: a payment (captured or failed) or a refund, keyed by Razorpay's own id so a
+ * repeated delivery is the same row. Linked to account and workspace by id only, and kept after
+ * closure and purge (the account's tombstone keeps its id): the purge never touches this table.
+ */
+export const payments = sqliteTable(
+  "payments",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: ["payment", "refund"] }).notNull(),
+    workspaceId: text("workspace_id").notNull(),
+    userId: text("user_id").notNull(),
+    subscriptionId: text("subscription_id"),
+    /** The payment a refund returns. */
+    paymentId: text("payment_id"),
+    invoiceId: text("invoice_id"),
+    /** In the currency's smallest unit (paise), as Razorpay sends it. */
+    amount: integer("amount").notNull(),
+    currency: text("currency").notNull(),
+    status: text("status").notNull(),
+    occurredAt: integer("occurred_at").notNull(),
+    recordedAt: integer("recorded_at").notNull(),
+  },
+  (t) => [index("payments_workspace").on(t.workspaceId, t.occurredAt), index("payments_user").on(t.userId, t.occurredAt)],
+);
+
 export const controlSchema = {
   users,
   backupCodes,
@@ -446,6 +508,8 @@ export const controlSchema = {
   accessRequests,
   emailTokens,
   knownDevices,
+  subscriptions,
+  payments,
 };
 export type ControlSchema = typeof controlSchema;
 export type User = typeof users.$inferSelect;
@@ -455,3 +519,5 @@ export type OAuthClientRow = typeof oauthClients.$inferSelect;
 export type OAuthGrantRow = typeof oauthGrants.$inferSelect;
 export type JobRun = typeof jobRuns.$inferSelect;
 export type BackupDrill = typeof backupDrills.$inferSelect;
+export type SubscriptionRow = typeof subscriptions.$inferSelect;
+export type PaymentRow = typeof payments.$inferSelect;
