@@ -1,4 +1,7 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "./config";
 
@@ -151,5 +154,42 @@ describe("Clerk mode needs all four CLERK_* variables, each well-formed", () => 
   it("needs none of them, and builds no Clerk config, in local mode", () => {
     expect(parseConfig({}).clerk).toBeNull();
     expect(parseConfig({ CLERK_JWT_KEY: "ignored in local mode" }).clerk).toBeNull();
+  });
+});
+
+describe("billing: the three Razorpay keys and ENCLAVE_PLANS_FILE, all or none", () => {
+  const plansFile = path.resolve("ops/plans.example.json");
+  const good = { RAZORPAY_KEY_ID: "rzp_test_abcDEF123", RAZORPAY_KEY_SECRET: "s3cret-key-value", RAZORPAY_WEBHOOK_SECRET: "webhook-secret-1", ENCLAVE_PLANS_FILE: plansFile };
+
+  it("is off with none of them: no billing config, every workspace free and unlimited", () => {
+    expect(parseConfig({}).billing).toBeNull();
+  });
+
+  it("a partial set stops the server naming each missing key, and never echoes the secrets it was given", () => {
+    const error = expectRefused({ RAZORPAY_KEY_ID: good.RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET: good.RAZORPAY_KEY_SECRET, ENCLAVE_PLANS_FILE: plansFile }, "RAZORPAY_WEBHOOK_SECRET");
+    expect(error.message).not.toContain(good.RAZORPAY_KEY_SECRET);
+    const two = expectRefused({ RAZORPAY_WEBHOOK_SECRET: good.RAZORPAY_WEBHOOK_SECRET }, "RAZORPAY_KEY_ID");
+    expect(two.message).toContain("RAZORPAY_KEY_SECRET");
+  });
+
+  it("the keys without a plans file, or a plans file without the keys, are refused by name", () => {
+    expectRefused({ ...good, ENCLAVE_PLANS_FILE: "" }, "ENCLAVE_PLANS_FILE");
+    expectRefused({ ENCLAVE_PLANS_FILE: plansFile }, "ENCLAVE_PLANS_FILE");
+  });
+
+  it("a malformed key id, a missing or invalid plans file, are refused before anything starts", () => {
+    expectRefused({ ...good, RAZORPAY_KEY_ID: "key_abc" }, "RAZORPAY_KEY_ID");
+    expectRefused({ ...good, ENCLAVE_PLANS_FILE: "/nonexistent/plans.json" }, "ENCLAVE_PLANS_FILE");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "enclave-plans-"));
+    const noFree = path.join(dir, "plans.json");
+    fs.writeFileSync(noFree, JSON.stringify({ plans: [{ id: "team", name: "Team", razorpayPlanId: "plan_X1", price: { amount: 1, currency: "INR", interval: "month" }, limits: { members: 1, storageMb: 1, teamTokens: 1, aiClients: 1 } }] }));
+    expect(expectRefused({ ...good, ENCLAVE_PLANS_FILE: noFree }, "ENCLAVE_PLANS_FILE").message).toMatch(/"free" is required/);
+  });
+
+  it("a complete set turns billing on with the example plans; the Checkout origin is derived from its script's URL", () => {
+    const billing = parseConfig(good).billing!;
+    expect(billing).toMatchObject({ keyId: good.RAZORPAY_KEY_ID, apiUrl: "https://api.razorpay.com", checkoutOrigin: "https://checkout.razorpay.com" });
+    expect(billing.plans.map((plan) => plan.id)).toEqual(["free", "team", "business"]);
+    expect(billing.plans[0]!.limits).toEqual({ members: 3, storageMb: 50, teamTokens: 2, aiClients: 2 });
   });
 });

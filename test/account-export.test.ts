@@ -202,6 +202,8 @@ describe("GET /api/account/export", () => {
     expect(deletedMeta).toMatchObject({ id: p.deleted.id, name: "Old project" });
     expect(deletedMeta.deletedAt).toBeGreaterThan(0);
     expect([...files.keys()].some((name) => name.includes(p.neighbour.workspaceId))).toBe(false);
+    // Billing is off here and nothing was ever billed: no billing file at all.
+    expect(files.has("billing.json")).toBe(false);
     expect(files.get("README.txt")!.toString()).toMatch(/No password, password hash, token or session secret/);
 
     const manifest = JSON.parse(files.get("manifest.json")!.toString()) as { format: string; kind: string; files: { path: string; size: number; sha256: string }[] };

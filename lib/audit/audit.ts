@@ -100,7 +100,10 @@ export type AuditAction =
   | "clerk.email_changed"
   | "clerk.email_conflict"
   | "clerk.session_ended"
-  | "webhook.rejected";
+  | "webhook.rejected"
+  // Billing: a deletion or closure owes Razorpay a cancellation (lib/billing/cancellation.ts).
+  | "billing.cancellation_owed"
+  | "billing.subscription_cancelled";
 
 export type Actor = { type: "user" | "system" | "token" | "oauth" | "anonymous"; id?: string | null };
 

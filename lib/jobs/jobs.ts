@@ -8,6 +8,8 @@ import { sweepEndedClerkSessions } from "../auth/clerk-sessions";
 import { drillJob } from "../backup/drill";
 import { purgeClosedAccounts, purgeDeletedWorkspaces } from "../lifecycle/purge";
 import { sweepExpiredOAuthRows } from "../oauth/sweep";
+import { settleOwedCancellations } from "../billing/cancellation";
+import { getConfig } from "../config";
 
 /**
  * Everything Enclave does on a schedule, in one table. Each job is idempotent and safe to stop
@@ -56,6 +58,18 @@ export const jobs: readonly Job[] = [
     description: "forget spent or expired mailed links, finished invitations and answered access requests after 30 days, webhook receipts after 30 days",
     everyMinutes: HOUR,
     run: sweepIdentityRows,
+  },
+  {
+    name: "billing-cancellations",
+    description: "ask Razorpay again to cancel the subscriptions of deleted workspaces and closed accounts; fails while any is still refused",
+    everyMinutes: 15,
+    run: async (now) => {
+      if (!getConfig().billing) throw new JobNotConfiguredError("billing is off (no Razorpay keys)");
+      const figures = await settleOwedCancellations({}, now);
+      // A failed run is what the operator sees (jobs list, /api/operator/status): an owed cancellation is never quietly carried.
+      if (figures.failed > 0) throw new Error(`${figures.failed} Razorpay cancellation(s) still refused, ${figures.stillOwed} owed in all: see /api/operator/status billing.lastError`);
+      return figures;
+    },
   },
   {
     name: "audit-retention",

@@ -4,6 +4,7 @@ import { auditControlTx, auditWorkspace, type Actor } from "../audit/audit";
 import { isClosingAccount } from "../auth/provider";
 import { confirmReauth, type ReauthInput } from "../auth/reauth";
 import type { SignedIn } from "../auth/sessions";
+import { oweCancellationsTx, settleOwedCancellations } from "../billing/cancellation";
 import { bumpAccessEpoch } from "../db/access-epoch";
 import { getControlDb, type ControlTx } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
@@ -15,7 +16,9 @@ import { auditRestoredWorkspaces, holdEndsAt, markWorkspaceDeletedTx, restoreWor
  * purgeAt = now + ENCLAVE_CLOSURE_HOLD_DAYS; every session ends (the person is signed out);
  * every team token they issued and every AI-client grant of theirs is revoked, and their
  * unredeemed authorization codes are dropped; each workspace they alone own is deleted with
- * the account (same purgeAt). A workspace someone else also owns stays with that owner.
+ * the account (same purgeAt). A workspace someone else also owns stays with that owner. Every
+ * subscription they pay for, and every one of the workspaces deleted with them, is cancelled at
+ * Razorpay (lib/billing/cancellation.ts); their payment history stays (purge.ts never touches it).
  *
  * During the hold they may sign in, but reach only the closing page and Cancel closure
  * (lib/auth/provider.ts). Cancelling brings back the workspaces deleted with the account;
@@ -61,15 +64,19 @@ export async function closeAccount(userId: string, actor: Actor, options: { now?
   const purgeAt = holdEndsAt(now, options.holdDays);
   const control = await getControlDb();
   const summary = await control.transaction((tx) => closeAccountTx(tx, userId, actor, now, purgeAt));
-  await auditClosedWorkspaces(summary, actor);
+  await afterClosureCommitted(userId, summary, actor);
   return summary;
 }
 
-/** Writes the deleted workspaces' own audit rows, after closeAccountTx's transaction committed (each is another database). */
-export async function auditClosedWorkspaces(summary: ClosureSummary, actor: Actor): Promise<void> {
+/**
+ * What follows closeAccountTx once its transaction committed: the deleted workspaces' own audit
+ * rows (each is another database), then the Razorpay cancellations the closure owes.
+ */
+export async function afterClosureCommitted(userId: string, summary: ClosureSummary, actor: Actor): Promise<void> {
   for (const workspaceId of summary.workspacesDeleted) {
     await auditWorkspace(workspaceId, { actor, action: "workspace.delete", target: workspaceId, details: { deletedWith: "account_closure", purgeAt: summary.purgeAt } });
   }
+  await settleOwedCancellations({ userId, workspaceIds: summary.workspacesDeleted });
 }
 
 /** closeAccount's change, inside the caller's control transaction (the Clerk user.deleted webhook writes its receipt in the same one). */
@@ -98,6 +105,8 @@ export async function closeAccountTx(tx: ControlTx, userId: string, actor: Actor
     tokensRevoked += stopped.tokensRevoked;
     grantsRevoked += stopped.grantsRevoked;
   }
+  // What they pay for stops with them, in a workspace that stays with its other owner too (it falls to the free plan).
+  await oweCancellationsTx(tx, { userId }, actor, now);
   await bumpAccessEpoch(tx);
   const result = { purgeAt, sessionsEnded: ended.length, tokensRevoked, grantsRevoked, workspacesDeleted: deleted.map((workspace) => workspace.id) };
   await auditControlTx(tx, { actor, action: "account.closure_requested", target: userId, details: result });

@@ -5,6 +5,7 @@ import type { WorkspaceAccess } from "../access/authorize";
 import { auditControl, auditWorkspace, controlAuditLog, type Actor } from "../audit/audit";
 import { readAuditHead } from "../audit/chain";
 import { isMfaEnabled } from "../auth/mfa";
+import { accountBilling } from "../billing/payments";
 import { requireRecentReauth } from "../auth/reauth";
 import type { SignedIn } from "../auth/sessions";
 import { getControlDb } from "../db/store";
@@ -41,6 +42,8 @@ This archive holds what this Enclave server keeps about you, as of the time in m
                     the invitations sent to your address and the access requests you made
   tokens.json       the team tokens you issued (names, scopes, dates; never the secrets)
   ai-clients.json   the AI clients you connected (OAuth grants: client, workspace, scopes, dates)
+  billing.json      when this server bills through Razorpay: the subscriptions you took out and
+                    every payment and refund made under them (kept after your account is closed)
   audit.jsonl       the server's audit rows about you: what you did, and what was done to your account
   workspaces/<id>/  each workspace you own (see below)
   manifest.json     the size and SHA-256 of every other file
@@ -178,6 +181,7 @@ async function accountFiles(control: ControlDbHandle, signedIn: SignedIn) {
   const parseScopes = <T extends { scopes: string }>(row: T) => ({ ...row, scopes: JSON.parse(row.scopes) as unknown });
   return {
     account,
+    billing: await accountBilling(userId),
     tokens: tokens.map(parseScopes),
     aiClients: grants.map(parseScopes),
     /** What the person's audit rows may be about besides their account: their tokens and grants. */
@@ -258,6 +262,7 @@ export async function exportAccount(signedIn: SignedIn, ip: string, now = Date.n
       await archive.add("account.json", json(files.account));
       await archive.add("tokens.json", json(files.tokens));
       await archive.add("ai-clients.json", json(files.aiClients));
+      if (files.billing) await archive.add("billing.json", json(files.billing));
       await archive.add("audit.jsonl", personAuditLines(control, signedIn.user, files.theirTargets));
       for (const workspace of owned) dumped.set(workspace.id, await dumpWorkspace(archive, workspace, now));
     },

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { memberships, oauthCodes, oauthGrants, teamTokens, workspaces } from "@/db/control/schema";
 import type { WorkspaceAccess } from "../access/authorize";
 import { auditControlTx, auditWorkspace, type Actor } from "../audit/audit";
+import { oweCancellationsTx, settleOwedCancellations } from "../billing/cancellation";
 import { getConfig } from "../config";
 import { WORKSPACE_ID_PATTERN } from "../crypto/ids";
 import { bumpAccessEpoch } from "../db/access-epoch";
@@ -17,7 +18,8 @@ import { actingOwner } from "./owners";
  * surface (lib/access/authorize.ts, the one place). Every team token and AI-client grant on it
  * is revoked in the same transaction, so a restore does not silently revive a credential
  * someone may have forgotten; its members stay, so its owner can restore it until purgeAt,
- * when the purge job erases its file and its row (purge.ts).
+ * when the purge job erases its file and its row (purge.ts). A paid subscription is cancelled
+ * at Razorpay (lib/billing/cancellation.ts): the duty in this transaction, the call after it.
  */
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -51,6 +53,7 @@ export async function markWorkspaceDeletedTx(tx: ControlTx, workspaceId: string,
     .returning({ id: oauthGrants.id });
   // A code not yet redeemed would otherwise become a new grant on a deleted workspace.
   await tx.delete(oauthCodes).where(eq(oauthCodes.workspaceId, workspaceId));
+  await oweCancellationsTx(tx, { workspaceIds: [workspaceId] }, deletion.actor, now);
   await bumpAccessEpoch(tx);
   const stopped = { tokensRevoked: tokens.length, grantsRevoked: grants.length };
   await auditControlTx(tx, {
@@ -78,6 +81,7 @@ export async function deleteWorkspace(access: WorkspaceAccess<"workspace:delete"
   });
   // Its own trail says so too, for as long as it exists (a restore makes that forever).
   await auditWorkspace(workspaceId, { actor, action: "workspace.delete", target: workspaceId, details: { purgeAt, ...stopped } });
+  await settleOwedCancellations({ workspaceIds: [workspaceId] });
   return { workspaceId, purgeAt };
 }
 

@@ -3,6 +3,7 @@ import path from "node:path";
 import { and, count, desc, eq, gt, isNotNull, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { backupDrills, jobRuns, oauthClients, sessions, teamTokens, users, workspaces, type BackupDrill, type JobRun } from "@/db/control/schema";
+import { owedCancellationsStatus } from "../billing/cancellation";
 import { getConfig } from "../config";
 import { storageHealth } from "../db/storage-health";
 import { getControlDb, getStore } from "../db/store";
@@ -69,6 +70,14 @@ export const operatorStatusSchema = z.object({
   jobs: z.array(z.object({ name: z.string(), description: z.string(), lastRun: jobRunSchema.nullable() })),
   lastBackup: jobRunSchema.nullable().describe("the last run of the backup job"),
   lastDrill: drillSchema.nullable().describe("the newest restore drill"),
+  billing: z
+    .object({
+      cancellationsOwed: z.number().describe("subscriptions of deleted workspaces or closed accounts Razorpay has not yet confirmed cancelled"),
+      oldestOwedSince: z.number().nullable(),
+      lastError: z.string().nullable().describe("what Razorpay answered to the oldest failing one"),
+    })
+    .nullable()
+    .describe("null when billing is off (no Razorpay keys)"),
 });
 export type OperatorStatus = z.infer<typeof operatorStatusSchema>;
 
@@ -114,6 +123,11 @@ async function storage(): Promise<OperatorStatus["storage"]> {
   };
 }
 
+async function billingStatus(): Promise<NonNullable<OperatorStatus["billing"]>> {
+  const owed = await owedCancellationsStatus();
+  return { cancellationsOwed: owed.owed, oldestOwedSince: owed.oldestOwedSince, lastError: owed.lastError };
+}
+
 export async function operatorStatus(now = Date.now()): Promise<OperatorStatus> {
   const { db } = await getControlDb();
   const runs = await lastRuns();
@@ -129,5 +143,6 @@ export async function operatorStatus(now = Date.now()): Promise<OperatorStatus> 
     jobs: jobs.map((job) => ({ name: job.name, description: job.description, lastRun: runView(runs.get(job.name)) })),
     lastBackup: runView(backup),
     lastDrill: drillView(drill),
+    billing: getConfig().billing ? await billingStatus() : null,
   };
 }

@@ -8,7 +8,7 @@ import { getConfig, type ClerkConfig } from "../config";
 import { getControlDb, type ControlTx } from "../db/store";
 import { readBody } from "../http/body";
 import { HttpError, notFound } from "../http/errors";
-import { auditClosedWorkspaces, closeAccountTx, type ClosureSummary } from "../lifecycle/closure";
+import { afterClosureCommitted, closeAccountTx, type ClosureSummary } from "../lifecycle/closure";
 import { holdEndsAt } from "../lifecycle/workspace-deletion";
 import { logger } from "../log/logger";
 import { clerkUserSchema, primaryVerifiedEmail } from "../auth/clerk-api";
@@ -36,6 +36,8 @@ const SYSTEM: Actor = { type: "system", id: "clerk" };
 const eventSchema = z.object({ type: z.string().min(1).max(100), data: z.record(z.string(), z.unknown()), timestamp: z.number().optional() });
 const deletedSchema = z.object({ id: z.string().regex(/^user_[A-Za-z0-9]+$/) });
 const sessionSchema = z.object({ id: z.string().regex(/^sess_[A-Za-z0-9]+$/), expire_at: z.number().int().optional() });
+
+type ClosedAccount = { userId: string; summary: ClosureSummary };
 
 export type WebhookOutcome = { status: "applied" | "replay" | "ignored"; type: string };
 
@@ -91,7 +93,7 @@ export async function receiveClerkWebhook(request: Request, ip: string): Promise
 async function apply({ id, timestamp, event }: Awaited<ReturnType<typeof verified>>): Promise<WebhookOutcome> {
   const now = Date.now();
   const control = await getControlDb();
-  let closed: ClosureSummary | null = null;
+  let closed: ClosedAccount | null = null;
   const status = await control.transaction(async (tx): Promise<WebhookOutcome["status"]> => {
     const receipt = await tx
       .insert(webhookReceipts)
@@ -121,7 +123,9 @@ async function apply({ id, timestamp, event }: Awaited<ReturnType<typeof verifie
         return "ignored";
     }
   });
-  if (closed) await auditClosedWorkspaces(closed, SYSTEM);
+  // Assigned inside the transaction's callback, which TypeScript's narrowing cannot see.
+  const closedAccount = closed as ClosedAccount | null;
+  if (closedAccount) await afterClosureCommitted(closedAccount.userId, closedAccount.summary, SYSTEM);
   logger.info({ svixId: id, type: event.type, outcome: status }, "Clerk webhook");
   return { status, type: event.type };
 }
@@ -166,10 +170,10 @@ async function applyUser(tx: ControlTx, data: unknown, type: string, timestamp: 
 }
 
 /** user.deleted: the account's closure starts, with its hold, as if the person had asked (lib/lifecycle/closure.ts). */
-async function applyUserDeleted(tx: ControlTx, data: unknown, now: number): Promise<ClosureSummary | null> {
+async function applyUserDeleted(tx: ControlTx, data: unknown, now: number): Promise<ClosedAccount | null> {
   const parsed = deletedSchema.safeParse(data);
   if (!parsed.success) return null;
   const [user] = await tx.select().from(users).where(eq(users.clerkUserId, parsed.data.id));
   if (!user || user.closedAt !== null || user.closureRequestedAt !== null) return null;
-  return closeAccountTx(tx, user.id, SYSTEM, now, holdEndsAt(now));
+  return { userId: user.id, summary: await closeAccountTx(tx, user.id, SYSTEM, now, holdEndsAt(now)) };
 }
