@@ -6,6 +6,7 @@ import { privacyRecipients, privacyRecords } from "@/lib/trust/privacy-records";
 import { securityTxtExpires } from "@/lib/trust/security-txt";
 import { request } from "./harness";
 import { testConfig } from "./store";
+import { billingEnv, razorpayKeys } from "./razorpay";
 
 const config = (env: Record<string, string> = {}) => testConfig("/tmp/enclave-public-unused", env);
 afterEach(() => setConfigForTests(undefined));
@@ -112,6 +113,7 @@ describe("/privacy records", () => {
     expect([...byId.keys()]).not.toContain("access-requests");
     expect([...byId.keys()]).not.toContain("email-tokens");
     expect([...byId.keys()]).not.toContain("backups");
+    expect([...byId.keys()]).not.toContain("billing");
 
     const full = privacyRecords(config({ ENCLAVE_SIGNUP: "invite", ENCLAVE_SMTP_URL: "smtp://127.0.0.1:2525", ENCLAVE_BACKUP_RECIPIENTS: `age1${"q".repeat(58)}`, ENCLAVE_BACKUP_RETENTION_DAYS: "21" }));
     const ids = full.map((record) => record.id);
@@ -125,5 +127,14 @@ describe("/privacy records", () => {
     expect(recipients).toHaveLength(2);
     expect(recipients.join(" ")).toMatch(/mail server.*Cloudflare.*only if you allow it/);
     expect(recipients.join(" ")).not.toContain("Clerk");
+    expect(recipients.join(" ")).not.toContain("Razorpay");
+  });
+
+  it("with billing on, says payment records outlive the account and that Razorpay takes the payments", () => {
+    const billing = config(billingEnv(razorpayKeys(), "http://127.0.0.1:9"));
+    const record = privacyRecords(billing).find((each) => each.id === "billing");
+    expect(record?.kept).toMatch(/closed and purged too/);
+    expect(record?.what).toMatch(/never reach this server/);
+    expect(privacyRecipients(billing).join(" ")).toMatch(/^Razorpay, which takes payments/);
   });
 });

@@ -24,6 +24,9 @@ import { markWorkspaceDeletedTx } from "./workspace-deletion";
  *                 the TOTP secrets are nulled and the password hash emptied (it never
  *                 verifies: lib/auth/password.ts), closedAt set; audited account.purged.
  *              What stays is the tombstone: id, email, created, asked-to-close and closed.
+ *
+ * Neither touches `subscriptions` or `payments`: payment history is kept after the purge
+ * (accounting needs it), linked by id to the tombstone and the erased workspace's id.
  */
 const PURGE_ACTOR: Actor = { type: "system", id: "purge" };
 

@@ -67,6 +67,12 @@ export function privacyRecords(config: Config): PrivacyRecord[] {
         why: "So only the person who received the mail can use them.",
         kept: "30 minutes for a reset link, or until used.",
       },
+    config.billing !== null && {
+      id: "billing",
+      what: "For a workspace whose owner subscribes: the subscription (plan, status, period) and each payment and refund Razorpay reports (its id, amount, currency, status, invoice), linked to your account and the workspace. Card or bank details never reach this server: Razorpay Checkout takes them.",
+      why: "To apply the plan paid for, and because payment records must be kept for accounting and tax.",
+      kept: "After the account is closed and purged too: payment records are kept, linked to the account's tombstone.",
+    },
     config.ENCLAVE_BACKUP_RECIPIENTS.length > 0 && {
       id: "backups",
       what: "Encrypted backup copies of all of the above.",
@@ -83,5 +89,6 @@ export function privacyRecipients(config: Config): string[] {
     config.clerk && "Clerk, which handles sign-in: your email address, sign-in factors and sessions with it",
     config.ENCLAVE_SMTP_URL !== undefined && "the mail server this instance sends through, for the messages it sends you",
     config.TURNSTILE_SITE_KEY !== undefined && "Cloudflare, through the Turnstile check on the request-access form, only if you allow it",
+    config.billing !== null && "Razorpay, which takes payments for subscriptions: the workspace owner's payment details go to Razorpay Checkout directly, and Razorpay tells this server what was paid",
   ].filter((recipient): recipient is string => typeof recipient === "string");
 }
