@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { auditLog as controlAuditLog } from "@/db/control/schema";
+import { auditLog as controlAuditLog, type SubscriptionRow } from "@/db/control/schema";
 import { auditLog as workspaceAuditLog } from "@/db/workspace/schema";
 import type { Drizzle } from "../db/database";
 import { getControlDb, withWorkspace } from "../db/store";
@@ -100,7 +100,13 @@ export type AuditAction =
   | "clerk.email_changed"
   | "clerk.email_conflict"
   | "clerk.session_ended"
-  | "webhook.rejected";
+  | "webhook.rejected"
+  // Razorpay's webhooks (lib/webhooks/razorpay.ts, lib/billing/subscription-events.ts).
+  | "billing.webhook_unknown_subscription"
+  | "billing.webhook_mismatch"
+  | `billing.subscription_${SubscriptionStatus}`;
+
+type SubscriptionStatus = SubscriptionRow["status"];
 
 export type Actor = { type: "user" | "system" | "token" | "oauth" | "anonymous"; id?: string | null };
 
