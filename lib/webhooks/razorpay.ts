@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
-import { validateWebhookSignature } from "razorpay/dist/utils/razorpay-utils";
+// The SDK exports its utils from no package entry: the file itself, with the extension Node's ESM resolver needs.
+import { validateWebhookSignature } from "razorpay/dist/utils/razorpay-utils.js";
 import { z } from "zod";
 import { webhookReceipts } from "@/db/control/schema";
 import { recordWebhookRejection } from "../access/denials";
