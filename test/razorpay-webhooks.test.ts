@@ -91,6 +91,18 @@ describe("out of order, replayed and foreign deliveries change nothing", () => {
     expect((await receiptRows()).filter((receipt) => receipt.eventId === id)).toHaveLength(1);
   });
 
+  it("a captured delivery re-sent under a new event id (Razorpay signs the body, not the id) changes nothing once a newer one applied", async () => {
+    const { workspaceId, row } = await paying();
+    const activated = JSON.stringify(webhookEvent("subscription.activated", { subscription: entityFor(row, "active") }, T));
+    await deliverRaw(activated, keys.webhookSecret);
+    await deliver(webhookEvent("subscription.cancelled", { subscription: entityFor(row, "cancelled") }, T + 5));
+    const before = JSON.parse(await billingSnapshot()) as { subscriptions: unknown };
+    const resent = await deliverRaw(activated, keys.webhookSecret, { id: newEventId() });
+    expect(await outcomeOf(resent)).toBe("ignored");
+    expect((JSON.parse(await billingSnapshot()) as typeof before).subscriptions).toEqual(before.subscriptions);
+    expect((await planInForce(workspaceId)).id).toBe("free");
+  });
+
   it("cancelled at t2 then activated at t1: stays cancelled", async () => {
     const { workspaceId, row } = await paying();
     await deliver(webhookEvent("subscription.cancelled", { subscription: entityFor(row, "cancelled") }, T + 2));

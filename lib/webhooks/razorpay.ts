@@ -126,7 +126,9 @@ async function apply({ id, event }: Delivery): Promise<WebhookOutcome> {
     if (receipt.length === 0) return { status: "replay" };
     return applyEvent(tx, event, now);
   });
-  logger.info({ razorpayEventId: id, type: event.event, outcome: result.status, reason: result.reason }, "Razorpay webhook");
+  // A verified entity we could not read is Razorpay changing shape: worth a look, not a retry.
+  const level = result.reason?.includes("malformed") ? "warn" : "info";
+  logger[level]({ razorpayEventId: id, type: event.event, outcome: result.status, reason: result.reason }, "Razorpay webhook");
   return { ...result, type: event.event };
 }
 
