@@ -2,8 +2,8 @@ import type { HttpMethod } from "./endpoint";
 
 /**
  * Signed webhooks from third parties: no session, no Origin, no rate limit before the
- * signature (the provider retries), every refusal audited within a budget. The route builds
- * its handler from lib/webhooks/clerk.ts; this table is what documents them beside the
+ * signature (the provider retries), every refusal audited within a budget. Each route builds
+ * its handler from lib/webhooks/<provider>.ts; this table is what documents them beside the
  * other machine endpoints.
  */
 export type WebhookEndpoint = {
@@ -11,7 +11,7 @@ export type WebhookEndpoint = {
   method: Extract<HttpMethod, "POST">;
   path: string;
   summary: string;
-  provider: "clerk";
+  provider: "clerk" | "razorpay";
 };
 
 export const webhookEndpoints = {
@@ -21,6 +21,13 @@ export const webhookEndpoints = {
     path: "/api/webhooks/clerk",
     summary: "Clerk's user.* and session.* events, verified with svix (Clerk mode only; 404 otherwise)",
     provider: "clerk",
+  },
+  razorpayWebhook: {
+    operationId: "razorpayWebhook",
+    method: "POST",
+    path: "/api/webhooks/razorpay",
+    summary: "Razorpay's subscription.*, payment.captured|failed and refund.processed events, verified by the HMAC of the raw body (billing on only; 404 otherwise)",
+    provider: "razorpay",
   },
 } as const satisfies Record<string, WebhookEndpoint>;
 

@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { auditLog as controlAuditLog } from "@/db/control/schema";
+import { auditLog as controlAuditLog, type SubscriptionRow } from "@/db/control/schema";
 import { auditLog as workspaceAuditLog } from "@/db/workspace/schema";
 import type { Drizzle } from "../db/database";
 import { getControlDb, withWorkspace } from "../db/store";
@@ -101,9 +101,14 @@ export type AuditAction =
   | "clerk.email_conflict"
   | "clerk.session_ended"
   | "webhook.rejected"
-  // Billing: a deletion or closure owes Razorpay a cancellation (lib/billing/cancellation.ts).
-  | "billing.cancellation_owed"
-  | "billing.subscription_cancelled";
+  // Razorpay's webhooks (lib/webhooks/razorpay.ts, lib/billing/subscription-events.ts).
+  | "billing.webhook_unknown_subscription"
+  | "billing.webhook_mismatch"
+  | `billing.subscription_${SubscriptionStatus}`
+  // A deletion or closure owes Razorpay a cancellation (lib/billing/cancellation.ts).
+  | "billing.cancellation_owed";
+
+type SubscriptionStatus = SubscriptionRow["status"];
 
 export type Actor = { type: "user" | "system" | "token" | "oauth" | "anonymous"; id?: string | null };
 
