@@ -148,4 +148,9 @@ describe("billing off: nothing is counted, nothing refused", () => {
     expect((await redeem(connected.response, connected.provider)).status).toBe(200);
     expect(await rowsOf("oauth_grants", ws.workspaceId)).toBe(2);
   });
+
+  it("the OpenAPI document names no 402 and no plan", async () => {
+    const text = await (await request("/api/v1/openapi.json")).text();
+    expect(text).not.toMatch(/"402"|plan_limit|planLimit/);
+  });
 });

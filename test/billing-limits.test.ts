@@ -1,4 +1,6 @@
+import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { endpointList } from "@/lib/api/endpoints";
 import { closeStore } from "@/lib/db/store";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { userInWorkspace } from "./api";
@@ -165,5 +167,18 @@ describe("a paid plan", () => {
     await expectPlanLimit(await issueToken(ws.workspaceId, ws.ownerCookie), "teamTokens", 1, 2);
     await subscribe(ws.workspaceId, ws.owner.id, "business");
     expect((await issueToken(ws.workspaceId, ws.ownerCookie)).status).toBe(201);
+  });
+});
+
+describe("the OpenAPI document", () => {
+  it("lists the 402 on every endpoint that meets a plan limit, and on no other", async () => {
+    const document = (await (await request("/api/v1/openapi.json")).json()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    expect((await new Validator().validate(document)).errors ?? []).toEqual([]);
+    const limited: string[] = endpointList.filter((endpoint) => "planLimit" in endpoint).map((endpoint) => endpoint.operationId);
+    expect(limited.sort()).toEqual(["addMember", "createKnowledge", "createLink", "issueToken", "publishEvent", "putArtifact", "putSession", "updateKnowledge"]);
+    for (const endpoint of endpointList) {
+      const responses = document.paths[endpoint.path]?.[endpoint.method.toLowerCase()]?.responses ?? {};
+      expect(Object.keys(responses).includes("402"), endpoint.operationId).toBe(limited.includes(endpoint.operationId));
+    }
   });
 });
