@@ -98,7 +98,9 @@ describe("the member limit (free: 2, pending invitations included)", () => {
 
     await setSubscriptionStatus(subscription, "cancelled");
     // Two members now: the free plan's two places are taken, so the others' invitations cannot be used.
-    await expectPlanLimit(await accept(people[1]!.cookie, links[1]!), "members", 2, 2);
+    const refused = await accept(people[1]!.cookie, links[1]!);
+    expect((await jsonOf(refused.clone())).message).toMatch(/^The Free plan allows 2 members; this workspace has 2\./);
+    await expectPlanLimit(refused, "members", 2, 2);
     expect(await rowsOf("memberships", ws.workspaceId)).toBe(2);
     expect(await rowsOf("invitations", ws.workspaceId)).toBe(2);
     // Nobody was removed: the downgrade only stops growth.

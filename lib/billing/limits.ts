@@ -7,9 +7,9 @@ import type { LimitName, Plan } from "./plans";
 import { planInForce } from "./subscriptions";
 
 /**
- * The plan's limits, checked where the thing is created (lib/access/members.ts, invitations.ts,
- * tokens.ts, lib/oauth/consent.ts, the workspace writes), so the REST API, MCP, the portal and
- * the CLI all meet the same rule. Going past one is a 402 naming the plan and the limit;
+ * The plan's limits, checked where the thing is created (lib/access/invitations.ts, issuing and
+ * accepting; lib/access/tokens.ts; lib/oauth/consent.ts and grants.ts; the writes in
+ * lib/workspace/), so the REST API, MCP, the portal and the CLI all meet the same rule. Going past one is a 402 naming the plan and the limit;
  * nothing is created. A downgrade deletes nothing: the workspace just cannot grow until it fits.
  * Billing off: every plan is UNLIMITED and nothing is counted.
  *
@@ -36,9 +36,11 @@ export const LIMIT_NOUNS: Record<LimitName, { one: string; many: string }> = {
   aiClients: { one: "connected AI client", many: "connected AI clients" },
 };
 
+/** Accepting an invitation counts memberships alone. */
+const JOINING_NOUN = { one: "member", many: "members" };
+
 export class PlanLimitError extends HttpError {
-  constructor(plan: Plan, limit: LimitName, allowed: number, used: number) {
-    const noun = LIMIT_NOUNS[limit];
+  constructor(plan: Plan, limit: LimitName, allowed: number, used: number, noun = LIMIT_NOUNS[limit]) {
     const has = limit === "storageMb" ? `this workspace uses ${used} MB, and this write would take it past that` : `this workspace has ${used}`;
     super(
       402,
@@ -134,7 +136,7 @@ export async function assertRoomFor(limit: CountedLimit, workspaceId: string, op
   if (allowed === null) return;
   if (await alreadyCounted(limit, workspaceId, db, options)) return;
   const used = await countOf(limit, workspaceId, db, options.now ?? Date.now(), options);
-  if (used + 1 > allowed) throw new PlanLimitError(plan, limit, allowed, used);
+  if (used + 1 > allowed) throw new PlanLimitError(plan, limit, allowed, used, options.joining ? JOINING_NOUN : undefined);
 }
 
 /**
