@@ -2,6 +2,7 @@ import { and, desc, eq, gt, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { invitations, memberships, users, workspaces, type Role } from "@/db/control/schema";
 import { auditControlTx, type Actor } from "../audit/audit";
+import { assertRoomFor } from "../billing/limits";
 import { randomId } from "../crypto/ids";
 import { hashSecret, isWellFormedSecret, mintSecret } from "../crypto/secrets";
 import { getControlDb, type ControlTx } from "../db/store";
@@ -18,7 +19,8 @@ import type { WorkspaceAccess } from "./authorize";
  * emailSchema, so equality is case-insensitive), and that email verified when mail is on:
  * otherwise whoever registers an address first could claim what was meant for its owner.
  * Accepting marks the row and adds the membership in one BEGIN IMMEDIATE transaction, so of
- * two accepts racing exactly one wins.
+ * two accepts racing exactly one wins. Both issuing and accepting meet the plan's member limit
+ * (lib/billing/limits.ts) inside that transaction.
  */
 export const INVITATION_DAYS = 7;
 const INVITATION_MS = INVITATION_DAYS * 24 * 60 * 60 * 1000;
@@ -63,6 +65,8 @@ export async function issueInvitationTx(
     .update(invitations)
     .set({ revokedAt: now })
     .where(and(eq(invitations.email, input.email), sameTarget, isNull(invitations.acceptedAt), isNull(invitations.revokedAt)));
+  // After retiring the old link, in the same transaction: a new link for the same person takes no new place.
+  if (input.workspaceId !== null) await assertRoomFor("members", input.workspaceId, { reader: tx, now });
   const { secret, hash } = mintSecret("invitation");
   const invitation: Invitation = { id: randomId("inv"), email: input.email, workspaceId: input.workspaceId, role: input.role, createdAt: now, expiresAt: now + INVITATION_MS };
   await tx.insert(invitations).values({ ...invitation, tokenHash: hash, invitedBy: input.invitedBy });
@@ -185,6 +189,8 @@ async function joinTx(tx: ControlTx, row: InvitationRow, userId: string, now: nu
   if (!workspace || workspace.deletedAt !== null) throw unknownInvitation();
   const [existing] = await tx.select({ role: memberships.role }).from(memberships).where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)));
   if (existing) throw new HttpError(409, "already_member", `You are already a member of this workspace (${existing.role}).`);
+  // The invitation's place was counted while it was pending; a downgrade since may have taken it away.
+  await assertRoomFor("members", workspaceId, { reader: tx, now, joining: true });
   const role = row.role ?? "viewer";
   await tx.insert(memberships).values({ workspaceId, userId, role, createdAt: now });
   await auditControlTx(tx, { actor: { type: "user", id: userId }, action: "member.add", target: userId, details: { workspaceId, role, invitationId: row.id } });

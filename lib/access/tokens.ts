@@ -2,6 +2,7 @@ import { and, desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { teamTokens, type Role } from "@/db/control/schema";
 import { auditControlTx } from "../audit/audit";
+import { assertRoomFor } from "../billing/limits";
 import { mintSecret } from "../crypto/secrets";
 import { randomId } from "../crypto/ids";
 import { bumpAccessEpoch } from "../db/access-epoch";
@@ -77,6 +78,7 @@ export async function issueTeamToken(access: WorkspaceAccess<"tokens">, input: I
   };
   const control = await getControlDb();
   await control.transaction(async (tx) => {
+    await assertRoomFor("teamTokens", workspaceId, { reader: tx, now });
     await tx.insert(teamTokens).values({
       ...summary,
       workspaceId,

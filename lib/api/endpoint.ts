@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { Scope } from "../access/scopes";
 import type { AuditAction } from "../audit/audit";
+import type { LimitName } from "../billing/plans";
 import type { ApiLimitGroup } from "../http/rate-limits";
 
 /**
@@ -19,6 +20,8 @@ export type Endpoint = {
   summary: string;
   scope: Scope;
   limit: ApiLimitGroup;
+  /** The workspace plan's limit (lib/billing/limits.ts) this endpoint meets when billing is on: past it, a 402. */
+  planLimit?: LimitName;
   body?: z.ZodType;
   query?: z.ZodType;
   /** The success body; null for 204. */

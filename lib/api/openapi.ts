@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { scopeDescriptions } from "../access/scopes";
+import { planLimitsSchema } from "../billing/plans";
+import { getConfig } from "../config";
 import type { Endpoint, OperatorEndpoint } from "./endpoint";
 import { endpointList } from "./endpoints";
 import { operatorEndpointList } from "./operator-endpoints";
@@ -24,6 +26,22 @@ function schemaOf(schema: z.ZodType, io: "input" | "output", components: Json): 
 }
 
 const errorRef = { $ref: `${refRoot}Error` };
+/** PlanLimitError's body (lib/billing/limits.ts): the error shape and which limit, of which plan. */
+const planLimitErrorSchema: Json = {
+  allOf: [
+    errorRef,
+    {
+      type: "object",
+      required: ["plan", "limit", "allowed", "used"],
+      properties: {
+        plan: { type: "string", description: "The id of the plan in force" },
+        limit: { type: "string", enum: Object.keys(planLimitsSchema.shape) },
+        allowed: { type: "integer", description: "What the plan allows" },
+        used: { type: "integer", description: "What the workspace has (storage: MB in use)" },
+      },
+    },
+  ],
+};
 const errorResponses = (endpoint: Endpoint): Json => {
   const refusals: Json = {
     "400": { description: "Invalid input (fields named in fieldErrors), or a token in the URL" },
@@ -35,6 +53,13 @@ const errorResponses = (endpoint: Endpoint): Json => {
   if (endpoint.body || endpoint.rawBody) refusals["413"] = { description: "Body larger than the configured cap" };
   if (endpoint.body) refusals["415"] = { description: "Body is not application/json" };
   for (const value of Object.values(refusals)) (value as Json).content = { "application/json": { schema: errorRef } };
+  // Only when billing is on: with it off no limit applies, and nothing about billing shows.
+  if (endpoint.planLimit && getConfig().billing) {
+    refusals["402"] = {
+      description: `Billing on: this would pass the workspace plan's \`${endpoint.planLimit}\` limit (\`plan_limit\`); nothing was changed`,
+      content: { "application/json": { schema: planLimitErrorSchema } },
+    };
+  }
   return refusals;
 };
 

@@ -11,7 +11,7 @@ const limit = z.number().int().min(0).max(1_000_000_000).nullable();
 
 export const planLimitsSchema = z.strictObject({
   members: limit.describe("people in the workspace, pending invitations included"),
-  storageMb: limit.describe("megabytes of the workspace's encrypted file on disk"),
+  storageMb: limit.describe("megabytes of data in the workspace's encrypted database (pages in use: deleting data makes room)"),
   teamTokens: limit.describe("team tokens that still work (not revoked, not expired)"),
   aiClients: limit.describe("connected AI clients (OAuth grants) in the workspace"),
 });

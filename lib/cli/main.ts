@@ -28,6 +28,8 @@ const USAGE = `usage:
                                                  (a new password, asked or from stdin; every session of the account ends)
   enclave workspace create --owner E --name N     (prints the workspace id last)
   enclave workspace list
+  enclave workspace invite --workspace W --email E --role viewer|member|admin
+                                                 (prints the invitation id, then the link last unless it was mailed)
   enclave workspace export --workspace ID --out FILE
                                                  (a ZIP of its data and audit trail; FILE must not exist)
   enclave workspace import --file FILE --owner E [--name N] [--workspace ID]
@@ -102,6 +104,10 @@ async function run(argv: string[]): Promise<void> {
     const signer = auditSigner(getStore().masterKey);
     console.log(publicKeyPem(signer.publicKey).trim());
     console.log(`key id: ${signer.keyId}`);
+  } else if (command === "workspace invite") {
+    // Loaded only when used: it brings the mailer, which no other command needs at start.
+    const { runWorkspaceInviteCommand } = await import("./invite-command");
+    await runWorkspaceInviteCommand(rest);
   } else if (command === "workspace export" || command === "workspace import") {
     // Loaded only when used: the archive code is most of what the CLI would otherwise load at every start.
     const { runWorkspacePortabilityCommand } = await import("./workspace-commands");

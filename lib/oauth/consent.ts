@@ -4,6 +4,7 @@ import { oauthCodes } from "@/db/control/schema";
 import { membershipRole } from "../access/authorize";
 import { capByRole } from "../access/scopes";
 import { auditControlTx } from "../audit/audit";
+import { assertRoomFor } from "../billing/limits";
 import type { SignedIn } from "../auth/sessions";
 import { constantTimeEqual, mintSecret } from "../crypto/secrets";
 import { WORKSPACE_ID_PATTERN } from "../crypto/ids";
@@ -72,6 +73,9 @@ export async function decideConsent(signedIn: SignedIn, decision: ConsentDecisio
   }
   const { secret: code, hash: codeHash } = mintSecret("authorizationCode");
   await control.transaction(async (tx) => {
+    // Told here, on the consent page, rather than as a failed code exchange: no code is issued.
+    // The token endpoint checks again when it makes the grant (lib/oauth/grants.ts).
+    await assertRoomFor("aiClients", workspaceId, { reader: tx, connecting: { userId, clientId: request.client.id } });
     await tx.insert(oauthCodes).values({
       codeHash,
       clientId: request.client.id,

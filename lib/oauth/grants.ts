@@ -4,6 +4,7 @@ import { memberships, oauthCodes, oauthGrants, oauthTokens, users } from "@/db/c
 import { isSuspended } from "../auth/suspension";
 import { capByRole } from "../access/scopes";
 import { auditControlTx, type Actor } from "../audit/audit";
+import { assertRoomFor, PlanLimitError } from "../billing/limits";
 import { getConfig } from "../config";
 import { constantTimeEqual, hashSecret, mintSecret } from "../crypto/secrets";
 import { randomId } from "../crypto/ids";
@@ -102,6 +103,15 @@ export function exchangeAuthorizationCode(client: OAuthClient, form: TokenForm):
     if (!CODE_VERIFIER.test(verifier) || !pkceMatches(verifier, row.codeChallenge)) return invalidGrant("The code_verifier does not match the code_challenge.");
     const resource = form.resource;
     if (resource !== undefined && !isOurResource(resource)) return oauthError("invalid_target", "The code was issued for another resource.");
+
+    // Consent checked the plan's AI-client limit; two codes consented at once could both have passed it.
+    try {
+      await assertRoomFor("aiClients", row.workspaceId, { reader: tx, connecting: { userId: row.userId, clientId: client.id } });
+    } catch (error) {
+      // Returned, not thrown: the code stays burnt.
+      if (error instanceof PlanLimitError) return invalidGrant(error.message);
+      throw error;
+    }
 
     const scopes = JSON.parse(row.scopes) as OAuthScope[];
     const grantId = randomId("grt");

@@ -2,6 +2,7 @@ import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { agentSessions } from "@/db/workspace/schema";
 import type { WorkspaceAccess } from "../access/authorize";
+import { assertStorageFor, jsonBytes } from "../billing/limits";
 import { withWorkspace } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { mergeReports, redactJson, redactText, type RedactionReport } from "./redaction";
@@ -54,6 +55,7 @@ export async function putAgentSession(
 ): Promise<{ session: AgentSession; redaction: RedactionReport }> {
   if (!sessionNameSchema.safeParse(name).success) throw new HttpError(400, "invalid_request", "Session names use letters, digits, dot, dash and underscore.");
   jsonWithin(input.state, SESSION_STATE_MAX_BYTES, "session state");
+  await assertStorageFor(access.workspaceId, jsonBytes(input));
   return withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
       const [current] = await tx.select({ rev: agentSessions.rev, createdAt: agentSessions.createdAt, channel: agentSessions.channel }).from(agentSessions).where(eq(agentSessions.name, name));

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { asc, eq } from "drizzle-orm";
 import { artifacts } from "@/db/workspace/schema";
 import type { WorkspaceAccess } from "../access/authorize";
+import { assertStorageFor } from "../billing/limits";
 import { withWorkspace } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { mergeReports, redactJson, redactText, type RedactionPolicy, type RedactionReport, emptyReport } from "./redaction";
@@ -85,6 +86,7 @@ export function parseContentType(header: string | null): string {
 
 export async function putArtifact(access: WorkspaceAccess<"artifacts">, name: string, contentType: string, body: Buffer): Promise<{ artifact: ArtifactMeta; redaction: RedactionReport }> {
   parseArtifactName(name);
+  await assertStorageFor(access.workspaceId, body.length);
   return withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
       const mediaType = contentType.split(";")[0]?.trim().toLowerCase() ?? "";

@@ -2,6 +2,7 @@ import { asc, desc, gt } from "drizzle-orm";
 import { z } from "zod";
 import { events } from "@/db/workspace/schema";
 import type { WorkspaceAccess } from "../access/authorize";
+import { assertStorageFor, jsonBytes } from "../billing/limits";
 import { withWorkspace } from "../db/store";
 import { publish, type BusEvent } from "./event-bus";
 import { redactJson, type RedactionReport } from "./redaction";
@@ -29,6 +30,7 @@ export async function publishEvent(
   input: z.infer<typeof publishEventSchema>,
 ): Promise<{ event: BusEvent; redaction: RedactionReport }> {
   jsonWithin(input.payload, EVENT_PAYLOAD_MAX_BYTES, "event payload");
+  await assertStorageFor(access.workspaceId, jsonBytes(input));
   const result = await withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
       const policy = await redactionPolicy(tx);

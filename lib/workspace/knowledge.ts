@@ -2,6 +2,7 @@ import { and, desc, eq, lt, or } from "drizzle-orm";
 import { z } from "zod";
 import { knowledge, type KnowledgeRow } from "@/db/workspace/schema";
 import type { WorkspaceAccess } from "../access/authorize";
+import { assertStorageFor, jsonBytes } from "../billing/limits";
 import { randomId } from "../crypto/ids";
 import { withWorkspace } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
@@ -59,6 +60,7 @@ export function redactFields<T extends Partial<KnowledgeInput>>(input: T, policy
 }
 
 export async function createKnowledge(access: WorkspaceAccess<"knowledge">, input: KnowledgeInput): Promise<{ entry: KnowledgeEntry; redaction: RedactionReport }> {
+  await assertStorageFor(access.workspaceId, jsonBytes(input));
   return withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
       const policy = await redactionPolicy(tx);
@@ -111,6 +113,8 @@ export async function listKnowledge(access: WorkspaceAccess<"search">, query: z.
 
 export async function updateKnowledge(access: WorkspaceAccess<"knowledge">, id: string, patch: KnowledgePatch) {
   if (!knowledgeIdSchema.safeParse(id).success) throw notFound("No such knowledge entry.");
+  // The patch counts whole, though it replaces what it changes: a full workspace cannot take a rewrite either.
+  await assertStorageFor(access.workspaceId, jsonBytes(patch));
   return withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
       const [current] = await tx.select().from(knowledge).where(eq(knowledge.id, id));

@@ -2,6 +2,7 @@ import { eq, inArray, or } from "drizzle-orm";
 import { z } from "zod";
 import { knowledge, links } from "@/db/workspace/schema";
 import type { WorkspaceAccess } from "../access/authorize";
+import { assertStorageFor, jsonBytes } from "../billing/limits";
 import { withWorkspace } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
 import { auditWrite } from "./audit-records";
@@ -23,6 +24,7 @@ export type Neighbor = { direction: "out" | "in"; relation: string; id: string; 
 
 /** Idempotent: linking the same pair with the same relation twice keeps one link. */
 export async function createLink(access: WorkspaceAccess<"index">, input: z.infer<typeof createLinkSchema>): Promise<Link> {
+  await assertStorageFor(access.workspaceId, jsonBytes(input));
   return withWorkspace(access.workspaceId, (db) =>
     db.transaction(async (tx) => {
       const found = await tx.select({ id: knowledge.id }).from(knowledge).where(inArray(knowledge.id, [input.from, input.to]));
