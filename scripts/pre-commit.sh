@@ -47,6 +47,6 @@ for step in $steps; do
     scan) scan ;;
     typecheck) (cd "$tools" && npm run -s typecheck) ;;
     lint) [ ${#code[@]} -eq 0 ] || "$tools/node_modules/.bin/eslint" --no-warn-ignored -- "${code[@]}" ;;
-    test) [ ${#code[@]} -eq 0 ] || "$tools/node_modules/.bin/vitest" related --run --passWithNoTests -- "${code[@]}" ;;
+    test) [ ${#code[@]} -eq 0 ] || "$tools/node_modules/.bin/vitest" related --run --passWithNoTests "${code[@]}" ;;
   esac
 done
