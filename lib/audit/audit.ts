@@ -100,7 +100,13 @@ export type AuditAction =
   | "clerk.email_changed"
   | "clerk.email_conflict"
   | "clerk.session_ended"
-  | "webhook.rejected";
+  | "webhook.rejected"
+  // Billing, the owner's side (lib/billing/checkout.ts).
+  | "billing.subscription_created"
+  | "billing.checkout_verified"
+  | "billing.checkout_rejected"
+  | "billing.cancel_scheduled"
+  | "billing.subscription_resumed";
 
 export type Actor = { type: "user" | "system" | "token" | "oauth" | "anonymous"; id?: string | null };
 
