@@ -46,7 +46,8 @@ function every(minutes: number | undefined): string {
 
 /**
  * The directives of the CSP this server sends on its pages, parsed from lib/http/csp.ts's own
- * output with the options proxy.ts gives it (Turnstile is added on one page only, /request-access).
+ * output with the options proxy.ts gives it (Turnstile is added on one page only, /request-access,
+ * and Razorpay Checkout on one page only, /w/<id>/billing).
  */
 function cspDirectives(config: Config): Map<string, string[]> {
   const policy = contentSecurityPolicy("NONCE", { dev: false, https: config.secureCookies, clerk: config.clerk });
@@ -279,8 +280,8 @@ export function securityFacts(config: Config, state: SecurityState): SecurityPag
   // Read off the CSP this server sends: no source but 'self' (and keywords) means no third party can load.
   const csp = cspDirectives(config);
   const thirdParties = [...csp.values()].flat().filter((source) => !source.startsWith("'") && source !== "data:");
-  // And only without Turnstile, which the request-access page's own policy lets in.
-  if (thirdParties.length === 0 && config.TURNSTILE_SITE_KEY === undefined) doesNot.unshift("It loads no third-party script, style, font or frame: its Content Security Policy allows this server alone. It sends no telemetry.");
+  // And only without Turnstile or Razorpay Checkout, which the request-access and Billing pages' own policies let in.
+  if (thirdParties.length === 0 && config.TURNSTILE_SITE_KEY === undefined && config.billing === null) doesNot.unshift("It loads no third-party script, style, font or frame: its Content Security Policy allows this server alone. It sends no telemetry.");
   return {
     facts: [...storageFacts(state), ...signInFacts(config), ...browserFacts(config, csp), ...auditFacts(config, state), ...backupFacts(config, state), drillFact(state), ...accessFacts(config)],
     doesNot,
