@@ -49,6 +49,8 @@ test.describe("billing on", () => {
     const created = fake.requests.find((entry) => entry.method === "POST" && entry.path === "/v1/subscriptions");
     expect(created?.body).toMatchObject({ plan_id: "plan_TeamMonthly001", notes: { workspace_id: workspaceId } });
     expect(await page.evaluate(() => (window as unknown as { __razorpayOpened?: { key: string } }).__razorpayOpened?.key)).toBe(BILLING_KEYS.keyId);
+    // Loaded with this response's nonce (the property: browsers hide the attribute's value).
+    expect(await page.evaluate(() => document.querySelector<HTMLScriptElement>('script[src$="/checkout.js"]')?.nonce)).toMatch(/^[A-Za-z0-9+/=]{16,}$/);
 
     const cancel = page.getByRole("form", { name: "Cancel subscription" });
     await cancel.getByRole("button", { name: "Cancel at period end" }).click();
@@ -59,6 +61,31 @@ test.describe("billing on", () => {
     await resume.getByRole("button", { name: "Resume subscription" }).click();
     await expect(page.getByRole("form", { name: "Cancel subscription" }).getByRole("button", { name: "Cancel at period end" })).toBeVisible();
     await expect(page.getByRole("form", { name: "Cancel subscription" }).getByRole("alert")).toHaveCount(0);
+  });
+
+  test("an admin of the workspace sees no Billing link and is told the Billing page needs the owner's scope", async ({ page, browser }) => {
+    await signUp(page, uniqueEmail("billing-owner2"));
+    const href = await createWorkspace(page, "Owned elsewhere");
+    const adminContext = await browser.newContext({ baseURL: BILLING_URL });
+    const admin = await adminContext.newPage();
+    const adminEmail = uniqueEmail("billing-admin");
+    await signUp(admin, adminEmail);
+    const added = await page.request.post(`/api/v1/workspaces/${workspaceIdFrom(href)}/members`, { data: { email: adminEmail, role: "admin" } });
+    expect(added.status()).toBe(201);
+    const { link } = (await added.json()) as { link: string };
+    expect((await admin.request.post("/api/invitations/accept", { data: { token: new URL(link).searchParams.get("token") } })).status()).toBe(200);
+
+    await admin.goto(href);
+    const nav = admin.getByRole("navigation", { name: "Workspace" });
+    await expect(nav.getByRole("link", { name: "Audit" })).toBeVisible();
+    await expect(nav.getByRole("link", { name: "Billing" })).toHaveCount(0);
+    await admin.goto(`${href}/billing`);
+    await expect(admin.getByRole("heading", { name: "You need the “billing” scope" })).toBeVisible();
+    await expect(admin.getByRole("button", { name: /Subscribe/ })).toHaveCount(0);
+    const refused = await admin.request.post(`/api/workspaces/${workspaceIdFrom(href)}/billing/subscribe`, { data: { planId: "team" }, headers: { origin: BILLING_URL } });
+    expect(refused.status()).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: "insufficient_scope" });
+    await adminContext.close();
   });
 });
 
