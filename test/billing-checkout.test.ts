@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { subscriptions } from "@/db/control/schema";
+import { payments, subscriptions } from "@/db/control/schema";
 import { authorize } from "@/lib/access/authorize";
 import { resolveTeamToken } from "@/lib/access/bearer";
 import { controlAuditLog } from "@/lib/audit/audit";
@@ -196,6 +196,42 @@ describe("billing on", () => {
     expect(await refusal(await post(sub.workspaceId, sub.cookie, "resume"))).toEqual({ status: 409, error: "nothing_to_resume" });
     expect(await audited("billing.cancel_scheduled")).toHaveLength(1);
     expect(await audited("billing.subscription_resumed")).toHaveLength(1);
+  });
+
+  it("a verified answer never undoes a webhook that already moved the subscription on", async () => {
+    const ws = await owned();
+    const started = await jsonOf<{ subscriptionId: string }>(await subscribe(ws.workspaceId, ws.cookie));
+    const { db } = await getControlDb();
+    await db.update(subscriptions).set({ status: "active", eventAt: 1 }).where(eq(subscriptions.id, started.subscriptionId));
+    const verified = await verify(ws.workspaceId, ws.cookie, paid(started.subscriptionId));
+    expect(verified.status).toBe(200);
+    expect(await jsonOf(verified)).toMatchObject({ status: "active" });
+    expect((await rows(ws.workspaceId))[0]).toMatchObject({ status: "active", eventAt: 1 });
+  });
+
+  it("the overview lists this workspace's payments and refunds, newest first, and no other workspace's", async () => {
+    const ws = await owned();
+    const other = await owned();
+    const { db } = await getControlDb();
+    const payment = (workspaceId: string, userId: string, kind: "payment" | "refund", occurredAt: number) => ({
+      id: newRazorpayId(kind === "payment" ? "pay" : "rfnd"),
+      kind,
+      workspaceId,
+      userId,
+      subscriptionId: null,
+      paymentId: null,
+      invoiceId: kind === "payment" ? newRazorpayId("inv") : null,
+      amount: 49900,
+      currency: "INR",
+      status: kind === "payment" ? "captured" : "processed",
+      occurredAt,
+      recordedAt: occurredAt,
+    });
+    const mine = [payment(ws.workspaceId, ws.owner.id, "payment", 1000), payment(ws.workspaceId, ws.owner.id, "refund", 2000)];
+    await db.insert(payments).values([...mine, payment(other.workspaceId, other.owner.id, "payment", 1500)]);
+    const overview = await jsonOf<{ payments: { id: string; kind: string }[] }>(await request(billing(ws.workspaceId), { cookie: ws.cookie }));
+    expect(overview.payments.map((row) => row.id)).toEqual([mine[1]!.id, mine[0]!.id]);
+    expect(JSON.stringify(overview)).not.toContain(ws.owner.id);
   });
 
   it("Razorpay failing is a 502 and changes nothing: no row on subscribe, no flag on cancel or resume", async () => {
