@@ -156,6 +156,9 @@ describe("the rest of the configuration", () => {
     // Billing on: the Billing page's policy lets Razorpay Checkout in (proxy.ts).
     const billing = billingEnv(razorpayKeys(), "http://127.0.0.1:9");
     for (const env of [clerkEnv(), turnstile, billing]) expect(allText(securityFacts(config(env), state()))).not.toContain("no third-party");
+    // And says which page lets Razorpay in, read off that page's own policy; nothing of it with billing off.
+    expect(fact(securityFacts(config(billing), state()).facts, "billing-csp")).toMatchObject({ kind: "control", evidence: expect.stringContaining("frame-src http://127.0.0.1:9 https://api.razorpay.com") as string });
+    expect(securityFacts(config(), state()).facts.map((entry) => entry.id)).not.toContain("billing-csp");
     expect(page.doesNot.some((line) => line.includes("not end-to-end encrypted"))).toBe(true);
   });
 });

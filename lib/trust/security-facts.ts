@@ -1,7 +1,7 @@
 import type { Config } from "../config";
 import { ARGON2_OPTIONS } from "../auth/password";
 import { SECRET_PREFIXES } from "../crypto/secrets";
-import { contentSecurityPolicy } from "../http/csp";
+import { contentSecurityPolicy, type CspOptions } from "../http/csp";
 
 /**
  * What /security says about this instance, made from its running configuration and the state
@@ -49,8 +49,8 @@ function every(minutes: number | undefined): string {
  * output with the options proxy.ts gives it (Turnstile is added on one page only, /request-access,
  * and Razorpay Checkout on one page only, /w/<id>/billing).
  */
-function cspDirectives(config: Config): Map<string, string[]> {
-  const policy = contentSecurityPolicy("NONCE", { dev: false, https: config.secureCookies, clerk: config.clerk });
+function cspDirectives(config: Config, page: { billing?: CspOptions["billing"] } = {}): Map<string, string[]> {
+  const policy = contentSecurityPolicy("NONCE", { dev: false, https: config.secureCookies, clerk: config.clerk, ...page });
   return new Map(
     policy
       .split(";")
@@ -152,6 +152,18 @@ function browserFacts(config: Config, csp: Map<string, string[]>): SecurityFact[
       kind: "control",
       claim: `Scripts run only with a fresh per-response nonce (and what those scripts load, via 'strict-dynamic'); no inline script without it.${framing}`,
       evidence: `script-src ${scripts.join(" ").replace("'nonce-NONCE'", "'nonce-…'")}; frame-ancestors ${csp.get("frame-ancestors")?.join(" ") ?? "(unset)"}`,
+    });
+  }
+  if (config.billing) {
+    // The Billing page's own policy, from the same function with the option proxy.ts gives that page alone.
+    const billing = cspDirectives(config, { billing: { checkoutOrigin: config.billing.checkoutOrigin } });
+    const added = (name: string) => (billing.get(name) ?? []).filter((source) => !(csp.get(name) ?? []).includes(source));
+    facts.push({
+      id: "billing-csp",
+      topic: "Content Security Policy",
+      kind: "control",
+      claim: "Billing is on: the Billing page, which only a workspace's owner can open, lets Razorpay Checkout's script and payment frame in. No other page's policy names Razorpay.",
+      evidence: `CSP of /w/<id>/billing adds script-src ${added("script-src").join(" ")}; frame-src ${added("frame-src").join(" ")}`,
     });
   }
   facts.push(
