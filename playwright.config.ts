@@ -1,6 +1,7 @@
 import os from "node:os";
 import path from "node:path";
 import { defineConfig } from "@playwright/test";
+import { billingServerEnv, BILLING_URL } from "./e2e/billing-server";
 import { e2eCertificate } from "./e2e/oauth-client";
 
 /**
@@ -38,23 +39,35 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: "npm start",
-    url: `${E2E_URL}/api/health`,
-    timeout: 180_000,
-    reuseExistingServer: false,
-    stdout: "ignore",
-    stderr: "pipe",
-    env: {
-      ENCLAVE_DATA_DIR: E2E_DATA_DIR,
-      PORT: String(E2E_PORT),
-      ENCLAVE_PUBLIC_URL: E2E_URL,
-      LOG_LEVEL: "warn",
-      // The metadata-document e2e publishes its client document on loopback https.
-      ENCLAVE_CIMD_ALLOWED_HOSTS: "127.0.0.1",
-      NODE_EXTRA_CA_CERTS: e2eCertificate().cert,
-      // Access tokens that expire within a test, so the MCP e2e sees the SDK refresh one.
-      ENCLAVE_OAUTH_ACCESS_TOKEN_SECONDS: "5",
+  webServer: [
+    {
+      command: "npm start",
+      url: `${E2E_URL}/api/health`,
+      timeout: 180_000,
+      reuseExistingServer: false,
+      stdout: "ignore",
+      stderr: "pipe",
+      env: {
+        ENCLAVE_DATA_DIR: E2E_DATA_DIR,
+        PORT: String(E2E_PORT),
+        ENCLAVE_PUBLIC_URL: E2E_URL,
+        LOG_LEVEL: "warn",
+        // The metadata-document e2e publishes its client document on loopback https.
+        ENCLAVE_CIMD_ALLOWED_HOSTS: "127.0.0.1",
+        NODE_EXTRA_CA_CERTS: e2eCertificate().cert,
+        // Access tokens that expire within a test, so the MCP e2e sees the SDK refresh one.
+        ENCLAVE_OAUTH_ACCESS_TOKEN_SECONDS: "5",
+      },
     },
-  },
+    // Billing on (e2e/billing.spec.ts): its own port and data dir, Razorpay faked by the spec.
+    {
+      command: "npm start",
+      url: `${BILLING_URL}/api/health`,
+      timeout: 180_000,
+      reuseExistingServer: false,
+      stdout: "ignore",
+      stderr: "pipe",
+      env: billingServerEnv(),
+    },
+  ],
 });

@@ -6,6 +6,8 @@ import { contentSecurityPolicy } from "@/lib/http/csp";
 
 // The one page that shows Cloudflare Turnstile (after consent), and so the one whose CSP names it.
 const TURNSTILE_PAGE = "/request-access";
+// The one page that opens Razorpay Checkout, and so the one whose CSP names it (billing on only).
+const BILLING_PAGE = /^\/w\/ws_[0-9a-f]{32}\/billing$/;
 // Pages anyone may see; every other page needs a session cookie before it is even rendered.
 // Links sent by mail or handed on (/invite, /reset-password, /verify-email) carry their secret
 // in the query, which no log line records (server.ts logs the path only).
@@ -71,6 +73,7 @@ function frontDoor(request: NextRequest, config: Config) {
     https: config.secureCookies,
     clerk: config.clerk,
     turnstile: config.TURNSTILE_SITE_KEY !== undefined && pathname === TURNSTILE_PAGE,
+    billing: config.billing && BILLING_PAGE.test(pathname) ? { checkoutOrigin: config.billing.checkoutOrigin } : null,
   });
   const isPage = !MACHINE_PATHS.test(pathname);
   const cookieName = config.clerk ? CLERK_SESSION_COOKIE : sessionCookieName();

@@ -211,6 +211,11 @@ async function makeFixture() {
       email: () => `${unique("fuzz")}@example.com`,
       redirect_uris: () => ["https://app.example.com/callback"],
       content: () => "artifact text",
+      // Billing (off in this run): a plan id and a Checkout answer of the right shapes.
+      planId: () => "team",
+      razorpay_payment_id: () => "pay_FuzzPayment0001",
+      razorpay_subscription_id: () => "sub_FuzzSubscript01",
+      razorpay_signature: () => "0".repeat(64),
     } as Hints,
   };
 }
@@ -395,6 +400,12 @@ const portalBaseStatus: Record<string, number> = {
   verifyEmail: 400,
   acceptInvitation: 404, // a token that names no invitation
   requestAccess: 409, // sign-up is open in this run (loopback), so there is nothing to request
+  // Billing is off in this run (no Razorpay keys): its endpoints do not exist (test/billing-checkout.test.ts covers them on).
+  billingOverview: 404,
+  subscribe: 404,
+  verifyCheckout: 404,
+  cancelSubscription: 404,
+  resumeSubscription: 404,
 };
 
 async function send(op: Operation, path: string, body: unknown, query: Record<string, string> = {}): Promise<Response> {

@@ -91,7 +91,8 @@ export type FakeRazorpay = {
   close(): Promise<void>;
 };
 
-export async function startFakeRazorpay(keys: RazorpayKeys): Promise<FakeRazorpay> {
+/** `port` 0 (the default) takes any free port; the e2e spec fixes one, since its server's env names the fake's URL before the fake starts. */
+export async function startFakeRazorpay(keys: RazorpayKeys, port = 0): Promise<FakeRazorpay> {
   const subscriptions = new Map<string, FakeSubscription>();
   const requests: FakeRazorpay["requests"] = [];
   let failures = { count: 0, status: 500 };
@@ -164,10 +165,13 @@ export async function startFakeRazorpay(keys: RazorpayKeys): Promise<FakeRazorpa
     return { status: 404, body: { error: { code: "BAD_REQUEST_ERROR", description: "no such route" } } };
   }
 
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  const listening = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${listening}`,
     subscriptions,
     requests,
     failNext: (count = 1, status = 500) => {

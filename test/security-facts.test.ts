@@ -5,6 +5,7 @@ import { ARGON2_OPTIONS } from "@/lib/auth/password";
 import { getControlDb } from "@/lib/db/store";
 import { securityFacts, type SecurityFact, type SecurityState } from "@/lib/trust/security-facts";
 import { readSecurityState } from "@/lib/trust/security-state";
+import { billingEnv, razorpayKeys } from "./razorpay";
 import { useTempStore, testConfig } from "./store";
 
 /**
@@ -152,7 +153,12 @@ describe("the rest of the configuration", () => {
     const page = securityFacts(config(), state());
     expect(page.doesNot[0]).toContain("loads no third-party script");
     const turnstile = { TURNSTILE_SITE_KEY: "1x00000000000000000000AA", TURNSTILE_SECRET_KEY: "1x0000000000000000000000000000000AA" };
-    for (const env of [clerkEnv(), turnstile]) expect(allText(securityFacts(config(env), state()))).not.toContain("no third-party");
+    // Billing on: the Billing page's policy lets Razorpay Checkout in (proxy.ts).
+    const billing = billingEnv(razorpayKeys(), "http://127.0.0.1:9");
+    for (const env of [clerkEnv(), turnstile, billing]) expect(allText(securityFacts(config(env), state()))).not.toContain("no third-party");
+    // And says which page lets Razorpay in, read off that page's own policy; nothing of it with billing off.
+    expect(fact(securityFacts(config(billing), state()).facts, "billing-csp")).toMatchObject({ kind: "control", evidence: expect.stringContaining("frame-src http://127.0.0.1:9 https://api.razorpay.com") as string });
+    expect(securityFacts(config(), state()).facts.map((entry) => entry.id)).not.toContain("billing-csp");
     expect(page.doesNot.some((line) => line.includes("not end-to-end encrypted"))).toBe(true);
   });
 });

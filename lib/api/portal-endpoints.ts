@@ -8,6 +8,7 @@ import { signInSchema } from "../auth/sign-in";
 import { changePasswordSchema } from "../auth/password-change";
 import { forgotPasswordSchema, resetPasswordSchema } from "../auth/password-reset";
 import { verifyEmailSchema } from "../auth/email-verification";
+import { subscribeSchema, verifyCheckoutSchema } from "../billing/checkout";
 import { transferSchema } from "../lifecycle/transfer";
 import { deleteWorkspaceSchema } from "../lifecycle/workspace-deletion";
 import { consentDecisionSchema } from "../oauth/consent";
@@ -28,6 +29,12 @@ export const portalEndpoints = {
   transferWorkspace: endpoint({ operationId: "transferWorkspace", method: "POST", path: "/api/workspaces/{workspaceId}/transfer", summary: "Hand the workspace to another member; you become an admin (owner only)", trust: "user", body: transferSchema }),
   deleteWorkspace: endpoint({ operationId: "deleteWorkspace", method: "DELETE", path: "/api/workspaces/{workspaceId}", summary: "Delete the workspace, typing its name to confirm; its owner can restore it until it is purged (owner only)", trust: "user", body: deleteWorkspaceSchema }),
   restoreWorkspace: endpoint({ operationId: "restoreWorkspace", method: "POST", path: "/api/workspaces/{workspaceId}/restore", summary: "Bring back a deleted workspace you own, before it is purged", trust: "user" }),
+  // Billing (owner only, scope `billing`): each answers 404 while billing is off (no Razorpay keys).
+  billingOverview: endpoint({ operationId: "billingOverview", method: "GET", path: "/api/workspaces/{workspaceId}/billing", summary: "The plan in force, every plan, each limit with its usage, the latest subscription and the payment history (owner only)", trust: "user" }),
+  subscribe: endpoint({ operationId: "subscribe", method: "POST", path: "/api/workspaces/{workspaceId}/billing/subscribe", summary: "Create a Razorpay subscription to a paid plan and get what Checkout needs to pay for it (owner only)", trust: "user", body: subscribeSchema }),
+  verifyCheckout: endpoint({ operationId: "verifyCheckout", method: "POST", path: "/api/workspaces/{workspaceId}/billing/verify", summary: "Checkout's answer, believed only when Razorpay's signature checks out: the subscription is then authenticated (owner only)", trust: "user", body: verifyCheckoutSchema }),
+  cancelSubscription: endpoint({ operationId: "cancelSubscription", method: "POST", path: "/api/workspaces/{workspaceId}/billing/cancel", summary: "Cancel the paid subscription at the end of its current period (owner only)", trust: "user" }),
+  resumeSubscription: endpoint({ operationId: "resumeSubscription", method: "POST", path: "/api/workspaces/{workspaceId}/billing/resume", summary: "Keep a subscription that was set to end with its period (owner only)", trust: "user" }),
   closeAccount: endpoint({ operationId: "closeAccount", method: "POST", path: "/api/account/close", summary: "Close your account (password, and code when MFA is on): signed out at once, erased after the hold", trust: "user", body: reauthSchema }),
   cancelClosure: endpoint({ operationId: "cancelClosure", method: "POST", path: "/api/account/cancel-closure", summary: "Cancel your account's closure during the hold", trust: "user", accountStates: "any" }),
   startMfa: endpoint({ operationId: "startMfa", method: "POST", path: "/api/account/mfa/setup", summary: "Start setting up TOTP", trust: "user", localAuthOnly: true }),

@@ -101,6 +101,12 @@ export type AuditAction =
   | "clerk.email_conflict"
   | "clerk.session_ended"
   | "webhook.rejected"
+  // Billing, the owner's side (lib/billing/checkout.ts).
+  | "billing.subscription_created"
+  | "billing.checkout_verified"
+  | "billing.checkout_rejected"
+  | "billing.cancel_scheduled"
+  | "billing.subscription_resumed"
   // Razorpay's webhooks (lib/webhooks/razorpay.ts, lib/billing/subscription-events.ts).
   | "billing.webhook_unknown_subscription"
   | "billing.webhook_mismatch"

@@ -46,3 +46,34 @@ describe("Turnstile in local mode", () => {
     expect(withTurnstile.size).toBe(without.size + 1);
   });
 });
+
+describe("Razorpay Checkout, on the Billing page only", () => {
+  const without = directives(contentSecurityPolicy("n0nce", { dev: false, https: true }));
+  const checkout = "https://checkout.razorpay.com";
+  const withBilling = directives(contentSecurityPolicy("n0nce", { dev: false, https: true, billing: { checkoutOrigin: checkout } }));
+
+  it("adds the Checkout origin to script-src and frame-src, and only the hosts Razorpay lists for Checkout elsewhere", () => {
+    expect(withBilling.get("script-src")).toEqual([...without.get("script-src")!, checkout, "https://cdn.razorpay.com"]);
+    expect(withBilling.get("frame-src")).toEqual([checkout, "https://api.razorpay.com"]);
+    expect(withBilling.get("img-src")).toEqual([...without.get("img-src")!, "https://cdn.razorpay.com"]);
+    expect(withBilling.get("connect-src")).toEqual([...without.get("connect-src")!, "https://lumberjack.razorpay.com", "https://lumberjack-metrics.razorpay.com"]);
+    for (const [name, sources] of withBilling) if (!["script-src", "frame-src", "img-src", "connect-src"].includes(name)) expect(sources, name).toEqual(without.get(name));
+    expect(withBilling.size).toBe(without.size + 1);
+    const all = [...withBilling.values()].flat();
+    for (const loose of ["'unsafe-inline'", "https:", "*", "https://*.razorpay.com"]) expect(all).not.toContain(loose);
+  });
+
+  it("a moved Checkout (a test fake) is named as it is; without the option nothing of Razorpay appears", () => {
+    const fake = directives(contentSecurityPolicy("n0nce", { dev: false, https: false, billing: { checkoutOrigin: "http://127.0.0.1:3298" } }));
+    expect(fake.get("script-src")).toContain("http://127.0.0.1:3298");
+    expect(fake.get("frame-src")).toContain("http://127.0.0.1:3298");
+    expect(contentSecurityPolicy("n0nce", { dev: false, https: true, billing: null })).not.toContain("razorpay");
+    expect(contentSecurityPolicy("n0nce", { dev: false, https: true })).not.toContain("razorpay");
+  });
+
+  it("in Clerk mode the Billing page keeps Clerk's frame sources and adds Razorpay's after them", () => {
+    const both = directives(contentSecurityPolicy("n0nce", { dev: false, https: true, clerk: { frontendApi: "https://clerk.example.com" }, billing: { checkoutOrigin: checkout } }));
+    expect(both.get("frame-src")).toEqual(["'self'", "https://clerk.example.com", "https://challenges.cloudflare.com", "https://*.protect.clerk.com", checkout, "https://api.razorpay.com"]);
+    expect(both.get("worker-src")).toEqual(["'self'", "blob:"]);
+  });
+});

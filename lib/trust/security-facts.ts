@@ -1,7 +1,7 @@
 import type { Config } from "../config";
 import { ARGON2_OPTIONS } from "../auth/password";
 import { SECRET_PREFIXES } from "../crypto/secrets";
-import { contentSecurityPolicy } from "../http/csp";
+import { contentSecurityPolicy, type CspOptions } from "../http/csp";
 
 /**
  * What /security says about this instance, made from its running configuration and the state
@@ -46,10 +46,11 @@ function every(minutes: number | undefined): string {
 
 /**
  * The directives of the CSP this server sends on its pages, parsed from lib/http/csp.ts's own
- * output with the options proxy.ts gives it (Turnstile is added on one page only, /request-access).
+ * output with the options proxy.ts gives it (Turnstile is added on one page only, /request-access,
+ * and Razorpay Checkout on one page only, /w/<id>/billing).
  */
-function cspDirectives(config: Config): Map<string, string[]> {
-  const policy = contentSecurityPolicy("NONCE", { dev: false, https: config.secureCookies, clerk: config.clerk });
+function cspDirectives(config: Config, page: { billing?: CspOptions["billing"] } = {}): Map<string, string[]> {
+  const policy = contentSecurityPolicy("NONCE", { dev: false, https: config.secureCookies, clerk: config.clerk, ...page });
   return new Map(
     policy
       .split(";")
@@ -151,6 +152,18 @@ function browserFacts(config: Config, csp: Map<string, string[]>): SecurityFact[
       kind: "control",
       claim: `Scripts run only with a fresh per-response nonce (and what those scripts load, via 'strict-dynamic'); no inline script without it.${framing}`,
       evidence: `script-src ${scripts.join(" ").replace("'nonce-NONCE'", "'nonce-…'")}; frame-ancestors ${csp.get("frame-ancestors")?.join(" ") ?? "(unset)"}`,
+    });
+  }
+  if (config.billing) {
+    // The Billing page's own policy, from the same function with the option proxy.ts gives that page alone.
+    const billing = cspDirectives(config, { billing: { checkoutOrigin: config.billing.checkoutOrigin } });
+    const added = (name: string) => (billing.get(name) ?? []).filter((source) => !(csp.get(name) ?? []).includes(source));
+    facts.push({
+      id: "billing-csp",
+      topic: "Content Security Policy",
+      kind: "control",
+      claim: "Billing is on: the Billing page, which only a workspace's owner can open, lets Razorpay Checkout's script and payment frame in. No other page's policy names Razorpay.",
+      evidence: `CSP of /w/<id>/billing adds script-src ${added("script-src").join(" ")}; frame-src ${added("frame-src").join(" ")}`,
     });
   }
   facts.push(
@@ -279,8 +292,8 @@ export function securityFacts(config: Config, state: SecurityState): SecurityPag
   // Read off the CSP this server sends: no source but 'self' (and keywords) means no third party can load.
   const csp = cspDirectives(config);
   const thirdParties = [...csp.values()].flat().filter((source) => !source.startsWith("'") && source !== "data:");
-  // And only without Turnstile, which the request-access page's own policy lets in.
-  if (thirdParties.length === 0 && config.TURNSTILE_SITE_KEY === undefined) doesNot.unshift("It loads no third-party script, style, font or frame: its Content Security Policy allows this server alone. It sends no telemetry.");
+  // And only without Turnstile or Razorpay Checkout, which the request-access and Billing pages' own policies let in.
+  if (thirdParties.length === 0 && config.TURNSTILE_SITE_KEY === undefined && config.billing === null) doesNot.unshift("It loads no third-party script, style, font or frame: its Content Security Policy allows this server alone. It sends no telemetry.");
   return {
     facts: [...storageFacts(state), ...signInFacts(config), ...browserFacts(config, csp), ...auditFacts(config, state), ...backupFacts(config, state), drillFact(state), ...accessFacts(config)],
     doesNot,

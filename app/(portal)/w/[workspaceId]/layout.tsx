@@ -5,6 +5,7 @@ import { workspacePath } from "@/app/_components/format";
 import { WorkspaceNav, type NavLink } from "@/app/_components/workspace-nav";
 import { grantCovers, workspaceGrant, WorkspaceOfflineError } from "@/lib/access/authorize";
 import type { Scope } from "@/lib/access/scopes";
+import { getConfig } from "@/lib/config";
 
 const sections: { segment: string; label: string; scope: Scope }[] = [
   { segment: "knowledge", label: "Knowledge", scope: "search" },
@@ -18,6 +19,9 @@ const sections: { segment: string; label: string; scope: Scope }[] = [
   { segment: "settings", label: "Settings", scope: "settings" },
   { segment: "audit", label: "Audit", scope: "audit" },
 ];
+
+// Owners only (scope `billing`), and only while billing is on: with no Razorpay keys nothing of it shows.
+const billingSection = { segment: "billing", label: "Billing", scope: "billing" } as const;
 
 /**
  * The workspace frame: its name and the sections this person's role can use. Hiding a link is
@@ -45,7 +49,8 @@ export default async function WorkspaceLayout({ children, params }: { children: 
   }
   const links: NavLink[] = [
     { href: workspacePath(workspaceId), label: "Overview" },
-    ...sections.filter((section) => grantCovers(grant, section.scope)).map((section) => ({ href: workspacePath(workspaceId, section.segment), label: section.label })),
+    ...[...sections, ...(getConfig().billing ? [billingSection] : [])]
+      .filter((section) => grantCovers(grant, section.scope)).map((section) => ({ href: workspacePath(workspaceId, section.segment), label: section.label })),
   ];
   return (
     <div className="workspace">
