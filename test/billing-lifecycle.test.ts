@@ -14,7 +14,8 @@ import { operatorStatus } from "@/lib/operator/status";
 import { sessionCookieForUser } from "./api";
 import { ORIGIN, request } from "./harness";
 import { addMembership, ownedWorkspace, person } from "./lifecycle";
-import { billingEnv, newRazorpayId, razorpayKeys, startFakeRazorpay, TEAM_PLAN } from "./razorpay";
+import { billingEnv, newRazorpayId, razorpayKeys, startFakeRazorpay, TEAM_PLAN, webhookEvent } from "./razorpay";
+import { deliverRaw, entityFor } from "./razorpay-deliveries";
 import { useTempStore } from "./store";
 import { readZip } from "./zip";
 
@@ -96,6 +97,19 @@ describe("deleting a workspace cancels its subscription at Razorpay", () => {
     expect(await subscriptionRow(subscriptionId)).toMatchObject({ status: "cancelled", cancelOwedSince: null });
     expect(fake.subscriptions.get(subscriptionId)!.status).toBe("cancelled");
     expect((await operatorStatus()).billing).toMatchObject({ cancellationsOwed: 0, lastError: null });
+  });
+
+  it("a signed subscription.cancelled webhook settles a cancellation still owed: Razorpay has said it ended", async () => {
+    const { user } = await person();
+    const workspaceId = await ownedWorkspace(user.id, "Settled by webhook");
+    const subscriptionId = await paidSubscription(workspaceId, user.id);
+    fake.failNext(2);
+    expect((await deleteThroughPortal(user.id, workspaceId, "Settled by webhook")).status).toBe(200);
+    expect((await subscriptionRow(subscriptionId)).cancelOwedSince).not.toBeNull();
+    const event = JSON.stringify(webhookEvent("subscription.cancelled", { subscription: entityFor({ id: subscriptionId, workspaceId, userId: user.id }, "cancelled") }));
+    expect((await deliverRaw(event, keys.webhookSecret)).status).toBe(200);
+    expect(await subscriptionRow(subscriptionId)).toMatchObject({ status: "cancelled", cancelOwedSince: null, cancelError: null });
+    expect((await operatorStatus()).billing).toMatchObject({ cancellationsOwed: 0 });
   });
 
   it("a subscription already ended at Razorpay (cancelled in its dashboard) settles the duty: the SDK's fetch says so", async () => {

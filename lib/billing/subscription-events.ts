@@ -74,6 +74,8 @@ export async function applySubscriptionEntity(tx: ControlTx, entity: Subscriptio
     planId,
     currentEnd: entity.current_end === undefined ? row.currentEnd : entity.current_end === null ? null : entity.current_end * 1000,
     cancelAtPeriodEnd: isFinal(entity.status) ? false : row.cancelAtPeriodEnd,
+    // Razorpay saying it has ended settles a cancellation a deletion or closure still owed (lib/billing/cancellation.ts).
+    ...(isFinal(entity.status) && row.cancelOwedSince !== null && { cancelOwedSince: null, cancelError: null }),
     eventAt,
     updatedAt: now,
   };
