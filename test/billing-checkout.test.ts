@@ -12,7 +12,7 @@ import { consentDecisionSchema } from "@/lib/oauth/consent";
 import { isOAuthScope } from "@/lib/oauth/resource";
 import { sessionCookieForUser, userInWorkspace, workspaceWithTokens } from "./api";
 import { jsonOf, request, workspacePath } from "./harness";
-import { billingEnv, checkoutSignature, newRazorpayId, razorpayKeys, startFakeRazorpay, TEAM_PLAN } from "./razorpay";
+import { billingEnv, checkoutSignature, newRazorpayId, razorpayKeys, startFakeRazorpay, TEAM_PLAN, writePlansFile } from "./razorpay";
 import { useTempStore } from "./store";
 
 const keys = razorpayKeys();
@@ -69,7 +69,8 @@ async function subscribed() {
 }
 
 describe("billing on", () => {
-  useTempStore(billingEnv(keys, fake.url));
+  // Room for the tokens and members the refusal tests set up: limits are billing-limits.test.ts's subject, not this file's.
+  useTempStore(billingEnv(keys, fake.url, writePlansFile({ members: 10, teamTokens: 10, aiClients: 10, storageMb: 50 })));
   beforeEach(() => {
     resetRateLimits();
     fake.requests.length = 0;

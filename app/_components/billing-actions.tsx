@@ -2,7 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
-import type { CheckoutAnswer, CheckoutStart } from "@/lib/billing/checkout";
+import type { CheckoutAnswer, CheckoutStart } from "@/lib/workspace/billing";
 import { ConfirmButton } from "./confirm-button";
 import { FormError } from "./field";
 import { postJson } from "./post-json";

@@ -8,7 +8,7 @@ import { signInSchema } from "../auth/sign-in";
 import { changePasswordSchema } from "../auth/password-change";
 import { forgotPasswordSchema, resetPasswordSchema } from "../auth/password-reset";
 import { verifyEmailSchema } from "../auth/email-verification";
-import { subscribeSchema, verifyCheckoutSchema } from "../billing/checkout";
+import { subscribeSchema, verifyCheckoutSchema } from "../workspace/billing";
 import { transferSchema } from "../lifecycle/transfer";
 import { deleteWorkspaceSchema } from "../lifecycle/workspace-deletion";
 import { consentDecisionSchema } from "../oauth/consent";

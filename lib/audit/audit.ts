@@ -101,7 +101,7 @@ export type AuditAction =
   | "clerk.email_conflict"
   | "clerk.session_ended"
   | "webhook.rejected"
-  // Billing, the owner's side (lib/billing/checkout.ts).
+  // Billing, the owner's side (lib/workspace/billing.ts).
   | "billing.subscription_created"
   | "billing.checkout_verified"
   | "billing.checkout_rejected"

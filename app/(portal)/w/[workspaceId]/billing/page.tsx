@@ -4,7 +4,7 @@ import { SubscribeForm, SubscriptionAction } from "@/app/_components/billing-act
 import { formatTime } from "@/app/_components/format";
 import { ScopeRequired } from "@/app/_components/scope-required";
 import { requireWorkspaceAccess } from "@/app/_server/auth";
-import { billingOverview, type BillingOverview } from "@/lib/billing/checkout";
+import { billingOverview, type BillingOverview } from "@/lib/workspace/billing";
 import { isFinal, isPaid } from "@/lib/billing/subscriptions";
 import { getConfig } from "@/lib/config";
 

@@ -1,6 +1,6 @@
 import { portalEndpoints } from "@/lib/api/portal-endpoints";
 import { otherMethods, portalRoute } from "@/lib/api/route";
-import { authorizeBilling, billingOverview } from "@/lib/billing/checkout";
+import { authorizeBilling, billingOverview } from "@/lib/workspace/billing";
 import { limitApiCall } from "@/lib/http/rate-limits";
 
 export const GET = portalRoute(portalEndpoints.billingOverview, async ({ session, params, ip }) => {

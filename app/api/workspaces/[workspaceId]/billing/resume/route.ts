@@ -1,6 +1,6 @@
 import { portalEndpoints } from "@/lib/api/portal-endpoints";
 import { otherMethods, portalRoute } from "@/lib/api/route";
-import { authorizeBilling, resumeSubscription } from "@/lib/billing/checkout";
+import { authorizeBilling, resumeSubscription } from "@/lib/workspace/billing";
 import { limitApiCall } from "@/lib/http/rate-limits";
 
 export const POST = portalRoute(portalEndpoints.resumeSubscription, async ({ session, params, ip }) => {

@@ -1,6 +1,6 @@
 import { portalEndpoints } from "@/lib/api/portal-endpoints";
 import { otherMethods, portalRoute } from "@/lib/api/route";
-import { authorizeBilling, startSubscription } from "@/lib/billing/checkout";
+import { authorizeBilling, startSubscription } from "@/lib/workspace/billing";
 import { limitApiCall } from "@/lib/http/rate-limits";
 
 export const POST = portalRoute(portalEndpoints.subscribe, async ({ session, params, body, ip }) => {

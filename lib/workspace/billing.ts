@@ -1,5 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import { validatePaymentVerification } from "razorpay/dist/utils/razorpay-utils";
+import { validatePaymentVerification } from "razorpay/dist/utils/razorpay-utils.js";
 import { z } from "zod";
 import { subscriptions, type SubscriptionRow } from "@/db/control/schema";
 import { authorize, type WorkspaceAccess } from "../access/authorize";
@@ -7,12 +7,12 @@ import { auditControlTx, auditWorkspace, type AuditEntry } from "../audit/audit"
 import { getConfig, type BillingConfig } from "../config";
 import { getControlDb } from "../db/store";
 import { HttpError, notFound } from "../http/errors";
-import { getWorkspaceForMember } from "../workspace/workspaces";
-import { LIMIT_NOUNS, workspaceUsage } from "./limits";
-import { listWorkspacePayments, type PaymentRecord } from "./payments";
-import { formatPrice, type LimitName, type Plan } from "./plans";
-import { callRazorpay, razorpayClient, subscriptionEntitySchema, subscriptionNotes, type SubscriptionEntity } from "./razorpay";
-import { billingPlans, isFinal, latestSubscription, paidSubscription, planById, planInForce } from "./subscriptions";
+import { getWorkspaceForMember } from "./workspaces";
+import { LIMIT_NOUNS, workspaceUsage } from "../billing/limits";
+import { listWorkspacePayments, type PaymentRecord } from "../billing/payments";
+import { formatPrice, type LimitName, type Plan } from "../billing/plans";
+import { callRazorpay, razorpayClient, subscriptionEntitySchema, subscriptionNotes, type SubscriptionEntity } from "../billing/razorpay";
+import { billingPlans, isFinal, latestSubscription, paidSubscription, planById, planInForce } from "../billing/subscriptions";
 
 /**
  * The owner's side of billing: subscribe (the server creates the Razorpay subscription, the
