@@ -51,15 +51,15 @@ export type SettleFigures = { settled: number; failed: number; stillOwed: number
 export async function settleOwedCancellations(owed: Owed = {}, now = Date.now()): Promise<SettleFigures> {
   const billing = getConfig().billing;
   const control = await getControlDb();
-  const scope = owed.workspaceIds || owed.userId ? owedBy(owed) : undefined;
-  if ((owed.workspaceIds || owed.userId) && !scope) return { settled: 0, failed: 0, stillOwed: 0 };
-  const rows = billing
-    ? await control.db.select().from(subscriptions).where(and(isNotNull(subscriptions.cancelOwedSince), scope)).orderBy(asc(subscriptions.cancelOwedSince)).limit(BATCH)
-    : [];
+  // A scope that names nothing (no workspace deleted, no account) owes nothing; no scope at all is the job's "every one".
+  const scoped = owed.workspaceIds !== undefined || owed.userId !== undefined;
+  const scope = owedBy(owed);
+  if (!billing || (scoped && !scope)) return { settled: 0, failed: 0, stillOwed: await owedCount() };
+  const client = razorpayClient(billing);
+  const rows = await control.db.select().from(subscriptions).where(and(isNotNull(subscriptions.cancelOwedSince), scope)).orderBy(asc(subscriptions.cancelOwedSince)).limit(BATCH);
   let settled = 0;
   let failed = 0;
   for (const row of rows) {
-    const client = razorpayClient(billing!);
     let status: (typeof row)["status"] | null = null;
     let error: string | null = null;
     try {
@@ -90,8 +90,13 @@ export async function settleOwedCancellations(owed: Owed = {}, now = Date.now())
       failed++;
     }
   }
+  return { settled, failed, stillOwed: await owedCount() };
+}
+
+async function owedCount(): Promise<number> {
+  const control = await getControlDb();
   const [left] = await control.db.select({ n: count() }).from(subscriptions).where(isNotNull(subscriptions.cancelOwedSince));
-  return { settled, failed, stillOwed: left?.n ?? 0 };
+  return left?.n ?? 0;
 }
 
 /** For the operator: what Razorpay still has to be told. */
