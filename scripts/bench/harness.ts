@@ -134,7 +134,7 @@ export class ServerProcess {
     dataDir: string,
     logFile: string,
     extraEnv: Record<string, string>,
-    { script = "server.ts", healthPath = "/api/health" }: { script?: string; healthPath?: string } = {},
+    { script = "server.ts", healthPath = "/api/health", nodeFlags = [] }: { script?: string; healthPath?: string; nodeFlags?: string[] } = {},
   ): Promise<ServerProcess> {
     const port = await freePort();
     const env = {
@@ -148,8 +148,10 @@ export class ServerProcess {
       ...extraEnv,
     };
     const log = fs.openSync(logFile, "a");
-    // Its own process group: npx → tsx → node, all stopped together.
-    const child = spawn("npx", ["tsx", script], { cwd: ROOT, env, stdio: ["ignore", log, log], detached: true });
+    // Its own process group: npx → tsx → node, all stopped together. Flags for node itself
+    // (NODE_OPTIONS refuses some, such as --cpu-prof) need node run directly, with tsx as a loader.
+    const [command, args] = nodeFlags.length > 0 ? [process.execPath, [...nodeFlags, "--import", "tsx", script]] : ["npx", ["tsx", script]];
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", log, log], detached: true });
     fs.closeSync(log);
     const server = new ServerProcess(child, `http://127.0.0.1:${port}`, logFile, env.ENCLAVE_PUBLIC_URL);
     running = server;
