@@ -28,8 +28,9 @@ const PUBLIC_PAGES = new Set([
 // page takes the default Cross-Origin-Opener-Policy: same-origin (lib/http/security-headers.ts).
 const isConsentFlow = (pathname: string, returnTo: string | null) =>
   pathname === "/oauth/authorize" || (pathname === "/sign-in" && (returnTo ?? "").startsWith("/oauth/authorize"));
-// Endpoints for machines (bearer tokens, OAuth clients): they answer for themselves, never with a redirect.
-const MACHINE_PATHS = /^\/(?:api\/|mcp(?:\/|$)|\.well-known\/|oauth\/(?:register|token|revoke|authorize\/decision)(?:\/|$))/;
+// Endpoints, not pages (the portal's JSON endpoints, the consent form's answer): they answer for
+// themselves, never with a redirect. The machine endpoints never reach Next (lib/router).
+const ENDPOINT_PATHS = /^\/(?:api\/|oauth\/authorize\/decision(?:\/|$))/;
 
 /**
  * The cheap, stateless front door: a fresh CSP nonce per request, and a redirect to sign-in
@@ -75,7 +76,7 @@ function frontDoor(request: NextRequest, config: Config) {
     turnstile: config.TURNSTILE_SITE_KEY !== undefined && pathname === TURNSTILE_PAGE,
     billing: config.billing && BILLING_PAGE.test(pathname) ? { checkoutOrigin: config.billing.checkoutOrigin } : null,
   });
-  const isPage = !MACHINE_PATHS.test(pathname);
+  const isPage = !ENDPOINT_PATHS.test(pathname);
   const cookieName = config.clerk ? CLERK_SESSION_COOKIE : sessionCookieName();
   if (isPage && !PUBLIC_PAGES.has(pathname) && !request.cookies.has(cookieName)) {
     const signIn = new URL("/sign-in", config.ENCLAVE_PUBLIC_URL);
@@ -96,6 +97,6 @@ function frontDoor(request: NextRequest, config: Config) {
 }
 
 export const config = {
-  // Machine endpoints (MCP, OAuth metadata and token calls) render no page: no nonce to make.
-  matcher: ["/((?!_next/static|_next/image|favicon.ico|mcp$|\\.well-known/|oauth/token|oauth/register|oauth/revoke).*)"],
+  // Static assets need no nonce; the machine endpoints are answered before Next (server.ts).
+  matcher: ["/((?!_next/static|_next/image|favicon.ico).*)"],
 };

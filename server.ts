@@ -3,7 +3,9 @@
  * stops with one clear line if either is wrong), builds the app if there is no build yet,
  * then serves Next.js behind a thin wrapper that gives each request its id and the security
  * headers, refuses methods and request targets nothing here serves, rotates session ids that
- * are due, and writes one JSON log line per request.
+ * are due, and writes one JSON log line per request. The machine endpoints (REST, MCP, OAuth's
+ * token calls, discovery, operator, webhooks, health) go from the wrapper to the machine router
+ * (lib/router), not through Next.
  */
 // Enclave sends nothing anywhere: Next's build and server telemetry are off, before Next loads.
 process.env.NEXT_TELEMETRY_DISABLED = "1";
@@ -33,6 +35,7 @@ import { rotateSessionIfDue } from "./lib/auth/sessions";
 import { schedule } from "./lib/jobs/runner";
 import { startJobScheduler } from "./lib/jobs/scheduler";
 import { startAuditCheckpoints } from "./lib/audit/checkpoint-emitter";
+import { isMachinePath, machineListener } from "./lib/router/machine-router";
 
 type Handle = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
 
@@ -98,7 +101,8 @@ async function sendError(req: http.IncomingMessage, res: http.ServerResponse, er
   res.end(req.method === "HEAD" ? undefined : await response.text());
 }
 
-function serve(config: Config, handle: Handle): http.RequestListener {
+function serve(config: Config, next: Handle): http.RequestListener {
+  const machine = machineListener();
   return (req, res) => {
     const started = performance.now();
     // Our id, always: a client-sent x-request-id is not trusted into logs and audit rows.
@@ -128,9 +132,11 @@ function serve(config: Config, handle: Handle): http.RequestListener {
         const refused = requestTargetProblem(req.method ?? "", req.url ?? "/");
         if (refused) return await sendError(req, res, refused, context.requestId);
         if (!pathname?.startsWith("/_next/")) await rotateSession(req, res);
-        // Next answers `/mcp/` with a redirect, which some MCP clients do not follow with their POST.
+        // Some MCP clients post to `/mcp/`, and do not follow a redirect with their POST.
         if (pathname === "/mcp/") req.url = `/mcp${(req.url ?? "").slice("/mcp/".length)}`;
-        await handle(req, res);
+        // Routed by the path as a URL parser reads it (dot segments resolved), as both routers then see it.
+        const routed = new URL(req.url ?? "/", "http://localhost").pathname;
+        await (isMachinePath(routed) ? machine : next)(req, res);
       } catch (thrown) {
         // A storage fault (disk full, damaged file) is answered as what it is, and was logged once where it was recorded.
         const error = storageFault(thrown);

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import * as artifactItem from "@/app/api/v1/workspaces/[workspaceId]/artifacts/[name]/route";
+import { machineRoutes } from "@/lib/router/machine-routes";
 import { resetRateLimits } from "@/lib/http/rate-limits";
 import { snapshotWorkspace, workspaceWithTokens } from "./api";
 import { appFetch, jsonOf, ORIGIN, request, workspacePath } from "./harness";
@@ -194,7 +194,8 @@ describe("with the default limits", () => {
         headers: { authorization: `Bearer ${fx.member}`, "content-type": "text/plain" },
         body: "x",
       });
-      await expectError(await artifactItem.PUT(direct, { params: Promise.resolve({ workspaceId: fx.workspaceId, name }) }), 400, "invalid_request", name);
+      const putArtifact = machineRoutes.find((route) => route.method === "PUT" && route.path === "/api/v1/workspaces/{workspaceId}/artifacts/{name}");
+      await expectError(await putArtifact!.handle(direct, { params: Promise.resolve({ workspaceId: fx.workspaceId, name }) }), 400, "invalid_request", name);
     }
     for (const type of ["text", 'text/plain; charset="x', "text/html x-evil: 1", "a/b; c"]) {
       await expectError(await put("ok.txt", type), 400, "invalid_content_type", type);

@@ -8,14 +8,17 @@ import { clientAddress } from "@/lib/http/client-address";
 import { errorResponse } from "@/lib/http/errors";
 import { requestTargetProblem } from "@/lib/http/request-target";
 import { getRequestContext, runWithRequestContext } from "@/lib/log/request-context";
+import { isMachinePath, machineApp } from "@/lib/router/machine-router";
+import { machineRoutes } from "@/lib/router/machine-routes";
 
 /**
  * The one in-process harness: `appFetch` answers a Request the way the running server does —
- * the request-target checks server.ts makes, then the app's route.ts handlers, found by path
- * as Next finds them (static segments before [dynamic] before [...catch-all], route groups
- * ignored, params decoded) — so unit tests, the MCP SDK client and the OAuth flows all call
- * the same handlers through the same URLs, with no server and no mocks. Pages are left to the
- * Playwright specs.
+ * the request-target checks server.ts makes, then the machine router (lib/router: REST, MCP,
+ * OAuth, discovery, operator, webhooks, health) for the paths it owns, and the app's route.ts
+ * handlers for the rest, found by path as Next finds them (static segments before [dynamic]
+ * before [...catch-all], route groups ignored, params decoded) — so unit tests, the MCP SDK
+ * client and the OAuth flows all call the same handlers through the same URLs, with no server
+ * and no mocks. Pages are left to the Playwright specs.
  */
 export const ORIGIN = "http://localhost:3000";
 
@@ -48,12 +51,17 @@ function segmentOf(name: string): Segment {
 
 const routes = discoverRoutes();
 
-/** Every route file, with its URL template (`/api/v1/workspaces/{workspaceId}/…`) and its module. */
+/** Every route — the machine router's and each route file — with its URL template (`/api/v1/workspaces/{workspaceId}/…`) and its methods. */
 export function routeTable(): { template: string; load: () => Promise<RouteModule> }[] {
-  return routes.map((route) => ({
-    template: "/" + route.segments.map((segment) => (segment.kind === "static" ? segment.value : segment.kind === "dynamic" ? `{${segment.name}}` : `{...${segment.name}}`)).join("/"),
-    load: () => load(route.file),
-  }));
+  const machine = new Map<string, RouteModule>();
+  for (const route of machineRoutes) (machine.get(route.path) ?? machine.set(route.path, {}).get(route.path)!)[route.method] = route.handle;
+  return [
+    ...[...machine].map(([template, module]) => ({ template, load: () => Promise.resolve(module) })),
+    ...routes.map((route) => ({
+      template: "/" + route.segments.map((segment) => (segment.kind === "static" ? segment.value : segment.kind === "dynamic" ? `{${segment.name}}` : `{...${segment.name}}`)).join("/"),
+      load: () => load(route.file),
+    })),
+  ];
 }
 const modules = new Map<string, Promise<RouteModule>>();
 const load = (file: string) => {
@@ -101,9 +109,9 @@ function compareScores(a: number[], b: number[]): number {
 
 /**
  * `fetch` served in-process. It fills in what a real client's request carries (the Host
- * header), applies the server's request-target checks, and dispatches to the route's method
- * inside a request context (id, client IP) as server.ts does. A route without that method
- * answers 405, as Next does.
+ * header), applies the server's request-target checks, and dispatches to the machine router or
+ * the route's method inside a request context (id, client IP) as server.ts does. A route file
+ * without that method answers 405, as Next does.
  */
 export function appFetch(input: string | URL | Request, init?: RequestInit & { ip?: string }): Promise<Response> {
   // `ip` is the socket's peer; behind a trusted proxy the client address comes from X-Forwarded-For, as in server.ts.
@@ -123,6 +131,7 @@ async function dispatch(input: string | URL | Request, init?: RequestInit): Prom
   }
   const refused = requestTargetProblem(request.method, request.url);
   if (refused) return errorResponse(refused, getRequestContext()?.requestId ?? randomUUID());
+  if (isMachinePath(url.pathname)) return machineApp().fetch(request);
   const match = matchRoute(url.pathname);
   if (!match) throw new Error(`no route serves ${url.pathname}`);
   const handler = (await load(match.route.file))[request.method];

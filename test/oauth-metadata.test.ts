@@ -1,14 +1,8 @@
 import { OAuthMetadataSchema, OAuthProtectedResourceMetadataSchema } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetRateLimits } from "@/lib/http/rate-limits";
-import * as protectedResourceAtRoot from "@/app/.well-known/oauth-protected-resource/route";
-import * as protectedResourceForMcp from "@/app/.well-known/oauth-protected-resource/mcp/route";
-import * as authorizationServer from "@/app/.well-known/oauth-authorization-server/route";
-import * as otherWellKnown from "@/app/.well-known/[...rest]/route";
-import * as registerRoute from "@/app/oauth/register/route";
-import * as tokenRoute from "@/app/oauth/token/route";
-import * as revokeRoute from "@/app/oauth/revoke/route";
-import { ORIGIN } from "./harness";
+import { machineApp } from "@/lib/router/machine-router";
+import { appFetch, ORIGIN } from "./harness";
 import { MCP_URL, register, registeredClient, revokeCall, tokenCall } from "./oauth-attack-helpers";
 import { tokenRequest } from "./oauth";
 import { useTempStore } from "./store";
@@ -16,10 +10,10 @@ import { useTempStore } from "./store";
 useTempStore();
 beforeEach(() => resetRateLimits());
 
-type Handler = (request: Request) => Promise<Response>;
-const get = (handler: Handler, path: string) => handler(new Request(`${ORIGIN}${path}`, { headers: { origin: "https://inspector.example" } }));
-const preflight = (handler: Handler, path: string) =>
-  handler(
+// Through the in-process server (the machine router), as a browser-based client would call them.
+const get = (path: string) => appFetch(new Request(`${ORIGIN}${path}`, { headers: { origin: "https://inspector.example" } }));
+const preflight = (path: string) =>
+  appFetch(
     new Request(`${ORIGIN}${path}`, {
       method: "OPTIONS",
       headers: { origin: "https://inspector.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
@@ -35,14 +29,11 @@ function expectOpenCors(response: Response, { preflight = false } = {}) {
   expect(response.headers.get("access-control-allow-credentials")).toBeNull();
 }
 
-const prmPaths = [
-  ["/.well-known/oauth-protected-resource/mcp", protectedResourceForMcp],
-  ["/.well-known/oauth-protected-resource", protectedResourceAtRoot],
-] as const;
+const prmPaths = ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-protected-resource"];
 
 describe("protected resource metadata (RFC 9728)", () => {
-  it.each(prmPaths)("%s names exactly the MCP endpoint and this server", async (path, route) => {
-    const response = await get(route.GET, path);
+  it.each(prmPaths)("%s names exactly the MCP endpoint and this server", async (path) => {
+    const response = await get(path);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
     expect(response.headers.get("cache-control")).toBe("no-store");
@@ -60,7 +51,8 @@ describe("protected resource metadata (RFC 9728)", () => {
   });
 
   it("is built from the configured public URL, never from the request's Host", async () => {
-    const response = await protectedResourceForMcp.GET(
+    // Straight to the machine router: the request's own URL names the other host, as the node adapter builds it from Host.
+    const response = await machineApp().fetch(
       new Request("http://evil.example/.well-known/oauth-protected-resource/mcp", { headers: { host: "evil.example", "x-forwarded-host": "evil.example" } }),
     );
     const body = JSON.stringify(await response.json());
@@ -71,8 +63,8 @@ describe("protected resource metadata (RFC 9728)", () => {
 
 describe("authorization server metadata (RFC 8414)", () => {
   it("agrees with the protected resource metadata and says what is supported", async () => {
-    const prm = OAuthProtectedResourceMetadataSchema.parse(await (await get(protectedResourceForMcp.GET, "/.well-known/oauth-protected-resource/mcp")).json());
-    const response = await get(authorizationServer.GET, "/.well-known/oauth-authorization-server");
+    const prm = OAuthProtectedResourceMetadataSchema.parse(await (await get("/.well-known/oauth-protected-resource/mcp")).json());
+    const response = await get("/.well-known/oauth-authorization-server");
     expect(response.status).toBe(200);
     expectOpenCors(response);
     const metadata = OAuthMetadataSchema.parse(await response.json());
@@ -96,7 +88,7 @@ describe("authorization server metadata (RFC 8414)", () => {
   it.each(["/.well-known/openid-configuration", "/.well-known/openid-configuration/mcp", "/.well-known/oauth-authorization-server/mcp"])(
     "is not an OpenID provider and has no path-suffixed metadata: %s is a JSON 404",
     async (path) => {
-      const response = await get(otherWellKnown.GET, path);
+      const response = await get(path);
       expect(response.status).toBe(404);
       expect(response.headers.get("content-type")).toMatch(/^application\/json/);
       expect(((await response.json()) as { error: string }).error).toBe("not_found");
@@ -107,17 +99,17 @@ describe("authorization server metadata (RFC 8414)", () => {
 
 describe("CORS on the endpoints machines call", () => {
   const preflights = [
-    ["/.well-known/oauth-protected-resource/mcp", protectedResourceForMcp.OPTIONS],
-    ["/.well-known/oauth-protected-resource", protectedResourceAtRoot.OPTIONS],
-    ["/.well-known/oauth-authorization-server", authorizationServer.OPTIONS],
-    ["/.well-known/openid-configuration", otherWellKnown.OPTIONS],
-    ["/oauth/register", registerRoute.OPTIONS],
-    ["/oauth/token", tokenRoute.OPTIONS],
-    ["/oauth/revoke", revokeRoute.OPTIONS],
-  ] as const;
+    "/.well-known/oauth-protected-resource/mcp",
+    "/.well-known/oauth-protected-resource",
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
+    "/oauth/register",
+    "/oauth/token",
+    "/oauth/revoke",
+  ];
 
-  it.each(preflights)("OPTIONS %s is answered for any origin", async (path, options) => {
-    const response = await preflight(options, path);
+  it.each(preflights)("OPTIONS %s is answered for any origin", async (path) => {
+    const response = await preflight(path);
     expect(response.status).toBe(204);
     expectOpenCors(response, { preflight: true });
     expect((response.headers.get("access-control-allow-headers") ?? "").toLowerCase()).toContain("authorization");

@@ -27,7 +27,9 @@ export type Attempt = string | undefined;
 // Refusals past the budget, by chain and principal, until a row carries them. Bounded: a
 // count is only kept for principals that ran out, and a full map counts no more of them.
 const MAX_COUNTED = 10_000;
-const unrecorded = new Map<string, number>();
+// On globalThis: the custom server (machine endpoints) and Next's bundle (the portal) each load this module.
+const globalForDenials = globalThis as unknown as { enclaveUnrecordedDenials?: Map<string, number> };
+const unrecorded = (globalForDenials.enclaveUnrecordedDenials ??= new Map<string, number>());
 
 async function record(chain: string, label: string, entry: (unrecordedBefore: number) => AuditEntry, append: (entry: AuditEntry) => Promise<void>): Promise<void> {
   const key = `${chain}|${label}`;

@@ -1,1 +1,0 @@
-export { GET, OPTIONS } from "../route";

@@ -1,8 +1,0 @@
-import { operatorEndpoints } from "@/lib/api/operator-endpoints";
-import { operatorRoute } from "@/lib/api/operator-route";
-import { otherMethods } from "@/lib/api/route";
-import { setSuspension } from "@/lib/operator/suspension";
-
-export const POST = operatorRoute(operatorEndpoints.operatorSuspendUser, ({ params, actor }) => setSuspension(params.userId ?? "", true, actor));
-
-export const { GET, PUT, PATCH, DELETE } = otherMethods("POST");
