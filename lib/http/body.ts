@@ -79,6 +79,14 @@ const tooLarge = (limit: number) =>
 export async function readBody(request: Request, limit: number): Promise<Buffer> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > limit) throw tooLarge(limit);
+  // A declared length within the limit is all Node's HTTP parser lets the body be, so it is read
+  // whole (the node adapter's fast path, no web stream; asking for `body` would make one) and
+  // still held to the limit; a body without one (chunked) is counted as it streams.
+  if (request.headers.has("content-length")) {
+    const bytes = Buffer.from(await request.arrayBuffer());
+    if (bytes.byteLength > limit) throw tooLarge(limit);
+    return bytes;
+  }
   if (!request.body) return Buffer.alloc(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
