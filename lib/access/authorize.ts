@@ -1,8 +1,9 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { memberships, workspaces, type Role } from "@/db/control/schema";
 import type { Actor } from "../audit/audit";
 import { WORKSPACE_ID_PATTERN } from "../crypto/ids";
-import { getControlDb } from "../db/store";
+import { preparedPerHandle } from "../db/prepared";
+import { getControlDb, type ControlDb } from "../db/store";
 import { noteActor } from "../log/request-context";
 import { HttpError, notFound } from "../http/errors";
 import { recordNotVisible, recordScopeDenial, type Attempt } from "./denials";
@@ -41,26 +42,34 @@ export async function membershipRole(userId: string, workspaceId: string): Promi
   return (await memberOf(userId, workspaceId))?.role ?? null;
 }
 
-/** The membership and whether a restore has the workspace offline, in one read. */
-async function memberOf(userId: string, workspaceId: string): Promise<{ role: Role; offlineSince: number | null } | undefined> {
-  const control = await getControlDb();
-  const [row] = await control.db
+const preparedMemberOf = preparedPerHandle((control: ControlDb) =>
+  control.db
     .select({ role: memberships.role, offlineSince: workspaces.offlineSince })
     .from(memberships)
     .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
-    .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId), isNull(workspaces.deletedAt)))
-    .limit(1);
+    .where(and(eq(memberships.workspaceId, sql.placeholder("workspaceId")), eq(memberships.userId, sql.placeholder("userId")), isNull(workspaces.deletedAt)))
+    .limit(1)
+    .prepare(),
+);
+
+/** The membership and whether a restore has the workspace offline, in one read. */
+async function memberOf(userId: string, workspaceId: string): Promise<{ role: Role; offlineSince: number | null } | undefined> {
+  const [row] = await preparedMemberOf(await getControlDb()).all({ userId, workspaceId });
   return row;
 }
 
-/** The workspace if it exists and is not deleted, with whether a restore has it offline. */
-async function liveWorkspace(workspaceId: string): Promise<{ offlineSince: number | null } | undefined> {
-  const control = await getControlDb();
-  const [row] = await control.db
+const preparedLiveWorkspace = preparedPerHandle((control: ControlDb) =>
+  control.db
     .select({ offlineSince: workspaces.offlineSince })
     .from(workspaces)
-    .where(and(eq(workspaces.id, workspaceId), isNull(workspaces.deletedAt)))
-    .limit(1);
+    .where(and(eq(workspaces.id, sql.placeholder("workspaceId")), isNull(workspaces.deletedAt)))
+    .limit(1)
+    .prepare(),
+);
+
+/** The workspace if it exists and is not deleted, with whether a restore has it offline. */
+async function liveWorkspace(workspaceId: string): Promise<{ offlineSince: number | null } | undefined> {
+  const [row] = await preparedLiveWorkspace(await getControlDb()).all({ workspaceId });
   return row;
 }
 

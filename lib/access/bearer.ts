@@ -1,7 +1,8 @@
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { and, eq, gt, isNull, sql, type Placeholder } from "drizzle-orm";
 import { memberships, oauthGrants, oauthTokens, teamTokens, users } from "@/db/control/schema";
 import { isSuspended } from "../auth/suspension";
 import { hashSecret, isWellFormedSecret } from "../crypto/secrets";
+import { preparedPerHandle } from "../db/prepared";
 import { getControlDb, type ControlDb } from "../db/store";
 import { logger } from "../log/logger";
 import type { OAuthPrincipal, TokenPrincipal } from "./principal";
@@ -27,7 +28,7 @@ export function recordUse(lastUsedAt: number | null, now: number, write: () => P
  * The one query behind every team-token check: the unique token_hash index, joined to the
  * issuer's current membership. (Exported so the API benchmark can show its plan.)
  */
-export function teamTokenLookup(control: ControlDb, tokenHash: string) {
+export function teamTokenLookup(control: ControlDb, tokenHash: string | Placeholder) {
   return control.db
     .select({
       id: teamTokens.id,
@@ -46,11 +47,13 @@ export function teamTokenLookup(control: ControlDb, tokenHash: string) {
     .limit(1);
 }
 
+const preparedTeamTokenLookup = preparedPerHandle((control: ControlDb) => teamTokenLookup(control, sql.placeholder("tokenHash")).prepare());
+
 /** A team token's principal, or null when it is unknown, revoked, expired, or its issuer is suspended or can no longer grant anything. */
 export async function resolveTeamToken(token: string): Promise<TokenPrincipal | null> {
   if (!isWellFormedSecret("teamToken", token)) return null;
   const control = await getControlDb();
-  const [row] = await teamTokenLookup(control, hashSecret(token));
+  const [row] = await preparedTeamTokenLookup(control).all({ tokenHash: hashSecret(token) });
   const now = Date.now();
   if (!row || row.expiresAt <= now) return null;
   // A suspended issuer's tokens rest with them (lib/auth/suspension.ts); the operator's never are.
@@ -63,16 +66,8 @@ export async function resolveTeamToken(token: string): Promise<TokenPrincipal | 
   return { kind: "token", tokenId: row.id, workspaceId: row.workspaceId, scopes };
 }
 
-/**
- * An OAuth access token's principal, or null when it is unknown, expired, its grant revoked,
- * its person suspended, or it was issued for another resource than `audience` (a token for the MCP endpoint is no
- * good at any other). The person's current role is applied by `authorize`.
- */
-export async function resolveOAuthAccessToken(token: string, audience: string): Promise<OAuthPrincipal | null> {
-  if (!isWellFormedSecret("accessToken", token)) return null;
-  const control = await getControlDb();
-  const now = Date.now();
-  const [row] = await control.db
+const preparedAccessTokenLookup = preparedPerHandle((control: ControlDb) =>
+  control.db
     .select({
       grantId: oauthGrants.id,
       clientId: oauthGrants.clientId,
@@ -86,8 +81,21 @@ export async function resolveOAuthAccessToken(token: string, audience: string): 
     .from(oauthTokens)
     .innerJoin(oauthGrants, eq(oauthGrants.id, oauthTokens.grantId))
     .innerJoin(users, eq(users.id, oauthGrants.userId))
-    .where(and(eq(oauthTokens.tokenHash, hashSecret(token)), eq(oauthTokens.kind, "access"), gt(oauthTokens.expiresAt, now), isNull(oauthGrants.revokedAt)))
-    .limit(1);
+    .where(and(eq(oauthTokens.tokenHash, sql.placeholder("tokenHash")), eq(oauthTokens.kind, "access"), gt(oauthTokens.expiresAt, sql.placeholder("now")), isNull(oauthGrants.revokedAt)))
+    .limit(1)
+    .prepare(),
+);
+
+/**
+ * An OAuth access token's principal, or null when it is unknown, expired, its grant revoked,
+ * its person suspended, or it was issued for another resource than `audience` (a token for the MCP endpoint is no
+ * good at any other). The person's current role is applied by `authorize`.
+ */
+export async function resolveOAuthAccessToken(token: string, audience: string): Promise<OAuthPrincipal | null> {
+  if (!isWellFormedSecret("accessToken", token)) return null;
+  const control = await getControlDb();
+  const now = Date.now();
+  const [row] = await preparedAccessTokenLookup(control).all({ tokenHash: hashSecret(token), now });
   if (!row || row.resource !== audience || isSuspended(row)) return null;
   recordUse(row.lastUsedAt, now, () => control.db.update(oauthGrants).set({ lastUsedAt: now }).where(eq(oauthGrants.id, row.grantId)));
   return { kind: "oauth", grantId: row.grantId, clientId: row.clientId, userId: row.userId, workspaceId: row.workspaceId, scopes: JSON.parse(row.scopes) as Scope[] };
