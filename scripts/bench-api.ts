@@ -12,8 +12,12 @@
  *   4. shows that a bearer-token check is one indexed lookup (EXPLAIN QUERY PLAN, and its
  *      cost with 1 token against 10,000).
  *
- * For context it also times GET /api/health on the same server (the cheapest route: what Next
- * itself costs here) and searchKnowledge per query term (the cost grows with the matches).
+ * It also times GET /api/health on the same server (the cheapest route: what the request path
+ * itself costs) against its floor, plain node:http answering the same JSON
+ * (scripts/bench/bare-health.ts); the same writes on a second server with billing on (a plans
+ * file with generous limits, so every write runs the plan and storage checks and none is
+ * refused); and searchKnowledge per query term (the cost grows with the matches). The targets
+ * of issue 14 are printed with each ratio.
  *
  * BENCH_SECONDS (default 10) sets the length of every measured run; BENCH_KEEP=1 keeps the temp
  * data dir. The per-IP API rate limit is lifted for the server under test
@@ -48,6 +52,8 @@ const FLOOR_SECONDS = Math.min(5, SECONDS);
 // Fixed, so a failed run's data dir can be opened again by hand (it is removed on success).
 const MASTER_KEY = "5eb1e5c0ffee0ddba11ca7f00d5eed1e5eb1e5c0ffee0ddba11ca7f00d5eed1e";
 const SYNC_RATE_LIMIT = 100_000_000;
+// Issue 14's targets: the HTTP path against its in-process (or bare node:http) floor, by connections.
+const TARGETS: Record<string, Record<number, number>> = { health: { 1: 0.3, 50: 0.3 }, search: { 1: 0.7, 50: 0.9 }, write: { 1: 0.6, 50: 0.6 }, "billing-write": { 1: 0.6, 50: 0.6 } };
 
 if (!Number.isFinite(SECONDS) || SECONDS <= 0) throw new Error(`BENCH_SECONDS must be a positive number, not ${process.env.BENCH_SECONDS}`);
 
@@ -109,14 +115,47 @@ async function main(): Promise<void> {
       const json = { "content-type": "application/json" };
       await cannon(writeRequests, 10, WARMUP_SECONDS, json);
       for (const c of CONNECTIONS) http[`write/${c}`] = await cannon(writeRequests, c, SECONDS, json);
-      // The floor: the cheapest route through the same server (no token, one trivial await).
+      // The cheapest route through the same server (no token, one trivial await).
       for (const c of CONNECTIONS) {
-        floor[c] = await runCannon({ url: server.url, connections: c, duration: FLOOR_SECONDS, requests: [{ method: "GET", path: "/api/health" }] });
+        http[`health/${c}`] = await runCannon({ url: server.url, connections: c, duration: FLOOR_SECONDS, requests: [{ method: "GET", path: "/api/health" }] });
       }
     } finally {
       await server.stop();
     }
+    // Its floor: plain node:http answering the same JSON.
+    const bare = await ServerProcess.start(path.join(dataDir, "data"), path.join(dataDir, "bare.log"), {}, { script: "scripts/bench/bare-health.ts" });
+    try {
+      for (const c of CONNECTIONS) floor[c] = await runCannon({ url: bare.url, connections: c, duration: FLOOR_SECONDS, requests: [{ method: "GET", path: "/api/health" }] });
+    } finally {
+      await bare.stop();
+    }
+    // The same writes with billing on: every write reads the plan in force and counts the pages in use first.
+    const plansFile = path.join(dataDir, "plans.json");
+    const generous = { members: 1_000, storageMb: 100_000, teamTokens: 1_000, aiClients: 1_000 };
+    const price = { amount: 0, currency: "INR", interval: "month" };
+    fs.writeFileSync(plansFile, JSON.stringify({ plans: [{ id: "free", name: "Free", razorpayPlanId: null, price, limits: generous }] }));
+    const billed = await ServerProcess.start(path.join(dataDir, "data"), path.join(dataDir, "billing.log"), {
+      ENCLAVE_MASTER_KEY: MASTER_KEY,
+      ENCLAVE_SYNC_RATE_LIMIT_PER_MINUTE: String(SYNC_RATE_LIMIT),
+      // Nothing here may call Razorpay: the keys are made up and the jobs (its cancellation retries) are off.
+      ENCLAVE_JOBS: "off",
+      RAZORPAY_KEY_ID: "rzp_test_benchmark0000",
+      RAZORPAY_KEY_SECRET: "bench-secret-not-real",
+      RAZORPAY_WEBHOOK_SECRET: "bench-webhook-not-real",
+      RAZORPAY_API_URL: "http://127.0.0.1:9",
+      ENCLAVE_PLANS_FILE: plansFile,
+    });
+    try {
+      console.error(`writes with billing on…`);
+      const writeRequests: autocannon.Request[] = writeTexts.map((text) => ({ method: "POST", path: knowledgePath, body: JSON.stringify(text) }));
+      const json = { ...headers, "content-type": "application/json" };
+      await runCannon({ url: billed.url, connections: 10, duration: WARMUP_SECONDS, requests: writeRequests, headers: json });
+      for (const c of CONNECTIONS) http[`billing-write/${c}`] = await runCannon({ url: billed.url, connections: c, duration: SECONDS, requests: writeRequests, headers: json });
+    } finally {
+      await billed.stop();
+    }
     const slowQueries = (fs.readFileSync(logFile, "utf8").match(/"msg":"slow query"/g) ?? []).length;
+    const bareFloor: Record<string, Stats> = Object.fromEntries(CONNECTIONS.map((c) => [`health/${c}`, floor[c] as Stats]));
 
     // ---- 2. the baseline, in-process, on the workspace file as it was seeded ----
     fs.rmSync(workspaceDir, { recursive: true, force: true });
@@ -167,19 +206,24 @@ async function main(): Promise<void> {
         `autocannon runs in this process on the same machine. Baseline: the same calls in-process (no HTTP, no token check), on the seeded file.`,
     );
     console.log("");
-    console.log("| operation | conns | req/s | p50 ms | p99 ms | baseline req/s | baseline p50 | baseline p99 | ratio (req/s vs baseline) |");
-    console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    const rows: [string, string, string][] = [
-      ["search", "GET …/search?q=<term>&limit=20", "searchKnowledge"],
-      ["write", "POST …/knowledge (201)", "createKnowledge"],
+    console.log("| operation | conns | req/s | p50 ms | p99 ms | baseline | baseline req/s | baseline p50 | baseline p99 | ratio (req/s vs baseline) | target |");
+    console.log("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|");
+    const rows: [string, string, string, Record<string, Stats>][] = [
+      ["health", "GET /api/health", "bare node:http, same JSON", bareFloor],
+      ["search", "GET …/search?q=<term>&limit=20", "searchKnowledge in-process", base],
+      ["write", "POST …/knowledge (201)", "createKnowledge in-process", base],
+      ["billing-write", "POST …/knowledge (201), billing on", "createKnowledge in-process (billing off)", { "billing-write/1": base["write/1"]!, "billing-write/50": base["write/50"]! }],
     ];
-    for (const [key, label] of rows) {
+    for (const [key, label, baseline, baselines] of rows) {
       for (const c of CONNECTIONS) {
         const h = http[`${key}/${c}`];
-        const b = base[`${key}/${c}`];
+        const b = baselines[`${key}/${c}`];
         if (!h || !b) continue;
+        const ratio = h.rps / b.rps;
+        const target = TARGETS[key]?.[c];
+        const verdict = target === undefined ? "—" : `≥ ${target}×: ${ratio >= target ? "met" : "NOT MET"}`;
         console.log(
-          `| ${key}: ${label} | ${c} | ${h.rps.toFixed(0)} | ${h.p50.toFixed(2)} | ${h.p99.toFixed(2)} | ${b.rps.toFixed(0)} | ${b.p50.toFixed(2)} | ${b.p99.toFixed(2)} | ${(h.rps / b.rps).toFixed(2)}× |`,
+          `| ${key}: ${label} | ${c} | ${h.rps.toFixed(0)} | ${h.p50.toFixed(2)} | ${h.p99.toFixed(2)} | ${baseline} | ${b.rps.toFixed(0)} | ${b.p50.toFixed(2)} | ${b.p99.toFixed(2)} | ${ratio.toFixed(2)}× | ${verdict} |`,
         );
       }
     }
@@ -189,9 +233,7 @@ async function main(): Promise<void> {
     console.log("");
     console.log(
       `for scale: 50 connections in a closed loop keep 50 requests in flight, so p50 ≈ 50 / throughput — p50 ≤ ${TARGET_P50_MS} ms needs about ` +
-        `${(50 / (TARGET_P50_MS / 1000)).toLocaleString("en")} req/s. The same server answers GET /api/health (no token, no query) at ` +
-        CONNECTIONS.map((c) => `${floor[c]?.rps.toFixed(0) ?? "?"} req/s, p50 ${floor[c]?.p50.toFixed(2) ?? "?"} ms with ${c} connection${c > 1 ? "s" : ""}`).join("; ") +
-        `; and the per-workspace connection runs one statement at a time, so searches queue behind each other (compare the baselines at 1 and 50).`,
+        `${(50 / (TARGET_P50_MS / 1000)).toLocaleString("en")} req/s.`,
     );
     console.log(
       `searchKnowledge, 1 caller, median ms by term (entries matched): ${[...perTerm]
