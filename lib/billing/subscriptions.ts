@@ -1,7 +1,8 @@
-import { and, desc, eq, inArray } from "drizzle-orm";
+import { and, desc, eq, inArray, sql, type Placeholder } from "drizzle-orm";
 import { subscriptions, type SubscriptionRow } from "@/db/control/schema";
 import { getConfig } from "../config";
-import { getControlDb, type ControlTx } from "../db/store";
+import { preparedPerHandle } from "../db/prepared";
+import { getControlDb, type ControlDb, type ControlTx } from "../db/store";
 import { logger } from "../log/logger";
 import { UNLIMITED, type Plan } from "./plans";
 
@@ -26,15 +27,19 @@ export async function latestSubscription(workspaceId: string, reader?: Reader): 
   return row ?? null;
 }
 
-/** The subscription that pays for the workspace now, if any. */
-export async function paidSubscription(workspaceId: string, reader?: Reader): Promise<SubscriptionRow | null> {
-  const db = reader ?? (await getControlDb()).db;
-  const [row] = await db
+const paidQuery = (db: Reader, workspaceId: string | Placeholder) =>
+  db
     .select()
     .from(subscriptions)
     .where(and(eq(subscriptions.workspaceId, workspaceId), inArray(subscriptions.status, [...PAID_STATUSES])))
     .orderBy(desc(subscriptions.createdAt))
     .limit(1);
+// With billing on, every workspace write asks this first (limits.ts): prepared once, not built per write.
+const preparedPaidQuery = preparedPerHandle((control: ControlDb) => paidQuery(control.db, sql.placeholder("workspaceId")).prepare());
+
+/** The subscription that pays for the workspace now, if any. */
+export async function paidSubscription(workspaceId: string, reader?: Reader): Promise<SubscriptionRow | null> {
+  const [row] = reader ? await paidQuery(reader, workspaceId) : await preparedPaidQuery(await getControlDb()).all({ workspaceId });
   return row ?? null;
 }
 
