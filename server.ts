@@ -135,7 +135,8 @@ function serve(config: Config, next: Handle): http.RequestListener {
         // Some MCP clients post to `/mcp/`, and do not follow a redirect with their POST.
         if (pathname === "/mcp/") req.url = `/mcp${(req.url ?? "").slice("/mcp/".length)}`;
         // Routed by the path as a URL parser reads it (dot segments resolved), as both routers then see it.
-        const routed = new URL(req.url ?? "/", "http://localhost").pathname;
+        const target = req.url ?? "/";
+        const routed = new URL(target.startsWith("/") ? `http://localhost${target}` : target).pathname;
         await (isMachinePath(routed) ? machine : next)(req, res);
       } catch (thrown) {
         // A storage fault (disk full, damaged file) is answered as what it is, and was logged once where it was recorded.

@@ -70,6 +70,11 @@ test("refusals before any route: malformed paths, unknown methods, broken reques
     ["a broken request line", () => rawRequest("GARBAGE"), 400, "malformed_request"],
     ["CONNECT", () => rawRequest(`CONNECT localhost:${E2E_PORT} HTTP/1.1`), 405, "method_not_allowed"],
     ["32 KiB of headers", () => get("/api/health", `\r\nX-Padding: ${"a".repeat(32 * 1024)}`), 431, "headers_too_large"],
+    // The machine router's own refusals (lib/router): what its node adapter cannot read, and paths it owns but no route serves.
+    ["a backslash in a machine path", () => get("/api/v1\\x"), 400, "malformed_request"],
+    ["an unknown path under /api/v1", () => get("/api/v1/nope"), 404, "not_found"],
+    ["dot segments into /api/v1 from a page path", () => get("/w/../api/v1/nope"), 404, "not_found"],
+    ["an unknown webhook", () => rawRequest("POST /api/webhooks/nope HTTP/1.1\r\nContent-Length: 0"), 404, "not_found"],
   ];
   for (const [label, send, status, error] of cases) {
     const answer = await send();
