@@ -6,8 +6,9 @@ import type { ApiLimitGroup } from "../http/rate-limits";
 
 /**
  * Endpoints, each described once: its route handler is built from the description (see
- * route.ts), the OpenAPI document and the input fuzz test are generated from the same lists,
- * so none of them can drift from what the server does.
+ * route.ts; the machine router, lib/router, routes by the same entries), the OpenAPI document and
+ * the input fuzz test are generated from the same lists, so none of them can drift from what the
+ * server does.
  */
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 

@@ -11,7 +11,7 @@ import { searchQuerySchema } from "../workspace/search";
 import { defineEndpoint as endpoint } from "./endpoint";
 import * as out from "./schemas";
 
-/** Every REST endpoint under /api/v1. Route files build their handlers from these entries. */
+/** Every REST endpoint under /api/v1. lib/router/machine-routes.ts builds the router's routes from these entries. */
 const ws = "/workspaces/{workspaceId}";
 
 export const endpoints = {

@@ -2,7 +2,7 @@ import { clientRegistrationSchema } from "../oauth/clients";
 import { revokeFormSchema, tokenFormSchema } from "../oauth/forms";
 import type { OAuthEndpoint } from "./endpoint";
 
-/** The OAuth endpoints machines post to. Route files build their handlers from these entries. */
+/** The OAuth endpoints machines post to. lib/router/machine-routes.ts builds the router's routes from these entries. */
 export const oauthEndpoints = {
   registerClient: { operationId: "registerClient", method: "POST", path: "/oauth/register", summary: "RFC 7591 dynamic client registration", limit: "registration", body: { type: "json", schema: clientRegistrationSchema } },
   token: { operationId: "token", method: "POST", path: "/oauth/token", summary: "Authorization code and refresh grants (PKCE)", limit: "sync", body: { type: "form", schema: tokenFormSchema } },

@@ -6,7 +6,7 @@ import { suspensionResultSchema } from "../operator/suspension";
 import { operatorWorkspacePageSchema, operatorWorkspacesQuerySchema } from "../operator/workspaces";
 import { defineOperatorEndpoint as endpoint } from "./endpoint";
 
-/** The operator API (tag `operator` in the OpenAPI document). Route files build their handlers from these entries. */
+/** The operator API (tag `operator` in the OpenAPI document). lib/router/machine-routes.ts builds the router's routes from these entries. */
 const op = "/api/operator";
 
 export const operatorEndpoints = {

@@ -2,9 +2,8 @@ import type { HttpMethod } from "./endpoint";
 
 /**
  * Signed webhooks from third parties: no session, no Origin, no rate limit before the
- * signature (the provider retries), every refusal audited within a budget. Each route builds
- * its handler from lib/webhooks/<provider>.ts; this table is what documents them beside the
- * other machine endpoints.
+ * signature (the provider retries), every refusal audited within a budget. The machine router
+ * (lib/router/machine-routes.ts) serves each entry with its provider's lib/webhooks/<provider>.ts.
  */
 export type WebhookEndpoint = {
   operationId: string;
